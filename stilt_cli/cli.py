@@ -1,0 +1,50 @@
+"""The `stilt` command: registers each subcommand once its implementation exists.
+
+Reading order for a newcomer: this file -> one module in `commands/` -> the core function it calls.
+Command modules import only typer and the standard library at import time, so `stilt --help` is instant.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from stilt_cli import __version__
+from stilt_cli.commands import env, pretrain_load
+
+app = typer.Typer(
+    name="stilt",
+    help="English intermediate-task training for zero-shot cross-lingual transfer (X-STILTs): "
+    "pretrain-load -> intermediate -> target -> evaluate / retrieve -> summary / correlate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"stilt {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool | None, typer.Option("--version", callback=_version_callback, is_eager=True,
+                                                    help="Print the version and exit.")] = None,
+) -> None:
+    """stilt — cross-lingual transfer research from the shell."""
+
+
+app.command("pretrain-load")(pretrain_load.command)
+app.command("env")(env.command)
+
+
+def main() -> None:
+    from stilt_cli.core.libs import quiet_env
+
+    quiet_env()
+    app()

@@ -1,0 +1,107 @@
+"""The only place that decides where computation runs: device, autocast dtype, FAISS flavour.
+
+`STILT_DEVICE=cpu|cuda|cuda:1|mps` overrides the automatic choice. On CUDA, bf16 autocast is used
+where the GPU supports it, fp16 with a gradient scaler otherwise; on CPU and MPS, fp32.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+from stilt_cli.core.errors import UsageError
+
+
+@dataclass(frozen=True)
+class DeviceChoice:
+    device: str  # "cpu", "cuda", "cuda:1", "mps"
+    amp_dtype: str | None  # "bfloat16", "float16" or None (fp32)
+    name: str  # human-readable, e.g. the GPU model
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.startswith("cuda")
+
+    @property
+    def needs_grad_scaler(self) -> bool:
+        return self.amp_dtype == "float16"
+
+    def torch_device(self):
+        import torch
+
+        return torch.device(self.device)
+
+    def autocast(self):
+        """Context manager: mixed precision on CUDA, a no-op elsewhere."""
+        import contextlib
+
+        import torch
+
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type="cuda", dtype=getattr(torch, self.amp_dtype))
+
+
+def choose(requested: str | None = None, precision: str = "auto") -> DeviceChoice:
+    """Pick the device. `precision`: auto | fp32 | bf16 | fp16."""
+    import torch
+
+    requested = requested or os.environ.get("STILT_DEVICE") or "auto"
+    if requested == "auto":
+        if torch.cuda.is_available():
+            requested = "cuda"
+        elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            requested = "mps"
+        else:
+            requested = "cpu"
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError(f"device '{requested}' asked for, but CUDA is not available", "use --device cpu")
+    if requested == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise UsageError("device 'mps' asked for, but MPS is not available", "use --device cpu")
+    if not (requested in ("cpu", "mps") or requested.startswith("cuda")):
+        raise UsageError(f"unknown device '{requested}'", "use cpu, cuda, cuda:N or mps")
+    if precision not in ("auto", "fp32", "bf16", "fp16"):
+        raise UsageError(f"unknown precision '{precision}'", "use auto, fp32, bf16 or fp16")
+
+    amp: str | None = None
+    name = "CPU"
+    if requested.startswith("cuda"):
+        index = int(requested.split(":", 1)[1]) if ":" in requested else torch.cuda.current_device()
+        name = torch.cuda.get_device_name(index)
+        if precision == "auto":
+            amp = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+        elif precision == "bf16":
+            if not torch.cuda.is_bf16_supported():
+                raise UsageError(f"{name} does not support bf16", "use --precision fp16")
+            amp = "bfloat16"
+        elif precision == "fp16":
+            amp = "float16"
+    elif requested == "mps":
+        name = "Apple MPS"
+    elif precision in ("bf16", "fp16"):
+        raise UsageError(f"--precision {precision} needs a CUDA device", "use --precision fp32 on CPU")
+    return DeviceChoice(device=requested, amp_dtype=amp, name=name)
+
+
+@lru_cache(maxsize=1)
+def faiss_flavour() -> str:
+    """'gpu' when faiss-gpu sees a GPU, 'cpu' when faiss is importable, 'none' otherwise."""
+    try:
+        import faiss
+    except Exception:
+        return "none"
+    try:
+        if hasattr(faiss, "get_num_gpus") and faiss.get_num_gpus() > 0:
+            return "gpu"
+    except Exception:
+        pass
+    return "cpu"
+
+
+def set_threads(threads: int | None) -> None:
+    """Honour --threads / OMP_NUM_THREADS for torch's intra-op pool."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(int(threads))

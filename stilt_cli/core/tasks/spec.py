@@ -1,0 +1,63 @@
+"""Task specs: tasks are data. One `TaskSpec` per task, collected in one registry.
+
+Adding a task or a language is editing the data modules next to this file (`xtreme.py`,
+`intermediate.py`, `demo.py`), never writing a class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+TYPES = ("pair-classification", "classification", "tagging", "qa", "multiple-choice", "retrieval", "mlm")
+CATEGORIES = ("classification", "structured", "qa", "retrieval")
+HEAD_OF_TYPE = {"pair-classification": "classification", "classification": "classification", "tagging": "tagging",
+                "qa": "qa", "multiple-choice": "multiple-choice", "mlm": "mlm", "retrieval": None}
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    title: str
+    type: str  # one of TYPES
+    role: str  # "target", "intermediate" or "demo"
+    languages: tuple[str, ...]  # ISO 639-1 (639-3 where none); XTREME's set for target tasks
+    metrics: tuple[str, ...]  # first = main metric
+    splits: dict[str, str]  # split -> "labelled" | "unlabelled" (in the usual public release)
+    labels: tuple[str, ...] | None = None  # label set (classification / tagging)
+    languages_r: tuple[str, ...] = ()  # languages added by XTREME-R
+    benchmarks: tuple[str, ...] = ()  # "xtreme", "xtreme-r"
+    category: str | None = None  # XTREME category
+    train_task: str | None = None  # where the English training data comes from (xnli -> mnli)
+    head: str | None = None  # name of the head that answers this task (xquad -> squad_v1)
+    protocol: str = "xtreme-v1"
+    hparams: dict[str, dict[str, Any]] = field(default_factory=dict)  # preset -> hyperparameters
+    hub: dict[str, Any] = field(default_factory=dict)  # Hugging Face datasets source (pinned)
+    files: dict[str, str] = field(default_factory=dict)  # original-format file patterns under --data-dir
+    sources: tuple[str, ...] = ()
+    notes: str = ""
+    supported: bool = True
+    version: int = 1
+
+    @property
+    def main_metric(self) -> str:
+        return self.metrics[0]
+
+    @property
+    def head_type(self) -> str | None:
+        return HEAD_OF_TYPE[self.type]
+
+    @property
+    def head_name(self) -> str:
+        return self.head or self.train_task or self.name
+
+    def all_languages(self, version: str = "xtreme") -> tuple[str, ...]:
+        if version == "xtreme-r":
+            return tuple(dict.fromkeys(self.languages + self.languages_r))
+        return self.languages
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["main_metric"] = self.main_metric
+        data["head_type"] = self.head_type
+        return data
