@@ -12,6 +12,7 @@ import typer
 
 from stilt_cli import __version__
 from stilt_cli.commands import env, pretrain_load
+from stilt_cli.commands import score, summary
 
 app = typer.Typer(
     name="stilt",
@@ -41,6 +42,8 @@ def _root(
 
 app.command("pretrain-load")(pretrain_load.command)
 app.command("env")(env.command)
+app.command("score")(score.command)
+app.command("summary")(summary.command)
 
 
 def main() -> None:

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from stilt_cli.commands._common import Output, Quiet, Seed, guard, setup
+
+
+def command(
+    results: Annotated[list[str], typer.Argument(help="Result JSONL files or folders (read recursively); NAME=PATH "
+                                                      "names the run of every record in PATH.")],
+    version: Annotated[str, typer.Option("--xtreme-version", help="xtreme or xtreme-r: task set, languages and "
+                                                                  "categories.")] = "xtreme",
+    fmt: Annotated[str, typer.Option("--format", help="table (default), jsonl (summary records), markdown or "
+                                                      "csv.")] = "table",
+    baseline: Annotated[str | None, typer.Option("--baseline", help="Run the deltas are taken against "
+                                                                    "(default: the first run).")] = None,
+    split: Annotated[str | None, typer.Option("--split", help="Only records of this split (default: test where a "
+                                                              "task has several).")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="KEY=VALUE: keep records whose params have "
+                                                                    "this value (or lack KEY); repeatable.")] = None,
+    ignore_param: Annotated[list[str] | None, typer.Option("--ignore-param", help="Params key left out when "
+                                                                                  "matching records; repeatable.")] = None,
+    allow_partial: Annotated[bool, typer.Option("--allow-partial", help="Give category and overall scores over the "
+                                                                        "tasks and languages present (marked *).")] = False,
+    resamples: Annotated[int, typer.Option("--resamples", help="Bootstrap resamples for the 95% CIs.", min=100)] = 9999,
+    seed: Seed = 0,
+    output: Output = None,
+    quiet: Quiet = False,
+) -> None:
+    """The XTREME score table of one or more runs: per-task language means, categories, overall, and
+    per-task / per-language deltas against a baseline (mean ± sd over seeds, paired bootstrap 95% CI)."""
+    setup(quiet)
+    with guard():
+        from stilt_cli.core.summary import SummaryConfig, parse_params
+        from stilt_cli.core.summary_render import report
+
+        config = SummaryConfig(results=list(results), version=version, baseline=baseline, split=split,
+                               params=parse_params(param), ignore_params=tuple(ignore_param or ()),
+                               partial=allow_partial, seed=seed, resamples=resamples)
+        report(config, fmt, output)
