@@ -13,6 +13,7 @@ import typer
 from stilt_cli import __version__
 from stilt_cli.commands import env, pretrain_load
 from stilt_cli.commands import score, summary
+from stilt_cli.commands import correlate, distances
 
 app = typer.Typer(
     name="stilt",
@@ -44,6 +45,8 @@ app.command("pretrain-load")(pretrain_load.command)
 app.command("env")(env.command)
 app.command("score")(score.command)
 app.command("summary")(summary.command)
+app.command("distances")(distances.command)
+app.command("correlate")(correlate.command)
 
 
 def main() -> None:

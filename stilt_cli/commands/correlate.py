@@ -1,0 +1,76 @@
+"""`stilt correlate`: per-language gains (RUN - BASELINE) against distance from English."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stilt_cli.commands._common import Format, Output, Plot, Quiet, Seed, guard, setup
+from stilt_cli.commands.distances import Features, Ref, UrielPlusData
+
+
+def command(
+    baseline: Annotated[str, typer.Argument(help="Result records (JSONL, or '-') of the baseline, e.g. target-only.")],
+    run: Annotated[str, typer.Argument(help="Result records of the run whose gain is measured, e.g. "
+                                            "intermediate + target.")],
+    task: Annotated[str | None, typer.Option("--task", help="Comma list of tasks to analyse (default: all in both "
+                                                            "files).")] = None,
+    metric: Annotated[str | None, typer.Option("--metric", help="Comma list of metrics (default: each task's main "
+                                                                "metric; every metric of tasks stilt does not know).")] = None,
+    features: Features = None,
+    covariates: Annotated[str | None, typer.Option(
+        "--covariates", help="Partial correlations controlling for: fertility (tokens per word of --checkpoint's "
+        "tokenizer on the evaluation text) and/or pretrain-size (log10 GiB of pretraining text).")] = None,
+    checkpoint: Annotated[str | None, typer.Option("--checkpoint", help="Checkpoint or model folder whose tokenizer "
+                                                                        "--covariates fertility measures.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        "--data-dir", help="Evaluation text for --covariates fertility: the task's files in their original "
+        "release format.")] = None,
+    data: Annotated[list[str] | None, typer.Option(
+        "--data", help="Evaluation text for --covariates fertility as canonical examples JSONL: TASK=FILE "
+        "(repeatable). Without --data/--data-dir the Hub copy is used.")] = None,
+    pretrain_sizes: Annotated[Path | None, typer.Option(
+        "--pretrain-sizes", help="TSV of pretraining sizes (code, name, tokens_millions, size_gib, note); default: "
+        "XLM-R's CC-100 table shipped with stilt.")] = None,
+    seed: Seed = 0,
+    correction: Annotated[str, typer.Option("--correction", help="Multiple-comparison correction: holm or bh "
+                                                                 "(Benjamini-Hochberg).")] = "holm",
+    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples for the 95% CIs.")] = 2000,
+    permutations: Annotated[int, typer.Option("--permutations", help="Permutations for p-values (exact "
+                                                                     "enumeration when a task has <= 8 languages).")] = 10000,
+    ref: Ref = "en",
+    urielplus_data: UrielPlusData = "released",
+    plot: Plot = None,
+    fmt: Format = "jsonl",
+    output: Output = None,
+    quiet: Quiet = False,
+) -> None:
+    """Does the gain grow or shrink with distance from English? Pearson r and Spearman rho per task and pooled
+    (task fixed effects), seeded bootstrap CIs, permutation p-values, Holm/BH correction, script and family
+    factors, partial correlations. Fewer than 4 shared languages: exit 1."""
+    setup(quiet)
+    with guard():
+        from stilt_cli.core import covariates as covariate_names
+        from stilt_cli.core import typology
+        from stilt_cli.core.correlate import CorrelateConfig, table_rows
+        from stilt_cli.core.correlate import run as correlate
+        from stilt_cli.core.output import emit
+        from stilt_cli.core.sources import parse_data_option
+
+        config = CorrelateConfig(
+            baseline=baseline, run=run, tasks=_names(task), metrics=_names(metric),
+            features=typology.parse_features(features), covariates=covariate_names.parse(covariates),
+            checkpoint=checkpoint, data_dir=None if data_dir is None else str(data_dir),
+            data_files=parse_data_option(data), pretrain_sizes=None if pretrain_sizes is None else str(pretrain_sizes),
+            seed=seed, correction=correction, n_boot=bootstrap, n_perm=permutations, ref=ref,
+            urielplus_data=typology.check_mode(urielplus_data), plot=None if plot is None else str(plot),
+        )
+        rows = correlate(config)
+        emit(table_rows(rows) if fmt == "table" else rows, fmt, output)
+
+
+def _names(value: str | None) -> list[str] | None:
+    names = [v.strip() for v in (value or "").split(",") if v.strip()]
+    return names or None
