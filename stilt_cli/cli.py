@@ -14,6 +14,7 @@ from stilt_cli import __version__
 from stilt_cli.commands import env, pretrain_load
 from stilt_cli.commands import score, summary
 from stilt_cli.commands import correlate, distances
+from stilt_cli.commands import data, tasks
 
 app = typer.Typer(
     name="stilt",
@@ -47,6 +48,8 @@ app.command("score")(score.command)
 app.command("summary")(summary.command)
 app.command("distances")(distances.command)
 app.command("correlate")(correlate.command)
+app.add_typer(tasks.app, name="tasks")
+app.add_typer(data.app, name="data")
 
 
 def main() -> None:

@@ -28,6 +28,12 @@ def pytest_configure(config):
     torch.set_num_threads(1)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_stilt_cache(tmp_path_factory):
+    """Tests never read or fill the user's ~/.cache/stilt: one throwaway cache per session."""
+    os.environ["STILT_CACHE"] = str(tmp_path_factory.mktemp("stilt-cache"))
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data, or skip: a user's fresh machine does not have it."""

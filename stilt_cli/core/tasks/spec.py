@@ -33,7 +33,8 @@ class TaskSpec:
     protocol: str = "xtreme-v1"
     hparams: dict[str, dict[str, Any]] = field(default_factory=dict)  # preset -> hyperparameters
     hub: dict[str, Any] = field(default_factory=dict)  # Hugging Face datasets source (pinned)
-    files: dict[str, str] = field(default_factory=dict)  # original-format file patterns under --data-dir
+    # split -> candidate files under --data-dir, each "format:pattern", first present wins (core/readers)
+    files: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sources: tuple[str, ...] = ()
     notes: str = ""
     supported: bool = True
