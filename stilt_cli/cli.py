@@ -15,6 +15,7 @@ from stilt_cli.commands import env, pretrain_load
 from stilt_cli.commands import score, summary
 from stilt_cli.commands import correlate, distances
 from stilt_cli.commands import data, tasks
+from stilt_cli.commands import align, embed, retrieve
 
 app = typer.Typer(
     name="stilt",
@@ -50,6 +51,9 @@ app.command("distances")(distances.command)
 app.command("correlate")(correlate.command)
 app.add_typer(tasks.app, name="tasks")
 app.add_typer(data.app, name="data")
+app.command("retrieve")(retrieve.command)
+app.command("embed")(embed.command)
+app.command("align")(align.command)
 
 
 def main() -> None:

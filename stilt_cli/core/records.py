@@ -9,8 +9,10 @@
 ```
 
 The identity of a measurement — what `summary` and `correlate` join on — is
-(kind, task, lang, split, metric, params). Records from a user's own system are accepted when they
-carry at least kind, task, lang, metric and value.
+(kind, task, lang, split, metric, params). So `params` holds only what defines the measurement (layer,
+pooling, direction, protocol settings); what a run found or used along the way (a tuned BUCC threshold,
+the search backend, candidate counts) goes into `details`, which no join looks at. Records from a
+user's own system are accepted when they carry at least kind, task, lang, metric and value.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ OPTIONAL = {
     "params": dict,
     "seed": (int, type(None)),
     "checkpoint": (dict, str, type(None)),
+    "details": dict,
 }
 
 
