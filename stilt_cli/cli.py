@@ -11,11 +11,21 @@ from typing import Annotated
 import typer
 
 from stilt_cli import __version__
-from stilt_cli.commands import env, pretrain_load
-from stilt_cli.commands import score, summary
-from stilt_cli.commands import correlate, distances
-from stilt_cli.commands import data, tasks
-from stilt_cli.commands import align, embed, retrieve
+from stilt_cli.commands import (
+    align,
+    correlate,
+    data,
+    distances,
+    embed,
+    env,
+    intermediate,
+    pretrain_load,
+    retrieve,
+    score,
+    summary,
+    target,
+    tasks,
+)
 
 app = typer.Typer(
     name="stilt",
@@ -45,15 +55,17 @@ def _root(
 
 app.command("pretrain-load")(pretrain_load.command)
 app.command("env")(env.command)
-app.command("score")(score.command)
-app.command("summary")(summary.command)
 app.command("distances")(distances.command)
 app.command("correlate")(correlate.command)
-app.add_typer(tasks.app, name="tasks")
-app.add_typer(data.app, name="data")
+app.command("intermediate")(intermediate.command)
+app.command("target")(target.command)
+app.command("score")(score.command)
+app.command("summary")(summary.command)
 app.command("retrieve")(retrieve.command)
 app.command("embed")(embed.command)
 app.command("align")(align.command)
+app.add_typer(tasks.app, name="tasks")
+app.add_typer(data.app, name="data")
 
 
 def main() -> None:

@@ -213,3 +213,14 @@ def test_examples_fingerprint_changes_with_any_field():
     assert cache.examples_fingerprint(rows) == cache.examples_fingerprint(same)
     assert cache.examples_fingerprint(rows) != cache.examples_fingerprint(other)
 
+
+
+def test_tokenizer_fingerprint_ignores_call_state(tiny_xlmr):
+    """The backend JSON carries the truncation/padding of the last call; the fingerprint must not."""
+    from stilt_cli.core import cache
+    from stilt_cli.core.encoders.load import tokenizer_from_dir
+
+    tokenizer = tokenizer_from_dir(tiny_xlmr / "encoder")
+    before = cache.tokenizer_fingerprint(tokenizer)
+    tokenizer(["a b c", "d"], truncation=True, max_length=4, padding="max_length")
+    assert cache.tokenizer_fingerprint(tokenizer) == before

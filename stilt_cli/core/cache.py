@@ -105,8 +105,13 @@ def tokenizer_fingerprint(tokenizer: Any) -> str:
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:
         raise TypeError(f"{type(tokenizer).__name__} is not a fast tokenizer; stilt needs a tokenizers-backed one")
+    # the JSON also holds the truncation/padding state left by the last call: drop it, or the same
+    # tokenizer would fingerprint differently once it has been used
+    state = orjson.loads(backend.to_str())
+    state.pop("truncation", None)
+    state.pop("padding", None)
     facts = {
-        "json": backend.to_str(),
+        "json": state,
         "class": type(tokenizer).__name__,
         "special_tokens": {k: str(v) for k, v in sorted(getattr(tokenizer, "special_tokens_map", {}).items())},
         "padding_side": getattr(tokenizer, "padding_side", None),

@@ -1,0 +1,250 @@
+"""Task heads on top of one shared encoder, and the `Model` that routes a batch to its head.
+
+Any encoder `pretrain-load` produces works: BERT / XLM-R / e5 via `AutoModel`, mT5 via
+`MT5EncoderModel`. Heads are small modules of ours:
+
+- `classification` (single sentence or pair) and `multiple-choice` (one score per choice) read one
+  vector per sequence: the first token (`[CLS]` / `<s>`) for BERT and XLM-R, as XTREME does; the
+  masked mean of all tokens for mT5, whose encoder has no CLS token and was never trained to put a
+  summary there, and for multilingual-e5, which was trained to summarise by mean pooling. Then
+  dense + tanh + linear, as RoBERTa's classification head (we load encoders without the pooler).
+- `tagging`: a linear layer per token; only the first sub-token of each word carries a label.
+- `qa`: start/end logits per token; the first position stands for "no answer" (SQuAD 2.0).
+- `mlm`: the pretrained MLM head from the checkpoint's `mlm_head/`, its decoder tied to the input
+  embeddings, for continued-MLM training.
+
+Each head saves as safetensors + `head.json` (type, task, labels, sizes, pooling) through
+`checkpoint.Writer.save_head`, and loads back through `Checkpoint.load_head_files`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from stilt_cli.core.errors import DataError
+
+HEAD_VERSION = 1
+IGNORE = -100  # label of positions without a loss (non-first sub-tokens, special tokens, unmasked)
+NEG = -1e4  # logit of padded choices: large enough to vanish, small enough for fp16
+
+
+@dataclass
+class HeadSpec:
+    """What a head is, as written to head.json."""
+
+    name: str
+    type: str  # classification | tagging | qa | multiple-choice | mlm
+    task: str
+    labels: list[str] = field(default_factory=list)
+    hidden_size: int = 0
+    pooling: str = "first"  # first | mean
+    dropout: float = 0.1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, "task": self.task, "labels": list(self.labels),
+                "num_labels": len(self.labels), "hidden_size": self.hidden_size, "pooling": self.pooling,
+                "dropout": self.dropout, "version": HEAD_VERSION, **self.extra}
+
+
+def pooling_for(family: str) -> str:
+    return "mean" if family in ("mt5", "e5") else "first"
+
+
+def encoder_dropout(config: Any) -> float:
+    for name in ("hidden_dropout_prob", "dropout_rate"):
+        value = getattr(config, name, None)
+        if isinstance(value, float):
+            return value
+    return 0.1
+
+
+def set_encoder_dropout(encoder: nn.Module, p: float) -> None:
+    """Override every dropout probability of the encoder (e.g. 0 for exact equivalence tests)."""
+    for module in encoder.modules():
+        if isinstance(module, nn.Dropout):
+            module.p = p
+    for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "dropout_rate"):
+        if hasattr(encoder.config, name):
+            setattr(encoder.config, name, p)
+
+
+def pool(hidden: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
+    if how == "first":
+        return hidden[:, 0]
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+
+class SequenceHead(nn.Module):
+    """One vector per sequence -> `num_outputs` scores (classification; 1 for multiple choice)."""
+
+    def __init__(self, hidden: int, num_outputs: int, dropout: float, pooling: str):
+        super().__init__()
+        self.pooling = pooling
+        self.dropout = nn.Dropout(dropout)
+        self.dense = nn.Linear(hidden, hidden)
+        self.out = nn.Linear(hidden, num_outputs)
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = self.dropout(pool(hidden, mask, self.pooling))
+        return self.out(self.dropout(torch.tanh(self.dense(x))))
+
+
+class TokenHead(nn.Module):
+    """Per-token scores: tag logits (tagging) or start/end logits (QA, 2 outputs)."""
+
+    def __init__(self, hidden: int, num_outputs: int, dropout: float):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, num_outputs)
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.out(self.dropout(hidden))
+
+
+class MLMHead(nn.Module):
+    """The pretrained MLM head of the source model (transformers' own module), decoder tied."""
+
+    def __init__(self, module: nn.Module, child: str):
+        super().__init__()
+        self.child = child
+        self.add_module(child, module)
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return getattr(self, self.child)(hidden)
+
+
+def _init(module: nn.Module, std: float = 0.02) -> None:
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, std=std)
+            nn.init.zeros_(m.bias)
+
+
+def build_head(spec: HeadSpec) -> nn.Module:
+    if spec.type == "classification":
+        head = SequenceHead(spec.hidden_size, len(spec.labels), spec.dropout, spec.pooling)
+    elif spec.type == "multiple-choice":
+        head = SequenceHead(spec.hidden_size, 1, spec.dropout, spec.pooling)
+    elif spec.type == "tagging":
+        head = TokenHead(spec.hidden_size, len(spec.labels), spec.dropout)
+    elif spec.type == "qa":
+        head = TokenHead(spec.hidden_size, 2, spec.dropout)
+    else:
+        raise ValueError(f"no head type {spec.type!r}")
+    _init(head)
+    return head
+
+
+def build_mlm_head(encoder: nn.Module, head_state: dict[str, torch.Tensor], config: dict[str, Any]) -> MLMHead:
+    """Rebuild the source model's MLM head (e.g. XLM-R `lm_head`, BERT `cls`) and tie its decoder."""
+    from stilt_cli.core.libs import transformers
+
+    cls = getattr(transformers(), config["model_class"])
+    with torch.device("meta"):  # the full *ForMaskedLM would allocate a second encoder otherwise
+        full = cls(encoder.config)
+    children = [name for name, _ in full.named_children() if name != config["base_prefix"]]
+    if len(children) != 1:
+        raise DataError(f"cannot find the MLM head inside {config['model_class']} (children: {children})")
+    child = children[0]
+    module = getattr(full, child).to_empty(device="cpu")
+    state = {k[len(child) + 1:]: v for k, v in head_state.items() if k.startswith(child + ".")}
+    missing, unexpected = module.load_state_dict(state, strict=False)
+    decoder = next((m for n, m in module.named_modules() if n.endswith("decoder")), None)
+    if decoder is None or unexpected or [k for k in missing if not k.endswith("decoder.weight")]:
+        raise DataError("the checkpoint's mlm_head does not fit its encoder",
+                        "re-create the checkpoint with `stilt pretrain-load`")
+    decoder.weight = encoder.get_input_embeddings().weight  # tied, as in the pretrained model
+    return MLMHead(module, child)
+
+
+def mlm_state_to_save(head: MLMHead) -> dict[str, torch.Tensor]:
+    """The MLM head's weights under the source model's names, without the tied decoder matrix."""
+    return {f"{head.child}.{k}": v for k, v in getattr(head, head.child).state_dict().items()
+            if not k.endswith("decoder.weight")}
+
+
+class Model(nn.Module):
+    """encoder + {name: head}. `forward(name, batch)` returns that head's logits."""
+
+    def __init__(self, encoder: nn.Module, specs: dict[str, HeadSpec], heads: dict[str, nn.Module]):
+        super().__init__()
+        self.encoder = encoder
+        self.specs = dict(specs)
+        self.heads = nn.ModuleDict(heads)
+        # mT5's encoder takes no token_type_ids; XLM-R's ignores them (one type): pass only where used
+        self.use_token_types = getattr(encoder.config, "type_vocab_size", 0) > 1
+
+    def encode(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+        if self.use_token_types and "token_type_ids" in batch:
+            inputs["token_type_ids"] = batch["token_type_ids"]
+        return self.encoder(**inputs).last_hidden_state
+
+    def forward(self, name: str, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        spec, head = self.specs[name], self.heads[name]
+        if spec.type == "multiple-choice":  # (B, C, L) -> (B*C, L) -> one score per choice
+            b, c, length = batch["input_ids"].shape
+            flat = {k: v.reshape(b * c, length) for k, v in batch.items() if v.dim() == 3}
+            scores = head(self.encode(flat), flat["attention_mask"]).view(b, c)
+            return scores.masked_fill(~batch["choice_mask"], NEG)
+        return head(self.encode(batch), batch["attention_mask"]).float()  # losses in fp32 under autocast
+
+
+def loss_items(head_type: str, batch: dict[str, torch.Tensor]) -> int:
+    """How many items a batch's loss averages over (examples, or labelled tokens): known before the
+    forward pass, so accumulation and DDP can normalise by the whole effective batch."""
+    if head_type in ("tagging", "mlm"):
+        return int((batch["labels"] != IGNORE).sum())
+    return int(batch["input_ids"].shape[0])
+
+
+def loss_sum(head_type: str, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Summed (not averaged) loss of a batch; the caller divides by the effective batch's items."""
+    if head_type in ("classification", "multiple-choice"):
+        return F.cross_entropy(logits, batch["labels"], reduction="sum")
+    if head_type in ("tagging", "mlm"):
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch["labels"].reshape(-1),
+                               ignore_index=IGNORE, reduction="sum")
+    if head_type == "qa":
+        start, end = logits.unbind(-1)
+        start = start.masked_fill(batch["attention_mask"] == 0, NEG)
+        end = end.masked_fill(batch["attention_mask"] == 0, NEG)
+        return (F.cross_entropy(start, batch["start_positions"], reduction="sum")
+                + F.cross_entropy(end, batch["end_positions"], reduction="sum")) / 2
+    raise ValueError(f"no loss for head type {head_type!r}")
+
+
+def check_compatible(saved: dict[str, Any], spec: HeadSpec, where: str) -> None:
+    """A saved head must be of the task's type, sizes and labels (else: head/task mismatch)."""
+    if saved.get("type") != spec.type:
+        raise DataError(f"{where}: head '{spec.name}' is a {saved.get('type')} head, but task {spec.task} needs "
+                        f"a {spec.type} head", "train a head for this task with `stilt target`")
+    if saved.get("hidden_size") not in (None, spec.hidden_size):
+        raise DataError(f"{where}: head '{spec.name}' was trained on hidden size {saved.get('hidden_size')}, "
+                        f"this encoder has {spec.hidden_size}", "head and encoder come from different checkpoints")
+    if spec.labels and list(saved.get("labels") or []) != list(spec.labels):
+        raise DataError(f"{where}: head '{spec.name}' has labels {saved.get('labels')}, task {spec.task} has "
+                        f"{list(spec.labels)}", "train a head for this task with `stilt target`")
+
+
+def load_model(checkpoint: Any, encoder: nn.Module, name: str, expected: HeadSpec | None = None) -> Model:
+    """Encoder + one saved head of a checkpoint, ready for prediction."""
+    state, saved = checkpoint.load_head_files(name)
+    spec = HeadSpec(name=name, type=saved["type"], task=saved.get("task", name), labels=list(saved.get("labels", [])),
+                    hidden_size=int(saved.get("hidden_size", 0)), pooling=saved.get("pooling", "first"),
+                    dropout=float(saved.get("dropout", 0.1)))
+    if expected is not None:
+        check_compatible(saved, expected, str(checkpoint.path))
+    head = build_head(spec)
+    try:
+        head.load_state_dict(state)
+    except RuntimeError as exc:
+        raise DataError(f"head '{name}' in {checkpoint.path} does not fit: {str(exc).splitlines()[0]}") from None
+    return Model(encoder, {name: spec}, {name: head})

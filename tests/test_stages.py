@@ -1,0 +1,167 @@
+"""`stilt intermediate` and `stilt target` through the real CLI: chaining, lineage, continued MLM,
+stdin, --if-exists, and a clear one-line answer to each bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import train_data as td
+from safetensors.torch import load_file
+
+from stilt_cli.core import checkpoint
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("stage-data")
+    text = root / "text.txt"
+    text.write_text("\n".join(td.text_lines(40)) + "\n", encoding="utf-8")
+    return {
+        "nli": td.write_jsonl(root / "nli.jsonl", td.nli(48)),
+        "nli_dev": td.write_jsonl(root / "nli-dev.jsonl", td.nli(12, seed=3)),
+        "qa": td.write_jsonl(root / "qa.jsonl", td.questions(24)),
+        "text": text,
+    }
+
+
+def _manifest(path):
+    return json.loads((path / "stilt.json").read_text())
+
+
+QUICK = ("--max-steps", "4", "--batch-size", "8", "--max-length", "64", "--doc-stride", "16")
+
+
+def test_two_task_intermediate_then_target_chain(cli, tiny_xlmr, data, tmp_path):
+    inter, target = tmp_path / "inter", tmp_path / "target"
+    result = cli("intermediate", tiny_xlmr, "--task", "mnli,squad_v1", "-o", inter, "--data", f"mnli={data['nli']}",
+                 "--data", f"squad_v1={data['qa']}", "--eval-data", f"mnli={data['nli_dev']}", "--eval-every", "2",
+                 "--preset", "xstilts", *QUICK)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""  # nothing but data on stdout, and a stage writes no data there
+    assert "wrote checkpoint" in result.stderr
+    m = _manifest(inter)
+    assert set(m["heads"]) == {"nli", "squad_v1"}  # MNLI answers through the shared NLI head
+    assert m["heads"]["squad_v1"]["type"] == "qa"
+    stage = m["lineage"][-1]
+    assert stage["stage"] == "intermediate" and stage["tasks"] == ["mnli", "squad_v1"]
+    assert stage["parent"]["path"] == str(tiny_xlmr)
+    assert stage["config"]["preset"] == "xstilts" and stage["config"]["lr"] == 1e-5
+    assert stage["config"]["sources"]["lr"] == "preset:xstilts" and stage["config"]["tasks"]["mnli"]["max_length"] == 64
+    assert stage["data"]["mnli"]["train"]["examples"] == 48 and stage["data"]["mnli"]["dev"]["examples"] == 12
+    assert [h["step"] for h in stage["metrics"]["dev_history"]] == [2, 4]
+    assert m["mlm_head"] is not None  # carried over from the parent
+
+    result = cli("target", inter, "--task", "xnli", "-o", target, "--data", str(data["nli"]), *QUICK)
+    assert result.exit_code == 0, result.stderr
+    t = _manifest(target)
+    assert set(t["heads"]) == {"xnli"}  # the intermediate heads are dropped ...
+    assert t["lineage"][-1]["dropped_heads"] == ["nli", "squad_v1"]  # ... and the lineage says so
+    assert [s["stage"] for s in t["lineage"]] == ["pretrain-load", "intermediate", "target"]
+    assert t["lineage"][-1]["parent"]["manifest_sha256"] == checkpoint.load(inter).manifest_sha256()
+    # the encoder is carried over and trained further: it differs from both parents
+    base = load_file(str(tiny_xlmr / "encoder" / "model.safetensors"))
+    mid = load_file(str(inter / "encoder" / "model.safetensors"))
+    end = load_file(str(target / "encoder" / "model.safetensors"))
+    key = next(k for k in base if k.endswith("word_embeddings.weight"))
+    assert not (base[key] == mid[key]).all() and not (mid[key] == end[key]).all()
+    from stilt_cli.core.libs import transformers
+
+    transformers().AutoModel.from_pretrained(str(target / "encoder"))  # loads with transformers' own class
+
+
+def test_continued_mlm_trains_the_pretrained_mlm_head(cli, tiny_xlmr, data, tmp_path):
+    out = tmp_path / "mlm"
+    result = cli("intermediate", tiny_xlmr, "--task", "xnli", "--data", str(data["nli"]), "--mlm-data", data["text"],
+                 "-o", out, "--max-steps", "6", "--batch-size", "8", "--sampling", "uniform", "--lr", "1e-3")
+    assert result.exit_code == 0, result.stderr
+    stage = _manifest(out)["lineage"][-1]
+    assert stage["mlm"] is True and stage["data"]["mlm"]["train"]["examples"] == 40
+    before = load_file(str(tiny_xlmr / "mlm_head" / "head.safetensors"))
+    after = load_file(str(out / "mlm_head" / "head.safetensors"))
+    assert set(before) == set(after)
+    assert any(not (before[k] == after[k]).all() for k in before)
+
+
+def test_stdin_data_trains_but_cannot_resume(cli, tiny_xlmr, data, tmp_path):
+    text = data["nli"].read_text()
+    result = cli("target", tiny_xlmr, "--task", "xnli", "--data", "-", "-o", tmp_path / "a", *QUICK, input=text)
+    assert result.exit_code == 0, result.stderr
+    assert "stdin input is never cached" in result.stderr
+    result = cli("target", tiny_xlmr, "--task", "xnli", "--data", "-", "-o", tmp_path / "b", "--resume", *QUICK,
+                 input=text)
+    assert result.exit_code == 2
+    assert "(stdin) cannot be resumed" in result.stderr
+
+
+def test_if_exists_error_skip_overwrite(cli, tiny_xlmr, data, tmp_path):
+    out = tmp_path / "t"
+    args = ("target", tiny_xlmr, "--task", "xnli", "--data", str(data["nli"]), "-o", out, *QUICK)
+    assert cli(*args).exit_code == 0
+    first = _manifest(out)
+    again = cli(*args)
+    assert again.exit_code == 2 and "already exists" in again.stderr
+    assert again.stderr.count("\n") == 1 and "Traceback" not in again.stderr
+    skipped = cli(*args, "--if-exists", "skip")
+    assert skipped.exit_code == 0 and "up to date" in skipped.stderr
+    assert _manifest(out) == first
+    changed = cli(*args[:-1], "5", "--if-exists", "skip")  # another --doc-stride: another config
+    assert changed.exit_code == 2 and "different config" in changed.stderr
+    assert cli(*args, "--if-exists", "overwrite").exit_code == 0
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (("--task", "xnl"), 2, "unknown task 'xnl' (did you mean 'xnli'"),
+    (("--task", "tatoeba"), 2, "retrieval task: there is nothing to train"),
+    (("--task", "xnli,pawsx"), 2, "`stilt target` trains one task"),
+    (("--task", "mlm"), 2, "add continued MLM with --mlm-data"),
+    (("--task", "xnli", "--batch-size", "6", "--grad-accum", "4"), 2, "not divisible by --grad-accum"),
+    (("--task", "xnli", "--preset", "paper"), 2, "unknown preset 'paper'"),
+    (("--task", "xnli", "--data", "pawsx=PLACEHOLDER"), 2, "pawsx is not a task of this run"),
+])
+def test_bad_usage_is_one_line_with_exit_2(cli, tiny_xlmr, data, tmp_path, args, code, message):
+    args = tuple(str(data["nli"]) if a == "PLACEHOLDER" else a for a in args)
+    result = cli("target", tiny_xlmr, "-o", tmp_path / "out", *args)
+    assert result.exit_code == code, result.stderr
+    assert message in result.stderr and result.stderr.count("\n") == 1
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
+
+
+def test_bad_data_and_checkpoints_exit_1(cli, tiny_xlmr, tiny_ckpts, data, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "1", "lang": "en", "text_a": "a", "text_b": "b", "label": "maybe"}\n')
+    result = cli("target", tiny_xlmr, "--task", "xnli", "--data", str(bad), "-o", tmp_path / "o1")
+    assert result.exit_code == 1 and "bad.jsonl:1: label 'maybe' is not in the label set of xnli" in result.stderr
+    tags = td.write_jsonl(tmp_path / "tags.jsonl", td.entities(3))  # data of another task type
+    result = cli("target", tiny_xlmr, "--task", "xnli", "--data", str(tags), "-o", tmp_path / "o5")
+    assert result.exit_code == 1 and "tags.jsonl:1: missing field 'text_a'" in result.stderr
+    no_encoder = tmp_path / "broken"
+    no_encoder.mkdir()
+    (no_encoder / "stilt.json").write_text(json.dumps({"schema": "stilt.checkpoint/1", "encoder": {"dir": "encoder"}}))
+    result = cli("target", no_encoder, "--task", "xnli", "--data", str(data["nli"]), "-o", tmp_path / "o2")
+    assert result.exit_code == 1 and "has no encoder folder" in result.stderr
+    result = cli("intermediate", tiny_ckpts["mt5"], "--task", "xnli", "--data", str(data["nli"]),
+                 "--mlm-data", data["text"], "-o", tmp_path / "o3")
+    assert result.exit_code == 1 and "no pretrained MLM head" in result.stderr
+    result = cli("target", tiny_xlmr, "--task", "xnli", "--data", str(data["nli"]), "--train-langs", "de",
+                 "-o", tmp_path / "o4")
+    assert result.exit_code == 1 and "no xnli examples for de" in result.stderr
+    assert not any(p.name.startswith("o") for p in tmp_path.iterdir())
+
+
+def test_config_file_and_gradient_checkpointing(cli, tiny_ckpts, data, tmp_path):
+    settings = tmp_path / "run.toml"
+    settings.write_text('lr = 2e-4\nseed = 7\n[tasks.xnli]\nbatch_size = 4\n')
+    out = tmp_path / "gc"
+    result = cli("target", tiny_ckpts["mt5"], "--task", "xnli", "--data", str(data["nli"]), "--config", settings,
+                 "--gradient-checkpointing", "--seed", "3", "-o", out, "--max-steps", "3")
+    assert result.exit_code == 0, result.stderr
+    config = _manifest(out)["lineage"][-1]["config"]
+    assert config["gradient_checkpointing"] is True and config["sources"]["gradient_checkpointing"] == "cli"
+    assert config["lr"] == 2e-4 and config["sources"]["lr"] == "file"
+    assert config["seed"] == 3 and config["sources"]["seed"] == "cli"  # the command line beats the file
+    assert config["tasks"]["xnli"]["batch_size"] == 4
+    from stilt_cli.core.libs import transformers
+
+    encoder = transformers().MT5EncoderModel.from_pretrained(str(out / "encoder"))
+    assert not encoder.is_gradient_checkpointing  # a training-time switch, not saved into the encoder

@@ -1,0 +1,85 @@
+"""Config resolution: command line > --config file > preset (task spec) > task-type defaults > built-ins."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from stilt_cli.core import config, tasks
+from stilt_cli.core.config import UNSET
+from stilt_cli.core.errors import UsageError
+
+
+def test_unset_is_not_a_boolean():
+    with pytest.raises(TypeError):
+        bool(UNSET)
+    assert config.UNSET is type(UNSET)()  # a singleton
+
+
+def test_layers_in_order_of_precedence(tmp_path):
+    file = tmp_path / "run.json"
+    file.write_text(json.dumps({"lr": 7e-5, "weight-decay": 0.05, "epochs": 4}))
+    resolved = config.resolve({"lr": 3e-5, "seed": UNSET}, [tasks.get("xnli")], preset="xstilts", file=file)
+    assert resolved["lr"] == 3e-5 and resolved.sources["lr"] == "cli"
+    assert resolved["weight_decay"] == 0.05 and resolved.sources["weight_decay"] == "file"
+    assert resolved.task("xnli", "epochs") == 4 and resolved.sources["xnli.epochs"] == "file"
+    # from the task spec's xstilts preset (Phang et al. 2020): length 256, eps 1e-8, 10 % warmup
+    assert resolved.task("xnli", "max_length") == 256 and resolved.sources["xnli.max_length"] == "preset:xstilts"
+    assert resolved["warmup_ratio"] == 0.1 and resolved["adam_eps"] == 1e-8
+    assert resolved["seed"] == 0 and resolved.sources["seed"] == "default"
+    assert resolved.to_json()["preset"] == "xstilts"
+
+
+def test_presets_come_from_the_task_specs():
+    xtreme_qa = config.resolve({}, [tasks.get("xquad")], preset="xtreme")
+    spec_values = tasks.get("xquad").hparams["xtreme"]
+    assert xtreme_qa["lr"] == spec_values["lr"]
+    assert xtreme_qa.task("xquad", "doc_stride") == spec_values["doc_stride"]
+    assert xtreme_qa["warmup_steps"] == spec_values.get("warmup_steps")
+    # no preset: the task-type defaults (QA: 384 tokens, stride 128)
+    plain = config.resolve({}, [tasks.get("xquad")])
+    assert plain.task("xquad", "max_length") == 384 and plain.sources["xquad.max_length"] == "task-type"
+
+
+def test_per_task_values_in_a_multitask_run(tmp_path):
+    file = tmp_path / "multi.toml"
+    file.write_text('lr = 2e-5\n[tasks.squad_v1]\nbatch_size = 8\n')
+    resolved = config.resolve({}, [tasks.get("mnli"), tasks.get("squad_v1")], preset="xstilts", file=file)
+    assert resolved.task("mnli", "batch_size") == 32
+    assert resolved.task("squad_v1", "batch_size") == 8
+    assert resolved.task("squad_v1", "max_length") == 384 and resolved.task("mnli", "max_length") == 256
+    over = config.resolve({"max_length": 64}, [tasks.get("mnli"), tasks.get("squad_v1")], preset="xstilts", file=file)
+    assert over.task("squad_v1", "max_length") == 64 and over.task("mnli", "max_length") == 64
+
+
+def test_warmup_given_higher_up_wins():
+    # the xtreme preset of XNLI sets warmup_steps; a command-line ratio must still win over it
+    resolved = config.resolve({"warmup_ratio": 0.2}, [tasks.get("xnli")], preset="xtreme")
+    assert resolved["warmup_steps"] is None and resolved["warmup_ratio"] == 0.2
+    steps = config.resolve({"warmup_steps": 10}, [tasks.get("xnli")], preset="xstilts")
+    assert steps["warmup_steps"] == 10
+
+
+@pytest.mark.parametrize("cli, message", [
+    ({"batch_size": 10, "grad_accum": 4}, "not divisible by --grad-accum"),
+    ({"lr": -1.0}, "--lr must be"),
+    ({"epochs": 0}, "--epochs must be an integer >= 1"),
+    ({"sampling": "random"}, "--sampling must be one of"),
+])
+def test_bad_values_name_the_option(cli, message):
+    with pytest.raises(UsageError, match=message):
+        config.resolve(cli, [tasks.get("xnli")])
+
+
+def test_config_file_errors_are_usage_errors(tmp_path):
+    typo = tmp_path / "typo.json"
+    typo.write_text(json.dumps({"learning_rate": 1e-5}))
+    with pytest.raises(UsageError, match="unknown setting 'learning_rate'"):
+        config.resolve({}, [tasks.get("xnli")], file=typo)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("lr = = 1")
+    with pytest.raises(UsageError, match="not valid TOML"):
+        config.resolve({}, [tasks.get("xnli")], file=broken)
+    with pytest.raises(UsageError, match="did you mean 'xtreme'"):
+        config.resolve({}, [tasks.get("xnli")], preset="xtrem")

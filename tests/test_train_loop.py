@@ -1,0 +1,111 @@
+"""The loop: multi-task sampling, accumulation equal to one big batch, keep-best + early stopping on the
+English dev set, NaN loss stops with the last good state kept."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import train_data as td
+
+from stilt_cli.core import checkpoint, config, features, heads, sampling, tasks, train, trainstate
+from stilt_cli.core.device import choose
+from stilt_cli.core.distributed import Dist
+from stilt_cli.core.encoders.load import from_checkpoint
+from stilt_cli.core.errors import DataError
+
+NLI = ["entailment", "neutral", "contradiction"]
+
+
+def test_sampling_methods():
+    sizes = [900, 100]
+    assert np.allclose(sampling.probabilities(sizes, "proportional"), [0.9, 0.1])
+    assert np.allclose(sampling.probabilities(sizes, "uniform"), [0.5, 0.5])
+    tempered = sampling.probabilities(sizes, "temperature", 2.0)
+    assert np.allclose(tempered, np.array([30.0, 10.0]) / 40.0)  # sqrt sizes
+    plan = sampling.schedule(sizes, 2000, "proportional", seed=1)
+    assert abs(np.mean(plan == 0) - 0.9) < 0.03
+    assert np.array_equal(plan, sampling.schedule(sizes, 2000, "proportional", seed=1))
+    assert not np.array_equal(plan, sampling.schedule(sizes, 2000, "proportional", seed=2))
+    positions = sampling.positions(np.array([0, 1, 0, 0, 1]))
+    assert positions.tolist() == [0, 0, 1, 2, 1]
+
+
+def _setup(ckpt, tmp_path, rows=None, dev=None, **settings):
+    encoder = from_checkpoint(checkpoint.load(ckpt))
+    torch.manual_seed(0)
+    spec = heads.HeadSpec(name="xnli", type="classification", task="xnli", labels=NLI,
+                          hidden_size=encoder.hidden_size, dropout=0.0)
+    heads.set_encoder_dropout(encoder.model, 0.0)
+    model = heads.Model(encoder.model, {"xnli": spec}, {"xnli": heads.build_head(spec)})
+    tok = encoder.tokenizer
+    kwargs = dict(task="xnli", head_type="classification", max_length=32, labels=NLI)
+    feats = features.featurize(rows or td.nli(64), tok, split="train", **kwargs)
+    dev_set = None
+    if dev is not None:
+        dev_set = train.DevSet(spec=tasks.get("xnli"), examples=dev,
+                               features=features.featurize(dev, tok, split="dev", **kwargs))
+    values = {"lr": 1e-3, "batch_size": 16, "eval_every": 0, **settings}
+    cfg = config.resolve(values, [tasks.get("xnli")])
+    job = train.TrainTask(name="xnli", task="xnli", head_type="classification", features=feats,
+                          batch_size=cfg.task("xnli", "batch_size"), epochs=cfg.task("xnli", "epochs"), dev=dev_set)
+    runtime = train.Runtime(device=choose("cpu"), dist=Dist(), state_dir=tmp_path / "state", config_key="k",
+                            pad_id=tok.pad_token_id)
+    return model, job, cfg, runtime
+
+
+def test_gradient_accumulation_equals_one_big_batch(tiny_ckpts, tmp_path):
+    results = []
+    for accumulation in (1, 4):
+        model, job, cfg, runtime = _setup(tiny_ckpts["mbert"], tmp_path, max_steps=6, grad_accum=accumulation)
+        train.train(model, [job], cfg, runtime)
+        results.append({k: v.clone() for k, v in model.state_dict().items()})
+    for key, value in results[0].items():
+        assert torch.allclose(value, results[1][key], atol=2e-6, rtol=1e-5), key
+
+
+def test_keep_best_and_early_stopping(tiny_xlmr, tmp_path, monkeypatch):
+    scores = iter([0.5, 0.7, 0.6, 0.55, 0.9])
+    snapshots = {}
+
+    def fake_evaluate(model, tasks_, cfg, rt):  # the dev metric is scripted; weights are real
+        snapshots[len(snapshots) + 1] = {k: v.clone() for k, v in model.state_dict().items()}
+        return {"xnli": next(scores)}
+
+    monkeypatch.setattr(train, "evaluate", fake_evaluate)
+    model, job, cfg, runtime = _setup(tiny_xlmr, tmp_path, dev=td.nli(9, seed=5), max_steps=50, eval_every=2,
+                                      patience=2)
+    state = train.train(model, [job], cfg, runtime)
+    assert state.stopped_early and state.step == 8  # evals at 2, 4, 6, 8: no gain after step 4 twice
+    assert state.best == 0.7 and state.best_step == 4
+    assert [h["step"] for h in state.history] == [2, 4, 6, 8]
+    for key, value in model.state_dict().items():  # the weights of step 4, not of step 8
+        assert torch.equal(value, snapshots[2][key]), key
+
+
+def test_real_dev_evaluation_is_english_accuracy(tiny_xlmr, tmp_path):
+    dev = td.nli(30, seed=9)
+    model, job, cfg, runtime = _setup(tiny_xlmr, tmp_path, dev=dev, max_steps=2, eval_every=1)
+    state = train.train(model, [job], cfg, runtime)
+    assert len(state.history) == 2
+    value = state.history[-1]["dev"]["xnli"]
+    assert 0.0 <= value <= 1.0 and round(value * 30) == pytest.approx(value * 30)  # a share of 30 examples
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_state(tiny_xlmr, tmp_path, monkeypatch):
+    real = heads.loss_sum
+    calls = {"n": 0}
+
+    def poisoned(head_type, logits, batch):
+        calls["n"] += 1
+        value = real(head_type, logits, batch)
+        return value * float("nan") if calls["n"] == 4 else value
+
+    monkeypatch.setattr(heads, "loss_sum", poisoned)
+    model, job, cfg, runtime = _setup(tiny_xlmr, tmp_path, max_steps=10)
+    with pytest.raises(DataError, match=r"loss became nan at step 4 .*last good state \(step 3\)"):
+        train.train(model, [job], cfg, runtime)
+    assert trainstate.exists(runtime.state_dir)
+    import json
+
+    assert json.loads((runtime.state_dir / "state.json").read_text())["progress"]["step"] == 3
