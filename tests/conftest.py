@@ -19,7 +19,7 @@ from stilt_cli.core.libs import quiet_env  # noqa: E402
 
 quiet_env()
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("STILT_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
 
 
 def pytest_configure(config):

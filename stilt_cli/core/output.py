@@ -32,9 +32,11 @@ def table(rows: list[dict[str, Any]], columns: list[str] | None = None, title: s
         grid.add_column(column)
     for row in rows:
         grid.add_row(*(_cell(row.get(c)) for c in columns))
-    console = Console(record=True, width=int(os.environ.get("COLUMNS", "160")), file=open(os.devnull, "w"))  # noqa: SIM115
-    console.print(grid)
-    return console.export_text()
+    # as wide as the content needs: a table on stdout is data, and an ellipsis would lose part of it
+    with open(os.devnull, "w") as sink:
+        console = Console(record=True, width=100_000, file=sink)
+        console.print(grid)
+    return "\n".join(line.rstrip() for line in console.export_text().splitlines()) + "\n"
 
 
 def emit(rows: Iterable[dict[str, Any]], fmt: str = "jsonl", output: str | os.PathLike | None = None,
