@@ -18,6 +18,7 @@ from stilt_cli.commands import (
     distances,
     embed,
     env,
+    evaluate,
     intermediate,
     pretrain_load,
     retrieve,
@@ -59,6 +60,7 @@ app.command("distances")(distances.command)
 app.command("correlate")(correlate.command)
 app.command("intermediate")(intermediate.command)
 app.command("target")(target.command)
+app.command("evaluate")(evaluate.command)
 app.command("score")(score.command)
 app.command("summary")(summary.command)
 app.command("retrieve")(retrieve.command)

@@ -111,9 +111,21 @@ def _cut_questions(questions: list[str], tokenizer: Any) -> list[str]:
     return cut
 
 
+def _check_context_room(questions: list[str], tokenizer: Any, max_length: int, stride: int) -> None:
+    """Every window must leave more context tokens than the stride beside its question: the fast
+    tokenizer otherwise panics in Rust (no Python exception, a stack dump instead)."""
+    longest = max(len(ids) for ids in tokenizer(questions, add_special_tokens=False)["input_ids"])
+    room = max_length - longest - tokenizer.num_special_tokens_to_add(pair=True)
+    if stride >= room:
+        raise DataError(f"--max-length {max_length} leaves {max(room, 0)} context tokens beside the longest question "
+                        f"({longest} tokens), not more than --doc-stride {stride}",
+                        "raise --max-length or lower --doc-stride (XTREME: 384 and 128)")
+
+
 def build_qa(examples: list[dict], tokenizer: Any, max_length: int, stride: int) -> dict[str, list]:
     """Stride windows over the context (question first); answers located as token spans per window."""
     questions = _cut_questions([e["question"].lstrip() for e in examples], tokenizer)
+    _check_context_room(questions, tokenizer, max_length, stride)
     encoded = tokenizer(questions, [e["context"] for e in examples], truncation="only_second", max_length=max_length,
                         stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True,
                         **_encode_kwargs(tokenizer))
