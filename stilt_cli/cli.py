@@ -6,6 +6,8 @@ Command modules import only typer and the standard library at import time, so `s
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Annotated
 
 import typer
@@ -70,8 +72,22 @@ app.add_typer(tasks.app, name="tasks")
 app.add_typer(data.app, name="data")
 
 
+def _terminate_as_interrupt(number: int, frame: object) -> None:
+    raise KeyboardInterrupt  # unwind like Ctrl-C: temporaries and unfinished OUT.partial/ are removed
+
+
 def main() -> None:
+    import signal
+
     from stilt_cli.core.libs import quiet_env
 
     quiet_env()
+    # a console script runs with its bin/ folder first on sys.path, where some packages drop scripts
+    # named like themselves (lang2vec installs bin/lang2vec.py): keep imports from resolving there
+    script_dir = os.path.dirname(os.path.abspath(sys.argv[0])) if sys.argv and sys.argv[0] else None
+    if script_dir and sys.path and os.path.abspath(sys.path[0] or ".") == script_dir and script_dir.endswith("bin"):
+        sys.path.pop(0)
+    # outside training (which saves a resumable state on SIGTERM, see core/trainstate.py) a SIGTERM
+    # cleans up like Ctrl-C instead of killing the process mid-write
+    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     app()

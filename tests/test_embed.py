@@ -130,7 +130,8 @@ def test_embed_cli_if_exists_and_bad_input(cli, tiny_xlmr, tmp_path):
     bad.write_text('{"id": 1, "text": "ok"}\n{"id": 2, "sentence": "no text field"}\n')
     result = cli("embed", tiny_xlmr, "-i", bad, "-o", tmp_path / "bad")
     assert result.exit_code == 1
-    assert result.stderr.strip() == f"error: {bad}:2: expected a JSON object with a string field 'text'"
+    assert result.stderr.strip() == (f"error: {bad}:2: missing field 'text' "
+                                     "(hint: each line must be one JSON object with 'text')")
     assert not (tmp_path / "bad.npy").exists()
     empty = tmp_path / "empty.txt"
     empty.write_text("\n\n")

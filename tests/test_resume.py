@@ -1,39 +1,70 @@
-"""Pre-emption on a real subprocess (no mocks): kill -9 or SIGTERM mid-training, then `--resume`
-ends with weights bit-identical to an uninterrupted run (CPU, one thread)."""
+"""Pre-emption on real subprocesses (no mocks): SIGTERM, SIGINT (twice, too) and SIGUSR1 save a
+resumable state and exit 75; SIGKILL early, mid-interval and right after a save loses at most the
+steps since the last saved state; and `--resume`, again and again, ends with weights bit-identical
+to an uninterrupted run (CPU, one thread).
+
+One chain of interruptions on a multi-task `intermediate` run (two heads + continued MLM: sampler
+position, masking RNG and keep-best weights must all survive), one SIGTERM on `target`. Only the runs
+that receive a signal are subprocesses (each costs seconds of imports); the reference runs, the
+refusals and the final resumes run the same CLI in-process."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import train_data as td
 
 pytestmark = pytest.mark.slow
-STEPS = "80"
+STEPS = 120  # info lines every 12 steps; saves every 5: steps 12, 24, 72, ... fall between two saves
+SAVE_EVERY = 5
 
 
 @pytest.fixture(scope="module")
-def job(tiny_xlmr, tmp_path_factory):
+def env():
+    return dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", STILT_QUIET="0", PYTHONUNBUFFERED="1")
+
+
+@pytest.fixture(scope="module")
+def job(tiny_xlmr, tmp_path_factory, env):
     root = tmp_path_factory.mktemp("resume")
-    train = td.write_jsonl(root / "train.jsonl", td.nli(96))
+    nli = td.write_jsonl(root / "nli.jsonl", td.nli(64))
+    sst = td.write_jsonl(root / "sst.jsonl", td.sentiment(48))
     dev = td.write_jsonl(root / "dev.jsonl", td.nli(16, seed=4))
+    text = root / "text.txt"
+    text.write_text("\n".join(td.text_lines(40)) + "\n", encoding="utf-8")
 
     def command(out: Path, *extra: str) -> list[str]:
-        # eval every 20 steps: keep-best state must survive the interruption too
-        return [sys.executable, "-m", "stilt_cli", "target", str(tiny_xlmr), "--task", "xnli", "--data", str(train),
-                "--eval-data", str(dev), "--eval-every", "20", "--max-steps", STEPS, "--batch-size", "8",
-                "--lr", "1e-3", "--save-every", "5", "-o", str(out), *extra]
+        # eval every 20 steps: the keep-best weights must survive the interruptions too
+        return [sys.executable, "-m", "stilt_cli", "intermediate", str(tiny_xlmr), "--task", "mnli,sst2",
+                "--data", f"mnli={nli}", "--data", f"sst2={sst}", "--eval-data", f"mnli={dev}", "--mlm-data",
+                str(text), "--sampling", "uniform", "--eval-every", "20", "--max-steps", str(STEPS),
+                "--batch-size", "8", "--lr", "1e-3", "--save-every", str(SAVE_EVERY), "-o", str(out), *extra]
 
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", STILT_QUIET="0")
     reference = root / "reference"
-    subprocess.run(command(reference), env=env, check=True, capture_output=True, timeout=600)
-    return {"root": root, "command": command, "env": env, "reference": digest(reference)}
+    in_process(command(reference), 0)
+    return {"root": root, "command": command, "env": env, "reference": digest(reference), "nli": nli, "dev": dev}
+
+
+def in_process(command: list[str], code: int):
+    """The same command line through the real app in this process (no import cost)."""
+    from typer.testing import CliRunner
+
+    from stilt_cli.cli import app
+
+    assert command[:3] == [sys.executable, "-m", "stilt_cli"]
+    result = CliRunner().invoke(app, command[3:], catch_exceptions=False)
+    assert result.exit_code == code, result.stderr
+    return result
 
 
 def digest(checkpoint: Path) -> str:
@@ -44,62 +75,147 @@ def digest(checkpoint: Path) -> str:
     return h.hexdigest()
 
 
-def interrupt(job, out: Path, at_step: int, sig: signal.Signals) -> tuple[int, str]:
-    """Start a run; once it has saved the state of `at_step`, send `sig`; return (exit code, stderr)."""
-    proc = subprocess.Popen(job["command"](out), env=job["env"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            text=True)
+def interrupt(command: list[str], env: dict, trigger: Callable[[str], bool], *signals: signal.Signals
+              ) -> tuple[int, str]:
+    """Run `command`; at the first stderr line where `trigger` holds, send `signals` (a few ms apart);
+    return (exit code, all of stderr)."""
+    proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     seen = []
     for line in proc.stderr:
         seen.append(line)
-        if f"saved resumable state at step {at_step}" in line:
-            proc.send_signal(sig)
+        if trigger(line):
+            for i, sig in enumerate(signals):
+                if i:
+                    time.sleep(0.02)
+                proc.send_signal(sig)
             break
     seen.append(proc.stderr.read())
     code = proc.wait(timeout=600)
-    assert "wrote checkpoint" not in "".join(seen), "the run finished before it could be interrupted"
-    return code, "".join(seen)
+    stderr = "".join(seen)
+    assert "wrote checkpoint" not in stderr, "the run finished before it could be interrupted"
+    return code, stderr
 
 
-def resume(job, out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(job["command"](out, "--resume"), env=job["env"], capture_output=True, text=True, timeout=600)
+def saved_step(out: Path) -> int | None:
+    state = out.with_name(out.name + ".partial") / "state" / "state.json"
+    return json.loads(state.read_text())["progress"]["step"] if state.is_file() else None
 
 
-def test_kill_9_then_resume_is_bit_identical(job):
-    out = job["root"] / "killed"
-    code, _ = interrupt(job, out, 10, signal.SIGKILL)
-    assert code == -signal.SIGKILL
-    partial = out.with_name("killed.partial")
-    assert not out.exists() and (partial / "state" / "state.json").is_file()
-    assert json.loads((partial / "state" / "state.json").read_text())["progress"]["step"] >= 10
-    done = resume(job, out)
-    assert done.returncode == 0, done.stderr
-    assert "resumed from step" in done.stderr
+def info_step(line: str) -> int | None:
+    match = re.match(r"step (\d+)/\d+ loss", line)
+    return int(match.group(1)) if match else None
+
+
+def resumed_from(stderr: str) -> int:
+    match = re.search(r"resumed from step (\d+)", stderr)
+    assert match, stderr
+    return int(match.group(1))
+
+
+def saved_at(line: str) -> int | None:
+    match = re.search(r"saved resumable state at step (\d+)", line)
+    return int(match.group(1)) if match else None
+
+
+def assert_interrupted(code: int, stderr: str, name: str) -> None:
+    assert code == 75, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "--resume" in errors[0] and "Traceback" not in stderr, stderr
+    assert f"interrupted ({name})" in errors[0] or "second signal" in errors[0], errors
+
+
+def test_interrupted_again_and_again_then_resumed_is_bit_identical(job):
+    out, env, command = job["root"] / "chain", job["env"], job["command"]
+    resume = command(out, "--resume")
+    partial = out.with_name("chain.partial")
+
+    # SIGKILL early: right as training starts, before the first save (or just after it)
+    code, _ = interrupt(command(out), env, lambda line: line.startswith("training "), signal.SIGKILL)
+    assert code == -signal.SIGKILL and not out.exists() and partial.is_dir()
+    before = saved_step(out)
+    assert before is None or before % SAVE_EVERY == 0
+
+    # SIGTERM (what schedulers send): state saved at the next step boundary, exit 75
+    code, stderr = interrupt(resume, env, lambda line: saved_at(line) is not None, signal.SIGTERM)
+    assert_interrupted(code, stderr, "SIGTERM")
+    if before is None:
+        assert "no resumable state" in stderr
+    else:
+        assert resumed_from(stderr) == before
+    first_save = int(re.search(r"saved resumable state at step (\d+)", stderr).group(1))
+    assert saved_step(out) >= first_save
+
+    # SIGKILL between two saves: at most the steps since the last save are lost
+    reached: list[int] = []
+
+    def mid_interval(line: str) -> bool:
+        step = info_step(line)
+        if step is not None and step % SAVE_EVERY:
+            reached.append(step)
+            return True
+        return False
+
+    last = saved_step(out)
+    code, stderr = interrupt(resume, env, mid_interval, signal.SIGKILL)
+    assert code == -signal.SIGKILL and resumed_from(stderr) == last
+    kept = saved_step(out)
+    assert kept % SAVE_EVERY == 0 and kept >= reached[0] - reached[0] % SAVE_EVERY
+
+    # an impatient Ctrl-C, twice: the second one stops at once; the last complete state is kept
+    last = kept
+    code, stderr = interrupt(resume, env, lambda line: saved_at(line) is not None, signal.SIGINT, signal.SIGINT)
+    assert_interrupted(code, stderr, "SIGINT")
+    assert resumed_from(stderr) == last and saved_step(out) >= last
+
+    # SIGKILL right after a save: nothing is lost
+    at: list[int] = []
+
+    def after_save(line: str) -> bool:
+        step = saved_at(line)
+        if step is not None:
+            at.append(step)
+        return step is not None
+
+    last = saved_step(out)
+    code, stderr = interrupt(resume, env, after_save, signal.SIGKILL)
+    assert code == -signal.SIGKILL and resumed_from(stderr) == last
+    assert saved_step(out) >= at[-1]
+
+    # SIGUSR1: Slurm's pre-emption warning
+    last = saved_step(out)
+    code, stderr = interrupt(resume, env, lambda line: saved_at(line) is not None, signal.SIGUSR1)
+    assert_interrupted(code, stderr, "SIGUSR1")
+    assert resumed_from(stderr) == last
+
+    # the state belongs to its config: another --lr is refused, and so is a fresh start over it
+    changed = list(resume)
+    changed[changed.index("--lr") + 1] = "2e-3"
+    assert "different config" in in_process(changed, 2).stderr
+    assert "add --resume to continue it" in in_process(command(out), 2).stderr
+    assert saved_step(out) is not None  # neither refusal touched the state
+
+    done = in_process(resume, 0)
+    assert resumed_from(done.stderr) > 0
     assert digest(out) == job["reference"]
     assert not partial.exists()  # the resumable state is removed once the stage completes
 
 
-def test_sigterm_saves_state_exits_75_and_resumes_identically(job):
-    out = job["root"] / "terminated"
-    code, stderr = interrupt(job, out, 25, signal.SIGTERM)
-    assert code == 75, stderr
-    assert "interrupted (SIGTERM)" in stderr and "--resume" in stderr and "Traceback" not in stderr
-    state = json.loads((out.with_name("terminated.partial") / "state" / "state.json").read_text())
-    assert state["progress"]["step"] in (25, 26) and state["progress"]["best"] is not None  # an eval happened at 20
-    done = resume(job, out)
-    assert done.returncode == 0, done.stderr
-    assert digest(out) == job["reference"]
+def test_target_sigterm_then_resume_is_bit_identical(tiny_xlmr, job):
+    env, root = job["env"], job["root"]
 
+    def command(out: Path, *extra: str) -> list[str]:
+        return [sys.executable, "-m", "stilt_cli", "target", str(tiny_xlmr), "--task", "xnli", "--data",
+                str(job["nli"]), "--eval-data", str(job["dev"]), "--eval-every", "10", "--max-steps", "60",
+                "--batch-size", "8", "--lr", "1e-3", "--save-every", "5", "-o", str(out), *extra]
 
-def test_resume_refuses_another_config(job):
-    out = job["root"] / "other"
-    code, _ = interrupt(job, out, 5, signal.SIGTERM)
-    assert code == 75
-    changed = job["command"](out, "--resume")
-    changed[changed.index("--lr") + 1] = "2e-3"
-    result = subprocess.run(changed, env=job["env"], capture_output=True, text=True, timeout=600)
-    assert result.returncode == 2 and "different config" in result.stderr
-    fresh = subprocess.run(job["command"](out), env=job["env"], capture_output=True, text=True, timeout=600)
-    assert fresh.returncode == 2 and "add --resume to continue it" in fresh.stderr
+    in_process(command(root / "target-ref"), 0)
+    out = root / "target"
+    code, stderr = interrupt(command(out), env, lambda line: saved_at(line) == 10, signal.SIGTERM)
+    assert_interrupted(code, stderr, "SIGTERM")
+    state = json.loads((out.with_name("target.partial") / "state" / "state.json").read_text())
+    assert state["progress"]["step"] >= 10 and state["progress"]["best"] is not None  # an eval happened at 10
+    in_process(command(out, "--resume"), 0)
+    assert digest(out) == digest(root / "target-ref")
 
 
 def test_signals_are_caught_in_process():

@@ -108,7 +108,11 @@ def load_pairs(config: AlignConfig) -> dict[str, tuple[list[str], list[str]]]:
             from stilt_cli.core import examples
 
             rows = list(examples.read(path, tasks.get("tatoeba"), wanted))
-            groups = retrieval.groups_from_examples(rows, "pairs", config.split or "test")
+            if not rows:
+                raise DataError(f"{'stdin' if str(path) == '-' else path}: no parallel sentences"
+                                + (f" for {','.join(wanted)}" if wanted else ""),
+                                "canonical retrieval JSONL: src and tgt sentences and gold links")
+            groups = retrieval.groups_from_examples(rows, str(path), config.split or "test")
         else:
             if not path.is_file():
                 raise DataError(f"{path}: no such file")
@@ -124,7 +128,7 @@ def load_pairs(config: AlignConfig) -> dict[str, tuple[list[str], list[str]]]:
         groups = retrieval.load_groups(spec, split, wanted, config.data_dir, data_file)
     pairs = {}
     for lang, group in groups.items():
-        retrieval.require_gold(group, config.task or "pairs", config.split or "test")
+        retrieval.require_gold(group, config.task or str(config.pairs), config.split or "test")
         pairs[lang] = ([group.src_texts[i] for i in group.links[:, 0]], [group.tgt_texts[j] for j in group.links[:, 1]])
     return pairs
 

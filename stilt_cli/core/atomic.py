@@ -13,6 +13,7 @@ import errno
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +22,8 @@ from stilt_cli.core.errors import DataError, OutputExistsError, UsageError
 IF_EXISTS = ("error", "skip", "overwrite")
 
 
-def _disk_error(path: Path, exc: OSError) -> DataError:
+def disk_error(path: Path, exc: OSError) -> DataError:
+    """An OSError while writing `path` as one line with the fix."""
     if exc.errno == errno.ENOSPC:
         return DataError(f"disk full while writing {path}", "free space or write elsewhere; nothing was replaced")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -32,26 +34,52 @@ def _disk_error(path: Path, exc: OSError) -> DataError:
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it over `path` if the block succeeds."""
-    path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
+    with atomic_group([path], [suffix]) as (tmp,):
+        yield tmp
+
+
+@contextlib.contextmanager
+def atomic_group(paths: list[str | os.PathLike], suffixes: list[str] | None = None) -> Iterator[list[Path]]:
+    """Files that belong together (embeddings + ids + their description): yield temporary paths; when
+    the block succeeds, every one is flushed to disk first, and only then renamed into place, in
+    order. With several files the last one marks the set complete: it is removed before the first
+    rename, so a crash between renames never leaves an old marker beside new files."""
+    paths = [Path(p) for p in paths]
+    temps: list[Path] = []
+    current = paths[0]  # the file an error message names
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=parent)
-        os.close(fd)
+        for current, suffix in zip(paths, suffixes or [""] * len(paths)):
+            parent = current.parent if str(current.parent) else Path(".")
+            parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{current.name}.", suffix=f".tmp{suffix}", dir=parent)
+            os.close(fd)
+            temps.append(Path(tmp))
+        yield temps
+        for tmp, current in zip(temps, paths):  # noqa: B007 - `current` names the file in an error
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o644)
+        if len(paths) > 1:
+            current = paths[-1]
+            current.unlink(missing_ok=True)
+        for tmp, current in zip(temps, paths):
+            os.replace(tmp, current)
     except OSError as exc:
-        raise _disk_error(path, exc) from None
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        with open(tmp_path, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.chmod(tmp_path, 0o644)
-        os.replace(tmp_path, path)
-    except OSError as exc:
-        raise _disk_error(path, exc) from None
+        raise disk_error(current, exc) from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp_path.unlink()
+        for tmp in temps:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+
+def safe_name(value: str, what: str) -> str:
+    """A name taken from data or options that becomes part of a file name (a language code, a split):
+    refuse anything that could point outside the output folder or hide the file."""
+    if (not isinstance(value, str) or not value or value in (".", "..") or value.startswith(".")
+            or any(c in value for c in ("/", "\\", "\0")) or any(ord(c) < 32 for c in value)):
+        raise DataError(f"{what} {value!r} cannot be part of a file name",
+                        "use plain codes such as de, en-de or test")
+    return value
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -59,7 +87,7 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
         try:
             tmp.write_bytes(data)
         except OSError as exc:
-            raise _disk_error(Path(path), exc) from None
+            raise disk_error(Path(path), exc) from None
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
@@ -90,24 +118,41 @@ def commit_dir(partial: Path, out: Path, overwrite: bool) -> None:
         os.replace(partial, out)
 
 
+_HELD: dict[tuple[int, str], int] = {}  # (thread, lock file) -> depth: a run taking its own lock again
+
+
 @contextlib.contextmanager
 def output_lock(out: str | os.PathLike) -> Iterator[None]:
-    """Refuse a second concurrent run writing the same output (lock file beside it)."""
+    """Refuse a second concurrent run writing the same output (lock file beside it). Re-entrant
+    within one thread: the command boundary and the writer below it may both ask for it."""
     from filelock import FileLock, Timeout
 
     out = Path(out)
     parent = out.parent if str(out.parent) else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(parent / f".{out.name}.lock"))
+    lock_file = parent / f".{out.name}.lock"
+    held = (threading.get_ident(), os.path.abspath(lock_file))
+    if held in _HELD:
+        _HELD[held] += 1
+        try:
+            yield
+        finally:
+            _HELD[held] -= 1
+        return
+    lock = FileLock(str(lock_file))
     try:
+        parent.mkdir(parents=True, exist_ok=True)
         lock.acquire(timeout=0)
     except Timeout:
         raise UsageError(
             f"another stilt run is writing {out}", "wait for it, or give this run a different -o"
         ) from None
+    except OSError as exc:  # an unwritable or impossible output folder: say so before any work is done
+        raise disk_error(out, exc) from None
+    _HELD[held] = 1
     try:
         yield
     finally:
+        del _HELD[held]
         # the lock file stays: unlinking it would let a third run lock a fresh inode
         # while the second still holds the old one
         lock.release()

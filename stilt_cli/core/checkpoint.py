@@ -86,8 +86,10 @@ class Checkpoint:
         try:
             config = json.loads((directory / "head.json").read_text(encoding="utf-8"))
             state = load_file(str(directory / "head.safetensors"))
-        except (OSError, ValueError) as exc:
-            raise DataError(f"head '{name}' in {self.path} is unreadable: {exc}", "re-run the stage that made it") from None
+        except Exception as exc:  # OSError, bad JSON, or safetensors' own error for a truncated file
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise DataError(f"head '{name}' in {self.path} is unreadable: {first}",
+                            "the file may be truncated; re-run the stage that made it") from None
         return state, config
 
     def lineage(self) -> list[dict[str, Any]]:
@@ -259,9 +261,12 @@ def writer(out: str | os.PathLike, if_exists: str = "error", resume: bool = Fals
         w = Writer(out=out, partial=partial, overwrite=(if_exists == "overwrite"))
         try:
             yield w
-        except BaseException:
+        except BaseException as exc:
             if partial.exists() and not (partial / STATE_DIR).exists():
                 shutil.rmtree(partial, ignore_errors=True)
+            if isinstance(exc, OSError):  # disk full while saving weights, state or manifest: one line
+                where = exc.filename if isinstance(exc.filename, str) else partial
+                raise atomic.disk_error(Path(where), exc) from None
             raise
 
 

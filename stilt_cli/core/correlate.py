@@ -31,7 +31,7 @@ import numpy as np
 import orjson
 
 from stilt_cli.core import console, covariates, langs, records, stats, typology
-from stilt_cli.core.errors import DataError, UsageError
+from stilt_cli.core.errors import DataError, UsageError, did_you_mean
 
 MIN_LANGS = 4
 NOT_GAINS = ("distance", "correlation", "summary", "bench")  # derived records, not measurements
@@ -83,9 +83,12 @@ def _load(path: str, config: CorrelateConfig) -> dict[tuple, dict[str, float]]:
     """{unit key: {lang: mean value}} of the measurements worth correlating in one file."""
     values: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     skipped_null = 0
+    seen: dict[str, set[str]] = {"task": set(), "metric": set()}  # for a did-you-mean on a typo
     for record in records.read(path):
         if record["kind"] in NOT_GAINS:
             continue
+        seen["task"].add(record["task"])
+        seen["metric"].add(record["metric"])
         if config.tasks and record["task"] not in config.tasks:
             continue
         if config.metrics and record["metric"] not in config.metrics:
@@ -102,8 +105,12 @@ def _load(path: str, config: CorrelateConfig) -> dict[tuple, dict[str, float]]:
             wanted.append(f"task {','.join(config.tasks)}")
         if config.metrics:
             wanted.append(f"metric {','.join(config.metrics)}")
-        raise DataError(f"{path}: no measurement records" + (f" for {' and '.join(wanted)}" if wanted else ""),
-                        "check --task / --metric against the file's records")
+        typos = [did_you_mean(name, seen[what], what) for what, names in (("task", config.tasks),
+                 ("metric", config.metrics)) for name in names or () if name not in seen[what]]
+        raise DataError(f"{path}: no measurement records" + (f" for {' and '.join(wanted)}" if wanted else "")
+                        + "".join(f"; {typo}" for typo in typos),
+                        f"the file has tasks {', '.join(sorted(seen['task'])) or 'none'} and metrics "
+                        f"{', '.join(sorted(seen['metric'])) or 'none'}")
     return {key: {lang: float(np.mean(v)) for lang, v in by_lang.items()} for key, by_lang in values.items()}
 
 

@@ -3,7 +3,7 @@
 OUT.npy holds one row per input sentence in input order ((layers, n, dim) for --layer all), float16 or
 float32; OUT.ids one id per line (the JSONL `id`, else the 1-based line number); OUT.json what made
 them (model, fingerprint, layers, pooling, max length, input fingerprint), which `--if-exists skip`
-compares. All three are written atomically.
+compares. All three are written atomically, OUT.json last: without it the other two are incomplete.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from stilt_cli.core.embeddings import (
     cache_enabled,
     dim_of,
     embed,
+    fill_npy,
     load,
     resolve_layers,
     texts_fingerprint,
-    write_npy,
 )
 from stilt_cli.core.errors import DataError, UsageError
 
@@ -62,8 +62,13 @@ def read_inputs(source: str | os.PathLike) -> tuple[list[str], list[str]]:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
             raise DataError(f"{name}:{number}: invalid JSON ({exc.msg})", "each line must be one JSON object with 'text'") from None
-        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-            raise DataError(f"{name}:{number}: expected a JSON object with a string field 'text'")
+        if not isinstance(obj, dict):
+            raise DataError(f"{name}:{number}: expected a JSON object, got {type(obj).__name__}",
+                            "each line must be one JSON object with 'text'")
+        if "text" not in obj:
+            raise DataError(f"{name}:{number}: missing field 'text'", "each line must be one JSON object with 'text'")
+        if not isinstance(obj["text"], str):
+            raise DataError(f"{name}:{number}: field 'text' has type {type(obj['text']).__name__}, expected string")
         ident = obj.get("id", number)
         if not isinstance(ident, (str, int)) or isinstance(ident, bool):
             raise DataError(f"{name}:{number}: field 'id' must be a string or an integer")
@@ -106,7 +111,10 @@ def embed_file(model: str, source: str | os.PathLike, output: str | os.PathLike,
                 old = orjson.loads(meta_path.read_bytes())
             except (OSError, orjson.JSONDecodeError):
                 old = None
-            same = old is not None and {k: v for k, v in old.items() if k != "shape"} == orjson.loads(orjson.dumps(meta))
+            if not isinstance(old, dict):
+                raise OutputExistsError(f"output {npy} is incomplete or damaged ({meta_path.name} is missing or "
+                                        "unreadable)", "use --if-exists overwrite to rebuild it")
+            same = {k: v for k, v in old.items() if k != "shape"} == orjson.loads(orjson.dumps(meta))
             if same:
                 console.info(f"{npy} is up to date (same model, layers, pooling and input); skipping")
                 return old
@@ -129,9 +137,11 @@ def embed_file(model: str, source: str | os.PathLike, output: str | os.PathLike,
             def fill(out: np.ndarray) -> None:
                 embedder.compute(texts, spec, out.reshape((n_layers, len(texts), dim)))
 
-        write_npy(npy, shape, np.dtype(dtype), fill)
-        atomic.write_text(ids_path, "".join(i.replace("\n", " ") + "\n" for i in ids))
         meta["shape"] = list(shape)
-        atomic.write_bytes(meta_path, orjson.dumps(meta, option=orjson.OPT_INDENT_2, default=str))
+        # three files cannot be renamed in one step: OUT.json (which --if-exists skip trusts) goes last
+        with atomic.atomic_group([npy, ids_path, meta_path], [".npy", "", ""]) as (npy_tmp, ids_tmp, meta_tmp):
+            fill_npy(npy_tmp, shape, np.dtype(dtype), fill)
+            ids_tmp.write_text("".join(" ".join(i.splitlines()) + "\n" for i in ids), encoding="utf-8")
+            meta_tmp.write_bytes(orjson.dumps(meta, option=orjson.OPT_INDENT_2, default=str))
     console.info(f"wrote {npy} {tuple(shape)} {dtype}, {ids_path}")
     return meta

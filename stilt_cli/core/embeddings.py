@@ -225,7 +225,7 @@ def _open_cached(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
     if not path.is_file():
         return None
     try:
-        array = np.load(path, mmap_mode="r")
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError):
         return None
     return array if array.shape == shape else None
@@ -273,7 +273,7 @@ def embed(embedder: Embedder | SentenceModel, texts: Sequence[str], spec: EmbedS
     from stilt_cli.core import atomic
 
     atomic.write_bytes(path.with_suffix(".json"), orjson.dumps(meta, option=orjson.OPT_INDENT_2, default=str))
-    return np.load(path, mmap_mode="r")
+    return np.load(path, mmap_mode="r", allow_pickle=False)
 
 
 def write_npy(path: str | os.PathLike, shape: tuple[int, ...], dtype: Any, fill) -> None:
@@ -281,10 +281,15 @@ def write_npy(path: str | os.PathLike, shape: tuple[int, ...], dtype: Any, fill)
     from stilt_cli.core import atomic
 
     with atomic.atomic_path(path, suffix=".npy") as tmp:
-        array = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
-        fill(array)
-        array.flush()
-        del array
+        fill_npy(tmp, shape, dtype, fill)
+
+
+def fill_npy(path: str | os.PathLike, shape: tuple[int, ...], dtype: Any, fill) -> None:
+    """Create an .npy of `shape` at `path` (not atomically: give it a temporary path) and `fill` it in place."""
+    array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+    fill(array)
+    array.flush()
+    del array
 
 
 def dim_of(embedder: Any) -> int:

@@ -13,6 +13,7 @@ EXIT_OK = 0
 EXIT_DATA = 1  # data or runtime error: bad file, missing model, NaN loss, ...
 EXIT_USAGE = 2  # usage error: bad option value, unknown name, output exists
 EXIT_INTERRUPTED = 75  # EX_TEMPFAIL: interrupted, resumable state saved
+EXIT_SIGINT = 130  # 128 + SIGINT: interrupted with nothing resumable to keep (no output written)
 
 
 class StiltError(Exception):

@@ -109,19 +109,32 @@ def validate(example: dict[str, Any], spec: TaskSpec, where: str, labels: set[st
     return example
 
 
+def _language(code: str, where: str) -> str:
+    """A language code, or MLQA's 'context-question' pair ('en-de'), each part a known language: the
+    code names prediction files later, so nothing else may pass."""
+    from stilt_cli.core import langs as langmod
+
+    try:
+        return langmod.normalise(code)
+    except Exception:
+        pass
+    context, sep, question = code.partition("-")
+    try:
+        if sep:
+            return f"{langmod.normalise(context)}-{langmod.normalise(question)}"
+    except Exception:
+        pass
+    raise DataError(f"{where}: unknown language code '{code}'", "use ISO 639-1 codes (or a pair such as en-de)")
+
+
 def read(source: str | os.PathLike, spec: TaskSpec, langs: Iterable[str] | None = None,
          labels: set[str] | None = None) -> Iterator[dict[str, Any]]:
     """Read canonical examples from JSONL ('-' = stdin), validated, optionally filtered by language."""
-    from stilt_cli.core import langs as langmod
-
     wanted = None if langs is None else set(langs)
     name = "<stdin>" if str(source) == "-" else str(source)
     for number, example in read_jsonl(source, expect=f"{spec.type} example"):
         where = f"{name}:{number}"
         example = validate(example, spec, where, labels)
-        try:
-            example["lang"] = langmod.normalise(example["lang"]) if "-" not in example["lang"] else example["lang"]
-        except Exception:
-            raise DataError(f"{where}: unknown language code '{example['lang']}'", "use ISO 639-1 codes") from None
+        example["lang"] = _language(example["lang"], where)
         if wanted is None or example["lang"] in wanted:
             yield example

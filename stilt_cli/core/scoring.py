@@ -249,6 +249,8 @@ def write_predictions(root: str | os.PathLike, task: str, lang: str, predictions
     """Write one language's predictions in the XTREME layout, atomically; returns the file written."""
     spec = tasks.get(task)
     kind = shape(spec)
+    atomic.safe_name(split, "split")
+    atomic.safe_name(lang, "language")
     path = Path(root) / folder_name(spec.name) / f"{split}-{lang}.{'json' if kind == 'answer' else 'tsv'}"
     if kind == "answer":
         text = json.dumps({str(k): str(v) for k, v in dict(predictions).items()}, ensure_ascii=False, indent=1) + "\n"

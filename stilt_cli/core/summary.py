@@ -320,7 +320,8 @@ def build(config: SummaryConfig) -> Summary:
     values, variants = select(loaded, config, notes)
     runs = [r for r in dict.fromkeys(run for run, _ in loaded) if r in values]
     if not runs:
-        raise DataError("no eval or retrieval records to summarise", "give result files written by evaluate, "
+        raise DataError(f"no eval or retrieval records to summarise in {', '.join(config.results)}",
+                        "give result files written by evaluate, "
                         "score or retrieve (kind eval or retrieval)")
     baseline = config.baseline or runs[0]
     if baseline not in runs:

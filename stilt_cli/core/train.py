@@ -159,7 +159,8 @@ def train(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime
                         info_json=meta, best=best_weights, dist=rt.dist, rng=rng)
 
     started, seen_at_start = time.perf_counter(), state.examples
-    with trainstate.Signals() as signals, progress("training", total=total, unit="step") as advance:
+    catcher = trainstate.Signals(rt.state_dir if rt.resumable else None)
+    with catcher as signals, progress("training", total=total, unit="step") as advance:
         advance(state.step)
         while state.step < total:
             task_index = int(plan[state.step])

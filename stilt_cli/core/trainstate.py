@@ -29,7 +29,7 @@ import torch
 
 from stilt_cli.core.console import info
 from stilt_cli.core.distributed import Dist
-from stilt_cli.core.errors import DataError, UsageError
+from stilt_cli.core.errors import DataError, Interrupted, UsageError
 
 SCHEMA = "stilt.trainstate/1"
 SIGNALS = ("SIGTERM", "SIGINT", "SIGUSR1")  # SIGUSR1: Slurm's pre-emption warning (--signal=USR1@90)
@@ -156,10 +156,12 @@ def load(directory: Path, *, model: torch.nn.Module, optimizer: Any, scheduler: 
 
 class Signals:
     """SIGTERM / SIGINT / SIGUSR1 -> remember it; the loop saves state at the next step boundary and
-    exits 75. A second signal stops at once (KeyboardInterrupt), keeping the last saved state."""
+    exits 75. A second signal stops at once (KeyboardInterrupt), keeping the last saved state: when
+    `state_dir` holds one, that is still an interruption with a resumable state (exit 75)."""
 
-    def __init__(self) -> None:
+    def __init__(self, state_dir: Path | None = None) -> None:
         self.received: str | None = None
+        self.state_dir = state_dir
         self._previous: dict[int, Any] = {}
 
     def _handle(self, number: int, frame: Any) -> None:
@@ -178,6 +180,11 @@ class Signals:
                     self._previous[number] = signal.signal(number, self._handle)
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
         for number, handler in self._previous.items():
             signal.signal(number, handler)
+        if exc_type is KeyboardInterrupt and self.received is not None and self.state_dir is not None \
+                and exists(self.state_dir):  # exists() also finishes a swap the second signal cut short
+            raise Interrupted(f"interrupted ({self.received}, then a second signal: stopped at once); the last "
+                              f"saved resumable state is kept in {self.state_dir}",
+                              "run the same command again with --resume") from None

@@ -153,7 +153,9 @@ def languages_for(spec: TaskSpec, langs: list[str] | None) -> tuple[list[str], b
         try:
             normal = "-".join(langmod.normalise(p) for p in parts)
         except Exception:
-            raise DataError(f"unknown language code '{code}'", "use ISO 639-1 codes such as de, zh") from None
+            bad = next(p for p in parts if not _known_code(p))
+            raise DataError(did_you_mean(bad, known or langmod.table(), "language code")
+                            + (f" in '{code}'" if bad != code else ""), "use ISO 639-1 codes such as de, zh") from None
         if known and not all(p in known for p in split_pair(normal)):
             raise DataError(f"language '{code}' is not a language of task {spec.name}",
                             f"{spec.name} languages: {','.join(known)}")
@@ -161,6 +163,14 @@ def languages_for(spec: TaskSpec, langs: list[str] | None) -> tuple[list[str], b
             raise DataError(f"'{code}': task {spec.name} has no cross-language pairs", "give single language codes")
         out.append(normal)
     return out, True
+
+
+def _known_code(code: str) -> bool:
+    try:
+        langmod.normalise(code)
+    except Exception:
+        return False
+    return True
 
 
 def read_split(spec: TaskSpec, split: str, langs: list[str] | None, data_dir: str | os.PathLike) -> list[dict[str, Any]]:

@@ -75,7 +75,8 @@ class Tree:
         if self._files is None:
             found = []
             for folder, dirs, names in os.walk(self.root):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                # hidden folders, and OUT.partial/ folders of unfinished stilt runs, are never read
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not d.endswith(".partial"))
                 rel = Path(folder).relative_to(self.root).parts
                 found.extend(rel + (name,) for name in sorted(names))
             self._files = found
