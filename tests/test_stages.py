@@ -83,6 +83,31 @@ def test_continued_mlm_trains_the_pretrained_mlm_head(cli, tiny_xlmr, data, tmp_
     assert any(not (before[k] == after[k]).all() for k in before)
 
 
+def test_continued_mlm_alone_is_the_paper_baseline(cli, tiny_xlmr, data, tmp_path):
+    """`--task mlm --mlm-data FILE`: continued MLM only, no supervised head."""
+    out = tmp_path / "mlm-only"
+    result = cli("intermediate", tiny_xlmr, "--task", "mlm", "--mlm-data", data["text"], "-o", out,
+                 "--max-steps", "3", "--batch-size", "8")
+    assert result.exit_code == 0, result.stderr
+    manifest = _manifest(out)
+    assert manifest["lineage"][-1]["mlm"] is True and manifest["lineage"][-1]["tasks"] == []
+    assert manifest["heads"] == {} and manifest["mlm_head"] is not None
+
+
+def test_freeze_embeddings_keeps_the_word_embeddings(cli, tiny_xlmr, data, tmp_path):
+    out = tmp_path / "frozen"
+    result = cli("target", tiny_xlmr, "--task", "xnli", "--data", str(data["nli"]), "-o", out, *QUICK,
+                 "--freeze-embeddings", "--lr", "1e-3")
+    assert result.exit_code == 0, result.stderr
+    assert _manifest(out)["lineage"][-1]["config"]["freeze_embeddings"] is True
+    before = load_file(str(next((tiny_xlmr / "encoder").glob("*.safetensors"))))
+    after = load_file(str(next((out / "encoder").glob("*.safetensors"))))
+    key = next(k for k in before if k.endswith("word_embeddings.weight"))
+    assert (before[key] == after[key]).all()
+    layer = next(k for k in before if "layer.0.attention.self.query.weight" in k)
+    assert not (before[layer] == after[layer]).all()
+
+
 def test_stdin_data_trains_but_cannot_resume(cli, tiny_xlmr, data, tmp_path):
     text = data["nli"].read_text()
     result = cli("target", tiny_xlmr, "--task", "xnli", "--data", "-", "-o", tmp_path / "a", *QUICK, input=text)
@@ -114,7 +139,7 @@ def test_if_exists_error_skip_overwrite(cli, tiny_xlmr, data, tmp_path):
     (("--task", "xnl"), 2, "unknown task 'xnl' (did you mean 'xnli'"),
     (("--task", "tatoeba"), 2, "retrieval task: there is nothing to train"),
     (("--task", "xnli,pawsx"), 2, "`stilt target` trains one task"),
-    (("--task", "mlm"), 2, "add continued MLM with --mlm-data"),
+    (("--task", "mlm"), 2, "--task mlm needs `stilt intermediate … --mlm-data FILE`"),
     (("--task", "xnli", "--batch-size", "6", "--grad-accum", "4"), 2, "not divisible by --grad-accum"),
     (("--task", "xnli", "--preset", "paper"), 2, "unknown preset 'paper'"),
     (("--task", "xnli", "--data", "pawsx=PLACEHOLDER"), 2, "pawsx is not a task of this run"),

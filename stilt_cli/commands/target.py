@@ -41,6 +41,7 @@ def command(
     device: opt.Device = None,
     precision: opt.Precision = None,
     gradient_checkpointing: opt.GradCheckpointing = None,
+    freeze_embeddings: opt.FreezeEmbeddings = None,
     dropout: opt.Dropout = None,
     quiet: Quiet = False,
 ) -> None:

@@ -43,13 +43,14 @@ class _Unset:
 
 
 UNSET: Any = _Unset()
-PRESETS = ("xstilts", "xtreme")
+PRESETS = ("xstilts", "xtreme", "demo")  # demo: the CPU-sized settings of the offline demo tasks
 PER_TASK = ("batch_size", "max_length", "doc_stride", "epochs")
 DEFAULTS: dict[str, Any] = {
     "lr": 2e-5, "adam_eps": 1e-8, "weight_decay": 0.01, "max_grad_norm": 1.0, "schedule": "linear",
     "warmup_ratio": 0.1, "warmup_steps": None, "max_steps": None, "grad_accum": 1, "seed": 0,
     "eval_every": None, "eval_examples": 2000, "patience": None, "sampling": "proportional", "temperature": 2.0,
     "train_langs": ["en"], "max_examples": None, "dropout": None, "gradient_checkpointing": False,
+    "freeze_embeddings": False,
     "precision": "auto", "device": None, "mlm_probability": 0.15, "max_answer_length": 30, "eval_batch_size": 64,
     "batch_size": 32, "max_length": 128, "doc_stride": 128, "epochs": 3,
 }

@@ -53,14 +53,21 @@ class Plan:
     eval_file: str | None = None
 
 
-def resolve_tasks(names: str, stage: str) -> list[Plan]:
+def resolve_tasks(names: str, stage: str, mlm_data: Path | None = None) -> list[Plan]:
+    """The supervised tasks to train. `--task mlm` is accepted with --mlm-data in the intermediate stage:
+    continued MLM alone (the baseline of the paper), which comes from --mlm-data, not from a head plan."""
     plans: list[Plan] = []
+    mlm_named = False
     for name in [n.strip() for n in names.split(",") if n.strip()]:
         spec = tasks.get(name)
         if not spec.supported:
             raise UsageError(f"task {spec.name} is not supported yet", spec.notes or None)
         if spec.type == "mlm":
-            raise UsageError("MLM is not a --task here", "add continued MLM with --mlm-data FILE")
+            if stage != "intermediate" or mlm_data is None:
+                raise UsageError("--task mlm needs `stilt intermediate … --mlm-data FILE` (raw text)",
+                                 "continued MLM is trained from --mlm-data, alone or mixed with other tasks")
+            mlm_named = True
+            continue
         if spec.head_type not in TRAINABLE:
             raise UsageError(f"task {spec.name} is a {spec.type} task: there is nothing to train",
                              "evaluate retrieval with `stilt retrieve`")
@@ -68,7 +75,7 @@ def resolve_tasks(names: str, stage: str) -> list[Plan]:
             continue
         train_spec = tasks.get(spec.train_task) if spec.train_task else spec
         plans.append(Plan(spec=spec, train_spec=train_spec, head=spec.head_name))
-    if not plans:
+    if not plans and not mlm_named:
         raise UsageError("--task is empty", "name one task (or several, comma-separated, for intermediate)")
     if stage == "target" and len(plans) > 1:
         raise UsageError("`stilt target` trains one task", "train several at once with `stilt intermediate`")
@@ -128,7 +135,7 @@ def run(options: StageOptions) -> Path | None:
     """Train and write the checkpoint; None on DDP ranks other than 0 (they write nothing)."""
     from stilt_cli.core import distributed
 
-    plans = resolve_tasks(options.tasks, options.stage)
+    plans = resolve_tasks(options.tasks, options.stage, options.mlm_data)
     parent = checkpoint.load(options.checkpoint)
     atomic.check_if_exists(options.if_exists)
     if options.output.exists() and options.if_exists == "error":  # before any data is read: fail fast
@@ -300,6 +307,10 @@ def _build_model(parent: checkpoint.Checkpoint, plans: list[Plan], labels: dict[
     dropout = original if cfg["dropout"] is None else cfg["dropout"]
     if cfg["dropout"] is not None:
         heads.set_encoder_dropout(encoder.model, dropout)
+    if cfg["freeze_embeddings"]:
+        # the word embeddings are most of a multilingual encoder's parameters (250k x hidden): fixed, they
+        # cost no gradient or optimizer state, and the languages never seen in training keep their vectors
+        encoder.model.get_input_embeddings().weight.requires_grad_(False)
     random.seed(cfg["seed"])
     np.random.seed(cfg["seed"])
     torch.manual_seed(cfg["seed"])  # seeded right before the heads are initialised

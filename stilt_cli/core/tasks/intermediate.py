@@ -174,7 +174,10 @@ TASKS = [
     TaskSpec(
         name="mlm", title="Masked language modelling on raw text (continued-MLM baseline)", type="mlm",
         role="intermediate", languages=(), metrics=("perplexity",), splits={"train": "unlabelled"}, head="mlm",
-        hparams=_h(dict(_INTER, mlm_probability=0.15)), files={"train": ("text:{lang}.txt",)},
+        hparams={**_h(dict(_INTER, mlm_probability=0.15)),
+                 # the offline demo's CPU-sized setting, so MLM can join the demo tasks' --preset demo
+                 "demo": dict(_INTER, mlm_probability=0.15, lr=5e-5, batch_size=16, max_length=64)},
+        files={"train": ("text:{lang}.txt",)},
         notes="Raw text, one sentence or document per line, any language; mixed into the task sampler with --mlm-data.",
     ),
 ]
