@@ -229,7 +229,8 @@ def test_registry_knows_the_demo_tasks():
     assert names.labels == ("language", "territory", "currency", "script") and "demo" in names.hparams
     assert tasks.get("demo-territory-pairs").type == "pair-classification"
     assert tasks.get("demo-parallel").type == "retrieval"
-    assert set(tasks.names("demo")) == {"demo-names", "demo-territory-pairs", "demo-parallel"}
+    assert set(tasks.names("demo")) == {"demo-names", "demo-name-tags", "demo-territory-pairs", "demo-parallel"}
+    assert tasks.get("demo-name-tags").type == "tagging"
 
 
 def test_langs_option():
@@ -254,8 +255,9 @@ def test_cli_writes_files_and_prints_one_row_per_split(cli, tmp_path):
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(r["task"], r["split"]) for r in rows] == [
         ("demo-names", "train"), ("demo-names", "dev"), ("demo-names", "test"),
+        ("demo-name-tags", "train"), ("demo-name-tags", "dev"), ("demo-name-tags", "test"),
         ("demo-territory-pairs", "train"), ("demo-territory-pairs", "dev"), ("demo-parallel", "test")]
-    assert rows[2]["languages"] == 4 and rows[5]["examples"] == 3 * 25 * 3  # src + tgt + link per pair
+    assert rows[2]["languages"] == 4 and rows[8]["examples"] == 3 * 25 * 3  # src + tgt + link per pair
     assert all(Path(r["file"]).is_file() for r in rows)
     assert "wrote" in result.stderr and "{" not in result.stderr
     again = run("-o", out, "--langs", "de,ja,sw", "--per-lang", "25")
@@ -271,3 +273,17 @@ def test_cli_errors_are_one_line(cli, tmp_path):
     (tmp_path / "taken" / "a.txt").write_text("x")
     taken = run("-o", tmp_path / "taken", "--langs", "de")
     assert taken.exit_code == 2 and "not a stilt demo folder" in taken.stderr and taken.stderr.count("\n") == 1
+
+
+def test_name_tags_follow_the_names(tmp_path):
+    """demo-name-tags: the same examples as demo-names, every word BIO-tagged with the name's type."""
+    from stilt_cli.core import demo
+
+    demo.build(tmp_path / "d", langs=["de", "ja"])
+    names = {r["id"]: r for r in map(json.loads, (tmp_path / "d/demo-names/test.jsonl").read_text().splitlines())}
+    tags = [json.loads(x) for x in (tmp_path / "d/demo-name-tags/test.jsonl").read_text().splitlines()]
+    assert len(tags) == len(names)
+    for row in tags:
+        name = names[row["id"]]
+        assert row["tokens"] == name["text_a"].split()
+        assert row["tags"] == [f"B-{name['label']}"] + [f"I-{name['label']}"] * (len(row["tokens"]) - 1)

@@ -4,6 +4,7 @@
 OUT/
   README.json                    what each task is, sources, package versions, counts per language
   demo-names/{train,dev,test}.jsonl           target: CLDR name -> language/territory/currency/script
+  demo-name-tags/{train,dev,test}.jsonl       target: the same names, each word BIO-tagged with that type
   demo-territory-pairs/{train,dev}.jsonl      English intermediate: territory + currency/language related?
   demo-parallel/test.jsonl                    Tatoeba-style retrieval of Django UI strings
 ```
@@ -28,7 +29,7 @@ from stilt_cli.core.hashing import file_sha256, json_sha256
 from stilt_cli.core.tasks.demo import DEMO_LANGS
 
 SCHEMA = "stilt.demo/1"
-BUILDER_VERSION = 1  # bump when a change to the builders changes the output
+BUILDER_VERSION = 2  # bump when a change to the builders changes the output
 README = "README.json"
 DEFAULT_PER_LANG = 200
 DEFAULT_NAMES_PER_CLASS = 50
@@ -118,6 +119,9 @@ def _counts(rows: list[dict[str, Any]], field: str | None = None) -> dict[str, A
 
 def _split_entry(file: str, rows: list[dict[str, Any]], labels: tuple[str, ...]) -> dict[str, Any]:
     """Counts per language and, per language, per label (in the task's label order: the class balance)."""
+    if rows and "label" not in rows[0]:  # tagging: count the type of each name (its first tag)
+        rows = [{"lang": r["lang"], "label": r["tags"][0][2:]} for r in rows]
+        labels = tuple(dict.fromkeys(label[2:] for label in labels))
     per_label = _counts(rows, "label")
     return {"file": file, "examples": len(rows), "per_lang": _counts(rows),
             "labels": {lang: {label: counts.get(label, 0) for label in labels} for lang, counts in per_label.items()}}
@@ -132,13 +136,14 @@ def _retrieval_entry(file: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _make(langs: list[str], seed: int, per_lang: int, names_per_class: int,
           ) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    from stilt_cli.core import demo_names, demo_pairs, demo_parallel
+    from stilt_cli.core import demo_names, demo_pairs, demo_parallel, demo_tags
 
     names = demo_names.build(langs, seed, test_per_class=names_per_class, dev_per_class=max(1, names_per_class * 2 // 5))
     english_test = {demo_names.fold(r["text_a"]) for r in names["test"] if r["lang"] == "en"}
     pairs = demo_pairs.build(demo_names.english_keys(), english_test, seed)
     parallel = demo_parallel.build(langs, seed, per_lang)
-    return {"demo-names": names, "demo-territory-pairs": pairs, "demo-parallel": {"test": parallel}}
+    return {"demo-names": names, "demo-name-tags": demo_tags.build(names), "demo-territory-pairs": pairs,
+            "demo-parallel": {"test": parallel}}
 
 
 def _validate(task: str, split: str, rows: list[dict[str, Any]]) -> None:
@@ -152,9 +157,6 @@ def _validate(task: str, split: str, rows: list[dict[str, Any]]) -> None:
 def build(out_dir: str | Path, langs: list[str] | None = None, seed: int = 0, per_lang: int = DEFAULT_PER_LANG,
           names_per_class: int = DEFAULT_NAMES_PER_CLASS, if_exists: str = "skip") -> dict[str, Any]:
     """Build (or find up to date) the demo tasks in `out_dir`; returns the README.json content."""
-    from stilt_cli.core import tasks
-    from stilt_cli.core.jsonl import write_jsonl
-
     if per_lang < 1 or names_per_class < 5:
         raise UsageError("--per-lang must be >= 1 (and names per class >= 5)")
     langs = list(langs) if langs is not None else list(DEMO_LANGS)
@@ -169,30 +171,47 @@ def build(out_dir: str | Path, langs: list[str] | None = None, seed: int = 0, pe
         partial = atomic.partial_dir(out)
         shutil.rmtree(partial, ignore_errors=True)  # a crashed earlier build of ours
         partial.mkdir(parents=True)
-        readme = {"schema": SCHEMA, "key": key, "inputs": inputs, "tasks": {}}
-        for task, splits in data.items():
-            spec = tasks.get(task)
-            entry: dict[str, Any] = {"title": spec.title, "type": spec.type, "role": _role(task),
-                                     "labels": list(spec.labels or ()), "sources": list(spec.sources),
-                                     "notes": spec.notes, "splits": {}}
-            for split, rows in splits.items():
-                _validate(task, split, rows)
-                file = f"{task}/{split}.jsonl"
-                write_jsonl(partial / file, rows)
-                done = (_retrieval_entry(file, rows) if spec.type == "retrieval"
-                        else _split_entry(file, rows, spec.labels or ()))
-                done["sha256"] = file_sha256(partial / file)
-                entry["splits"][split] = done
-            readme["tasks"][task] = entry
-        atomic.write_text(partial / README, json.dumps(readme, ensure_ascii=False, indent=1) + "\n")
-        atomic.commit_dir(partial, out, overwrite=True)
+        try:
+            readme = _write(partial, data, key, inputs)
+            atomic.commit_dir(partial, out, overwrite=True)
+        except BaseException as exc:
+            shutil.rmtree(partial, ignore_errors=True)  # a failed build leaves nothing half-written behind
+            if isinstance(exc, OSError):
+                raise atomic.disk_error(partial, exc) from None
+            raise
     n_test = len(readme["tasks"]["demo-names"]["splits"]["test"]["per_lang"])
-    info(f"wrote {out}: 3 demo tasks, {n_test} test languages for demo-names (see {out / README})")
+    info(f"wrote {out}: {len(readme['tasks'])} demo tasks, {n_test} test languages for demo-names (see {out / README})")
+    return readme
+
+
+def _write(partial: Path, data: dict[str, dict[str, list[dict[str, Any]]]], key: str, inputs: dict[str, Any]
+           ) -> dict[str, Any]:
+    """Every task's split files and README.json into `partial`; -> the README content."""
+    from stilt_cli.core import tasks
+    from stilt_cli.core.jsonl import write_jsonl
+
+    readme = {"schema": SCHEMA, "key": key, "inputs": inputs, "tasks": {}}
+    for task, splits in data.items():
+        spec = tasks.get(task)
+        entry: dict[str, Any] = {"title": spec.title, "type": spec.type, "role": _role(task),
+                                 "labels": list(spec.labels or ()), "sources": list(spec.sources),
+                                 "notes": spec.notes, "splits": {}}
+        for split, rows in splits.items():
+            _validate(task, split, rows)
+            file = f"{task}/{split}.jsonl"
+            write_jsonl(partial / file, rows)
+            done = (_retrieval_entry(file, rows) if spec.type == "retrieval"
+                    else _split_entry(file, rows, spec.labels or ()))
+            done["sha256"] = file_sha256(partial / file)
+            entry["splits"][split] = done
+        readme["tasks"][task] = entry
+    atomic.write_text(partial / README, json.dumps(readme, ensure_ascii=False, indent=1) + "\n")
     return readme
 
 
 def _role(task: str) -> str:
-    return {"demo-names": "target", "demo-territory-pairs": "intermediate", "demo-parallel": "retrieval"}[task]
+    return {"demo-names": "target", "demo-name-tags": "target", "demo-territory-pairs": "intermediate",
+            "demo-parallel": "retrieval"}[task]
 
 
 def summary_rows(readme: dict[str, Any], out_dir: str | Path) -> list[dict[str, Any]]:

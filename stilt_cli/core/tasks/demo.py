@@ -5,10 +5,11 @@ needs a download, and nothing is imported at registry time.
 - `demo-names` (target): classify a CLDR display name as the name of a language, a territory, a
   currency or a script. Trained on English names, tested zero-shot on every language's names of the
   same held-out CLDR keys (parallel across languages, disjoint from the training keys).
+- `demo-name-tags` (target): the same names, each word BIO-tagged with what the name names (span F1).
 - `demo-territory-pairs` (English intermediate): does this currency or language belong to this
   territory? A sentence-pair task, unlike the single-name target task (see `core/demo_pairs.py`).
 - `demo-parallel` (retrieval): Django UI strings in English and each language, aligned by msgid,
-  scored like Tatoeba (top-1 accuracy of xx -> en nearest-neighbour search).
+  scored like Tatoeba (English queries the xx side, top-1 accuracy).
 
 The paper's presets do not apply to these toy sizes, so every preset name maps to one CPU-sized preset.
 """
@@ -50,6 +51,17 @@ TASKS = [
               "identical to the English one or to an English training name, and names ambiguous between classes.",
     ),
     TaskSpec(
+        name="demo-name-tags", title="Demo: BIO-tag each word of a CLDR name with what it names",
+        type="tagging", role="demo", languages=("en",) + DEMO_LANGS, metrics=("f1",),
+        labels=tuple(f"{p}-{c}" for c in NAME_CLASSES for p in "BI"), splits={"train": "labelled",
+        "dev": "labelled", "test": "labelled"}, protocol="stilt-demo-v1", hparams=_presets(_DEMO_CLS),
+        files={"train": "demo-name-tags/train.jsonl", "dev": "demo-name-tags/dev.jsonl",
+               "test": "demo-name-tags/test.jsonl"},
+        sources=_SOURCES_CLDR,
+        notes="Derived from demo-names (same keys and splits): words split on whitespace, tagged B-/I-<type>; "
+              "scored with XTREME's span F1. Names in scripts without spaces are one token.",
+    ),
+    TaskSpec(
         name="demo-territory-pairs", title="Demo intermediate: does this currency or language belong to this "
         "territory?", type="pair-classification", role="demo", languages=("en",), metrics=("accuracy",),
         labels=PAIR_LABELS, splits={"train": "labelled", "dev": "labelled"}, protocol="stilt-demo-v1",
@@ -66,6 +78,6 @@ TASKS = [
         protocol="stilt-demo-v1", files={"test": "demo-parallel/test.jsonl"}, sources=_SOURCES_DJANGO,
         notes="Per language: a few hundred Django UI strings (placeholders stripped) and their English msgids, "
               "gold = msgid alignment; untranslated (== English) and duplicate strings removed. Scored like "
-              "Tatoeba: xx -> en top-1 accuracy.",
+              "Tatoeba: English queries the xx side (en2xx, as XTREME), top-1 accuracy.",
     ),
 ]
