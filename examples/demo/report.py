@@ -56,9 +56,15 @@ def main(out: Path) -> None:
         path = results / f"correlate-{name}.jsonl"
         for r in records.read(path):
             if r["metric"] == "spearman" and r["params"].get("feature") == "syntax" and r["task"] != "pooled":
-                print(f"{name} gain vs syntax distance: Spearman rho {r['value']:+.2f} "
-                      f"(95% CI {r['ci_low']:+.2f}..{r['ci_high']:+.2f}, permutation p = {r['p_value']:.3f}, "
-                      f"{r['n_langs']} languages)")
+                if r["value"] is None:
+                    print(f"{name} gain vs syntax distance: Spearman rho undefined (the gains do not vary)")
+                    continue
+                def num(x: float | None, spec: str) -> str:
+                    return "–" if x is None else format(x, spec)
+
+                print(f"{name} gain vs syntax distance: Spearman rho {num(r['value'], '+.2f')} "
+                      f"(95% CI {num(r['ci_low'], '+.2f')}..{num(r['ci_high'], '+.2f')}, permutation p = "
+                      f"{num(r['p_value'], '.3f')}, {r['n_langs']} languages)")
     plots = sorted((out / "plots").rglob("*.png"))
     print("plots: " + (", ".join(str(p) for p in plots) if plots else "none"))
     print(f"XTREME-style summary table: {results / 'summary.txt'}")

@@ -1,3 +1,6 @@
+.DEFAULT_GOAL := all
+# checkpoints are directories whose stilt.json is the make target: never let make delete one as "intermediate"
+.SECONDARY:
 # Shared by the research-question examples. TINY=1: a tiny model and the offline demo data, for CI —
 # it checks the wiring; its numbers mean nothing. Without TINY the examples run the real setting.
 STILT ?= stilt
