@@ -123,14 +123,17 @@ def _codes(value: str | None) -> list[str] | None:
 def checked_lang(code: str, where: str) -> str:
     """A language code (or MLQA 'context-question' pair) normalised through the language table."""
     from stilt_cli.core import langs
+    from stilt_cli.core.errors import StiltError, did_you_mean
 
     parts = code.split("-")
     try:
         if len(parts) > 2:
             raise ValueError(code)
         return "-".join(langs.normalise(part) for part in parts)
-    except Exception:
-        raise DataError(f"{where}: unknown language code '{code}'", "use ISO 639-1 codes such as de, zh") from None
+    except (StiltError, ValueError):
+        guess = did_you_mean(code, langs.table(), "language code")
+        error = UsageError if where == "--langs" else DataError  # an option is a usage error, a data row a data one
+        raise error(f"{where}: {guess}", "use ISO 639-1 codes such as de, zh") from None
 
 
 @dataclass

