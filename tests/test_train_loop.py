@@ -109,3 +109,42 @@ def test_nan_loss_stops_and_keeps_the_last_good_state(tiny_xlmr, tmp_path, monke
     import json
 
     assert json.loads((runtime.state_dir / "state.json").read_text())["progress"]["step"] == 3
+
+
+@pytest.mark.parametrize("accumulation", [1, 4])
+def test_sparse_embedding_gradient_gives_the_dense_update(accumulation, tiny_xlmr, tmp_path, monkeypatch):
+    from stilt_cli.core import embedgrad
+
+    results, used = [], []
+    real_densify = embedgrad.SparseEmbeddingGrad.densify
+
+    def spy(self):
+        used.append(self.active and self.embedding.weight.grad is not None and self.embedding.weight.grad.is_sparse)
+        real_densify(self)
+
+    monkeypatch.setattr(embedgrad.SparseEmbeddingGrad, "densify", spy)
+    for threshold in (1 << 62, 0):  # dense path, then the sparse one
+        monkeypatch.setattr(embedgrad, "MIN_VALUES", threshold)
+        model, job, cfg, runtime = _setup(tiny_xlmr, tmp_path / str(threshold), max_steps=5, grad_accum=accumulation)
+        train.train(model, [job], cfg, runtime)
+        assert model.encoder.get_input_embeddings().sparse is False  # restored after training
+        results.append({k: v.clone() for k, v in model.state_dict().items()})
+    assert used[:5] == [False] * 5 and used[5:] == [True] * 5
+    for key, value in results[0].items():
+        assert torch.allclose(value, results[1][key], atol=2e-6, rtol=1e-5), key
+
+
+def test_sparse_embedding_gradient_only_where_safe(tiny_xlmr, monkeypatch):
+    from stilt_cli.core import embedgrad
+
+    monkeypatch.setattr(embedgrad, "MIN_VALUES", 0)
+    encoder = from_checkpoint(checkpoint.load(tiny_xlmr)).model
+    cpu = torch.device("cpu")
+    assert embedgrad.SparseEmbeddingGrad(encoder, encoder, cpu, distributed=False).active
+    assert not embedgrad.SparseEmbeddingGrad(encoder, encoder, cpu, distributed=True).active
+    assert not embedgrad.SparseEmbeddingGrad(encoder, encoder, torch.device("cuda"), distributed=False).active
+    tied = torch.nn.ModuleDict({"encoder": encoder, "decoder": torch.nn.Linear(4, 4)})
+    tied["decoder"].weight = encoder.get_input_embeddings().weight
+    assert not embedgrad.SparseEmbeddingGrad(tied, encoder, cpu, distributed=False).active
+    encoder.get_input_embeddings().weight.requires_grad_(False)  # --freeze-embeddings
+    assert not embedgrad.SparseEmbeddingGrad(encoder, encoder, cpu, distributed=False).active

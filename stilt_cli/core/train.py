@@ -7,7 +7,8 @@ DDP give the same update as one big batch. Then: unscale (fp16), clip, AdamW, li
 
 Periodic evaluation on the English dev sets keeps the best weights (mean main metric over tasks)
 and stops early after `patience` evaluations without improvement. Mixed precision comes from
-`core/device.py` (bf16 on CUDA, fp16 + GradScaler without bf16, fp32 on CPU). The resumable state
+`core/device.py` (bf16 on CUDA, fp16 + GradScaler without bf16, fp32 on CPU); on CPU a large word-embedding
+matrix gets its gradient through one persistent buffer (`core/embedgrad.py`). The resumable state
 is saved every `save_every` steps and when a signal arrives; a NaN/inf loss stops the run with the
 last good state kept.
 """
@@ -29,6 +30,7 @@ from stilt_cli.core.config import Resolved
 from stilt_cli.core.console import info, progress
 from stilt_cli.core.device import DeviceChoice
 from stilt_cli.core.distributed import Dist
+from stilt_cli.core.embedgrad import SparseEmbeddingGrad
 from stilt_cli.core.errors import DataError, Interrupted
 from stilt_cli.core.features import Features
 from stilt_cli.core.tasks.spec import TaskSpec
@@ -160,7 +162,8 @@ def train(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime
 
     started, seen_at_start = time.perf_counter(), state.examples
     catcher = trainstate.Signals(rt.state_dir if rt.resumable else None)
-    with catcher as signals, progress("training", total=total, unit="step") as advance:
+    embed_grad = SparseEmbeddingGrad(model, model.encoder, device, rt.dist.active)
+    with catcher as signals, embed_grad, progress("training", total=total, unit="step") as advance:
         advance(state.step)
         while state.step < total:
             task_index = int(plan[state.step])
@@ -177,6 +180,7 @@ def train(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime
                 raise DataError(f"the training loss became {loss} at step {state.step + 1} (task {task.task}); "
                                 f"stopped. The last good state (step {state.step}) is {kept}",
                                 "lower --lr, check the data, or use --precision fp32")
+            embed_grad.densify()
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["max_grad_norm"])
             scaler.step(optimizer)
