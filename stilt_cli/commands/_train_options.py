@@ -38,7 +38,7 @@ EvalData = Annotated[list[str] | None, typer.Option("--eval-data", help="English
 Device = Annotated[str | None, typer.Option("--device", help="cpu, cuda, cuda:N or mps (default: the best available).")]
 Precision = Annotated[str | None, typer.Option("--precision", help="auto (bf16 on CUDA, fp16 without bf16, fp32 on CPU), fp32, bf16 or fp16.")]
 GradCheckpointing = Annotated[bool | None, typer.Option("--gradient-checkpointing/--no-gradient-checkpointing", help="Recompute activations in the backward pass (long inputs, small GPUs).")]
-FreezeEmbeddings = Annotated[bool | None, typer.Option("--freeze-embeddings/--no-freeze-embeddings", help="Keep the word-embedding matrix fixed (much faster with 250k-token vocabularies on CPU; often kinder to zero-shot transfer). Recorded in the manifest.")]
+FreezeEmbeddings = Annotated[bool | None, typer.Option("--freeze-embeddings/--no-freeze-embeddings", help="Keep the word-embedding matrix fixed (no AdamW update of a 250k-token vocabulary: ~20 % faster steps for e5-small on CPU; often kinder to zero-shot transfer). Recorded in the manifest.")]
 Dropout = Annotated[float | None, typer.Option("--dropout", help="Override the encoder's and heads' dropout probability.")]
 MlmData = Annotated[Path | None, typer.Option("--mlm-data", help="Raw text (one line each, or canonical JSONL) for continued MLM, mixed into the task sampler.")]
 Sampling = Annotated[str | None, typer.Option("--sampling", help="Multi-task sampling: proportional, temperature or uniform.")]
