@@ -96,6 +96,29 @@ def test_records_carry_shape_and_provenance(cli, trained, tmp_path):
     assert "xnli de: accuracy" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_without_split_the_records_name_the_split_of_the_file(cli, trained, tmp_path):
+    ckpt = trained["ckpts"]["xnli"]
+    rows = _read_jsonl(trained["files"]["nli"])
+    dev = td.write_jsonl(tmp_path / "dev.jsonl", [dict(r, split="dev") for r in rows])
+    result = cli("evaluate", ckpt, "--task", "xnli", "--data", dev, "--save-predictions", tmp_path / "p")
+    assert result.exit_code == 0, result.stderr
+    assert {r["split"] for r in _records(result.stdout)} == {"dev"}
+    assert (tmp_path / "p" / "xnli" / "dev-en.jsonl").exists()
+    unnamed = cli("evaluate", ckpt, "--task", "xnli", "--data", trained["files"]["nli"])  # no split field: test
+    assert {r["split"] for r in _records(unnamed.stdout)} == {"test"}
+    # several splits in one file: --split picks one (default test); examples without a split count for any
+    mixed = [dict(r, split=("dev", "test")[i % 2]) for i, r in enumerate(rows)] + [dict(rows[0], id="untagged")]
+    path = td.write_jsonl(tmp_path / "mixed.jsonl", mixed)
+    for split, given in (("test", []), ("dev", ["--split", "dev"])):
+        result = cli("evaluate", ckpt, "--task", "xnli", "--data", path, *given)
+        assert result.exit_code == 0, result.stderr
+        records = _records(result.stdout)
+        assert {r["split"] for r in records} == {split}
+        expected = {lang: sum(r["lang"] == lang and r.get("split") in (None, split) for r in mixed)
+                    for lang in ("en", "de")}
+        assert {r["lang"]: r["n"] for r in records} == expected
+
+
 def test_export_xtreme_then_score_reproduces_the_records(cli, trained, tmp_path):
     """For a classification, a tagging, a QA and a multiple-choice task: the XTREME export and the JSONL
     predictions, scored by `stilt score` against gold in the same layout, give the evaluate records."""

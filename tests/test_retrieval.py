@@ -106,6 +106,14 @@ def test_retrieve_tatoeba_identical_translations_are_all_found(cli, tiny_xlmr, t
     assert record["checkpoint"]["name"] == tiny_xlmr.name and record["checkpoint"]["manifest_sha256"]
 
 
+def test_retrieve_names_the_split_a_file_holds(cli, tiny_xlmr, tmp_path):
+    rows = [dict(r, split="dev") for r in _rows("de", GERMAN, GERMAN, [(i, i) for i in range(len(GERMAN))])]
+    data = _jsonl(tmp_path / "dev.jsonl", rows)
+    assert [r["split"] for r in _records(cli("retrieve", tiny_xlmr, "--task", "tatoeba", "--data", data))] == ["dev"]
+    result = cli("retrieve", tiny_xlmr, "--task", "tatoeba", "--data", data, "--split", "test")
+    assert result.exit_code == 1 and "no tatoeba test examples" in result.stderr
+
+
 def test_retrieve_layer_sweep_shape_and_plot(cli, tiny_xlmr, tmp_path):
     data = _jsonl(tmp_path / "pairs.jsonl", _rows("de", GERMAN, ENGLISH, [(i, i) for i in range(8)]))
     result = cli("retrieve", tiny_xlmr, "--task", "tatoeba", "--data", data, "--layer", "all", "--plot", tmp_path / "plots",

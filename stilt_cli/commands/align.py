@@ -22,7 +22,8 @@ def command(
     langs: Langs = None,
     layer: Layer = None,
     pooling: Annotated[str, typer.Option("--pooling", help="mean, cls, or model (sentence-transformers).")] = "mean",
-    split: Annotated[str | None, typer.Option("--split", help="Split of --task (default: test).")] = None,
+    split: Annotated[str | None, typer.Option("--split", help="Split of --task (default: test, or the one split a --data "
+                                                              "file names).")] = None,
     data_dir: DataDir = None,
     data: DataFiles = None,
     max_length: MaxLength = None,

@@ -19,7 +19,8 @@ def command(
                                                            "mlqa (xquad/mlqa use the squad_v1 head).")],
     langs: Langs = None,
     split: Annotated[str | None, typer.Option("--split", help="Split to evaluate (default: test, or dev where the "
-                                                              "task has no test split, e.g. tydiqa).")] = None,
+                                                              "task has no test split, e.g. tydiqa; with --data, the "
+                                                              "split the file's examples name).")] = None,
     data_dir: DataDir = None,
     data: DataFiles = None,
     output: Output = None,

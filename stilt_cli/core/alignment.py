@@ -112,7 +112,8 @@ def load_pairs(config: AlignConfig) -> dict[str, tuple[list[str], list[str]]]:
                 raise DataError(f"{'stdin' if str(path) == '-' else path}: no parallel sentences"
                                 + (f" for {','.join(wanted)}" if wanted else ""),
                                 "canonical retrieval JSONL: src and tgt sentences and gold links")
-            groups = retrieval.groups_from_examples(rows, str(path), config.split or "test")
+            split = config.split or "test"
+            groups = retrieval.groups_from_examples(rows, str(path), split)
         else:
             if not path.is_file():
                 raise DataError(f"{path}: no such file")
@@ -121,14 +122,13 @@ def load_pairs(config: AlignConfig) -> dict[str, tuple[list[str], list[str]]]:
             return {wanted[0]: _pairs_from_tsv(path, wanted[0])}
     else:
         spec = retrieval.retrieval_spec(config.task)
-        split = config.split or ("test" if "test" in spec.splits else next(iter(spec.splits)))
         from stilt_cli.core import sources
 
         data_file = sources.parse_data_option(config.data, default_task=spec.name).get(spec.name) if config.data else None
-        groups = retrieval.load_groups(spec, split, wanted, config.data_dir, data_file)
+        split, groups = retrieval.load_groups(spec, config.split, wanted, config.data_dir, data_file)
     pairs = {}
     for lang, group in groups.items():
-        retrieval.require_gold(group, config.task or str(config.pairs), config.split or "test")
+        retrieval.require_gold(group, config.task or str(config.pairs), split)
         pairs[lang] = ([group.src_texts[i] for i in group.links[:, 0]], [group.tgt_texts[j] for j in group.links[:, 1]])
     return pairs
 

@@ -165,9 +165,10 @@ def source_of(spec: TaskSpec, config: EvaluateConfig) -> Source:
     return Source(mapping.get(spec.name), config.data_dir)
 
 
-def load_by_language(spec: TaskSpec, split: str, codes: list[str] | None, source: Source,
-                     limit: int | None) -> dict[str, list[dict[str, Any]]]:
-    """{language: examples in source order}; every language asked for must be there."""
+def load_by_language(spec: TaskSpec, split: str, codes: list[str] | None, source: Source, limit: int | None,
+                     given: str | None = None) -> tuple[str, dict[str, list[dict[str, Any]]]]:
+    """The split and {language: examples in source order}; every language asked for must be there.
+    A file's examples decide the split when --split is not `given` (`sources.split_of_file`)."""
     if codes is not None and source.data_file is None:
         from stilt_cli.core.readers import languages_for
 
@@ -175,6 +176,8 @@ def load_by_language(spec: TaskSpec, split: str, codes: list[str] | None, source
     elif codes is not None:
         codes = [checked_lang(code, "--langs") for code in codes]
     rows = sources.load_examples(spec, split, codes, data_file=source.data_file, data_dir=source.data_dir)
+    if source.data_file is not None:
+        split, rows = sources.split_of_file(rows, given, split)
     groups: dict[str, list[dict[str, Any]]] = {}
     checked: dict[str, str] = {}
     for row in rows:
@@ -190,7 +193,7 @@ def load_by_language(spec: TaskSpec, split: str, codes: list[str] | None, source
         groups = {code: groups[code] for code in codes}
     if limit is not None:
         groups = {lang: rows[:limit] for lang, rows in groups.items()}
-    return groups
+    return split, groups
 
 
 def gold_status(spec: TaskSpec, split: str, lang: str, examples: list[dict[str, Any]]) -> bool:
@@ -227,10 +230,10 @@ def plan(config: EvaluateConfig) -> Plan:
     head = require_head(ckpt, spec)
     source = source_of(spec, config)
     split = resolve_split(spec, config.split, source.data_file is not None)
-    sinks = PredictionSinks(spec.name, split, config.save_predictions, config.export_xtreme)
     if config.batch_size < 1 or (config.max_examples is not None and config.max_examples < 1):
         raise UsageError("--batch-size and --max-examples must be at least 1")
-    groups = load_by_language(spec, split, _codes(config.langs), source, config.max_examples)
+    split, groups = load_by_language(spec, split, _codes(config.langs), source, config.max_examples, config.split)
+    sinks = PredictionSinks(spec.name, split, config.save_predictions, config.export_xtreme)
     labelled = {lang: gold_status(spec, split, lang, rows) for lang, rows in groups.items()}
     unlabelled = [lang for lang, has in labelled.items() if not has]
     if unlabelled and not sinks.active:

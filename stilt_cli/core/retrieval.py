@@ -120,16 +120,18 @@ def retrieval_spec(name: str):
     return spec
 
 
-def load_groups(spec: Any, split: str, langs: list[str] | None, data_dir: Path | None,
-                data_file: str | None) -> dict[str, Group]:
+def load_groups(spec: Any, given: str | None, langs: list[str] | None, data_dir: Path | None,
+                data_file: str | None) -> tuple[str, dict[str, Group]]:
+    """The split (--split `given`, else test where the task has one, else what a --data file names) and its groups."""
     from stilt_cli.core import sources
 
     if data_dir is not None and data_file is not None:
         raise UsageError("give either --data or --data-dir, not both")
+    split = given or ("test" if "test" in spec.splits else next(iter(spec.splits)))
     rows = sources.load_examples(spec, split, langs, data_file=data_file, data_dir=data_dir)
     if data_file is not None:  # a canonical file may hold several splits; untagged rows belong to any
-        rows = [r for r in rows if r.get("split") in (None, split)]
-    return groups_from_examples(rows, spec.name, split)
+        split, rows = sources.split_of_file(rows, given, split)
+    return split, groups_from_examples(rows, spec.name, split)
 
 
 def groups_from_examples(rows: list[dict[str, Any]], task: str, split: str) -> dict[str, Group]:
@@ -277,12 +279,11 @@ def run(config: RetrieveConfig) -> list[dict[str, Any]]:
     direction = check_choice(config.direction, DIRECTIONS, "--direction")
     spec = retrieval_spec(config.task)
     mining_task = spec.main_metric == "f1"
-    split = config.split or ("test" if "test" in spec.splits else next(iter(spec.splits)))
     if config.threshold is not None and not mining_task:
         raise UsageError(f"--threshold applies to mining tasks (bucc), not {spec.name}")
     data_file = sources.parse_data_option(config.data, default_task=spec.name).get(spec.name) if config.data else None
     wanted = langmod.parse_list(config.langs)
-    groups = load_groups(spec, split, wanted, config.data_dir, data_file)  # data errors before the model load
+    split, groups = load_groups(spec, config.split, wanted, config.data_dir, data_file)  # data errors before the model
     pooling = config.pooling or "mean"
     embedder = embeddings.load(config.model, pooling, config.revision)
     layers = embeddings.resolve_layers(embedder, config.layer, protocol_layer(protocol, spec.name, embedder))
@@ -296,7 +297,7 @@ def run(config: RetrieveConfig) -> list[dict[str, Any]]:
 
         rows = mining.score_groups(groups, embedder, embed_spec, base=base, params=params, cache=config.cache,
                                    threshold=config.threshold,
-                                   load_dev=lambda: load_groups(spec, "dev", wanted, config.data_dir, data_file))
+                                   load_dev=lambda: load_groups(spec, "dev", wanted, config.data_dir, data_file)[1])
     else:
         directions = ("en2xx", "xx2en") if direction == "both" else (direction,)
         rows = score_search(groups, embedder, embed_spec, directions, base=base, params=params, cache=config.cache)

@@ -65,6 +65,18 @@ def load_examples(
     return rows[:limit] if limit is not None else rows
 
 
+def split_of_file(rows: list[dict[str, Any]], given: str | None, default: str) -> tuple[str, list[dict[str, Any]]]:
+    """The split of a canonical file's examples (their `split` field; untagged ones belong to any split).
+
+    With --split (`given`), that split's examples are kept; without, the one split the file names, or
+    `default` where it names none or several."""
+    split = given
+    if split is None:
+        named = {str(row["split"]) for row in rows if row.get("split")}
+        split = named.pop() if len(named) == 1 else default
+    return split, [row for row in rows if row.get("split") in (None, split)]
+
+
 GOLD_FIELD = {"pair-classification": "label", "classification": "label", "tagging": "tags",
               "multiple-choice": "label", "qa": "answers"}
 
