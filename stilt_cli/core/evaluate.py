@@ -66,7 +66,7 @@ def resolve_task(name: str) -> TaskSpec:
 
 def resolve_split(spec: TaskSpec, split: str | None, from_file: bool) -> str:
     if split is None:
-        chosen = "test" if "test" in spec.splits else "dev" if "dev" in spec.splits else next(iter(spec.splits))
+        chosen = spec.default_split
         if chosen != "test":
             info(f"{spec.name} has no test split: evaluating {chosen}")
         return chosen

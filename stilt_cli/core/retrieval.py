@@ -122,12 +122,12 @@ def retrieval_spec(name: str):
 
 def load_groups(spec: Any, given: str | None, langs: list[str] | None, data_dir: Path | None,
                 data_file: str | None) -> tuple[str, dict[str, Group]]:
-    """The split (--split `given`, else test where the task has one, else what a --data file names) and its groups."""
+    """The split and its groups: --split `given`, else the one split a --data file names, else the task's default."""
     from stilt_cli.core import sources
 
     if data_dir is not None and data_file is not None:
         raise UsageError("give either --data or --data-dir, not both")
-    split = given or ("test" if "test" in spec.splits else next(iter(spec.splits)))
+    split = given or spec.default_split
     rows = sources.load_examples(spec, split, langs, data_file=data_file, data_dir=data_dir)
     if data_file is not None:  # a canonical file may hold several splits; untagged rows belong to any
         split, rows = sources.split_of_file(rows, given, split)

@@ -45,6 +45,11 @@ class TaskSpec:
         return self.metrics[0]
 
     @property
+    def default_split(self) -> str:
+        """The split a stage scores when none is named: test, else dev, else the first listed."""
+        return next((s for s in ("test", "dev") if s in self.splits), next(iter(self.splits)))
+
+    @property
     def head_type(self) -> str | None:
         return HEAD_OF_TYPE[self.type]
 
