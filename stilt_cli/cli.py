@@ -87,7 +87,7 @@ def main() -> None:
     script_dir = os.path.dirname(os.path.abspath(sys.argv[0])) if sys.argv and sys.argv[0] else None
     if script_dir and sys.path and os.path.abspath(sys.path[0] or ".") == script_dir and script_dir.endswith("bin"):
         sys.path.pop(0)
-    # outside training (which saves a resumable state on SIGTERM, see core/trainstate.py) a SIGTERM
+    # outside training (which saves a resumable state on SIGTERM, see core/training/trainstate.py) a SIGTERM
     # cleans up like Ctrl-C instead of killing the process mid-write
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     app()

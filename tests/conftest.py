@@ -58,7 +58,7 @@ def cli():
 
 
 def _build_tiny(root: Path, kind: str) -> Path:
-    from stilt_cli.core.pretrain import PretrainConfig, run
+    from stilt_cli.core.encoders.pretrain import PretrainConfig, run
 
     out = root / f"tiny-{kind}"
     if not (out / "stilt.json").exists():

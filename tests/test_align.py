@@ -6,7 +6,7 @@ import numpy as np
 import orjson
 import pytest
 
-from stilt_cli.core import alignment
+from stilt_cli.core.retrieval import alignment
 
 
 def _random(n=50, d=8, seed=0):

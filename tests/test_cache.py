@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stilt_cli.core import cache
+from stilt_cli.core.data import cache
 
 
 def _key(**changes):
@@ -217,7 +217,7 @@ def test_examples_fingerprint_changes_with_any_field():
 
 def test_tokenizer_fingerprint_ignores_call_state(tiny_xlmr):
     """The backend JSON carries the truncation/padding of the last call; the fingerprint must not."""
-    from stilt_cli.core import cache
+    from stilt_cli.core.data import cache
     from stilt_cli.core.encoders.load import tokenizer_from_dir
 
     tokenizer = tokenizer_from_dir(tiny_xlmr / "encoder")

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from stilt_cli.core import atomic, jsonl, records
+from stilt_cli.core import atomic, records, textio
 from stilt_cli.core.errors import DataError, UsageError
 
 
@@ -21,40 +21,40 @@ def _write(tmp_path, data: bytes, name: str = "f.jsonl"):
 def test_jsonl_line_numbers_count_blank_lines_and_last_line(tmp_path):
     path = _write(tmp_path, b'{"a": 1}\n\n\n{"a": 2}\n{"a": ')  # last line broken, no newline
     with pytest.raises(DataError, match=r"f.jsonl:5: invalid JSON"):
-        list(jsonl.read_jsonl(path))
+        list(textio.read_jsonl(path))
     path = _write(tmp_path, b'{"a": 1}\n\n[1, 2]\n')
     with pytest.raises(DataError, match=r":3: expected a JSON object"):
-        list(jsonl.read_jsonl(path))
+        list(textio.read_jsonl(path))
 
 
 def test_jsonl_bom_crlf_and_blank_lines(tmp_path):
     path = _write(tmp_path, b'\xef\xbb\xbf{"a": 1}\r\n\r\n{"a": 2}\r\n')
-    assert [(n, o["a"]) for n, o in jsonl.read_jsonl(path)] == [(1, 1), (3, 2)]
+    assert [(n, o["a"]) for n, o in textio.read_jsonl(path)] == [(1, 1), (3, 2)]
 
 
 def test_jsonl_non_utf8_and_empty(tmp_path):
     path = _write(tmp_path, b'{"a": 1}\n{"a": "\xff"}\n')
     with pytest.raises(DataError, match=r":2: not valid UTF-8"):
-        list(jsonl.read_jsonl(path))
-    assert list(jsonl.read_jsonl(_write(tmp_path, b"", "empty.jsonl"))) == []
+        list(textio.read_jsonl(path))
+    assert list(textio.read_jsonl(_write(tmp_path, b"", "empty.jsonl"))) == []
     with pytest.raises(DataError, match="no such file"):
-        list(jsonl.read_jsonl(tmp_path / "missing.jsonl"))
+        list(textio.read_jsonl(tmp_path / "missing.jsonl"))
     with pytest.raises(DataError, match="is a directory"):
-        list(jsonl.read_jsonl(tmp_path))
+        list(textio.read_jsonl(tmp_path))
 
 
 def test_jsonl_huge_line(tmp_path, monkeypatch):
-    monkeypatch.setattr(jsonl, "MAX_LINE_BYTES", 100)
+    monkeypatch.setattr(textio, "MAX_LINE_BYTES", 100)
     path = _write(tmp_path, b'{"a": 1}\n{"a": "' + b"x" * 200 + b'"}\n')
     with pytest.raises(DataError, match=r":2: line longer than 100 bytes"):
-        list(jsonl.read_jsonl(path))
+        list(textio.read_jsonl(path))
 
 
 def test_record_roundtrip_and_identity(tmp_path):
     rec = records.make("eval", "xnli", "de", "accuracy", 0.5, split="test", n=10, params={"b": 1, "a": 2}, seed=3)
     assert rec["schema"] == records.SCHEMA and rec["stilt_version"]
     path = tmp_path / "r.jsonl"
-    jsonl.write_jsonl(path, [rec])
+    textio.write_jsonl(path, [rec])
     back = list(records.read(path))
     assert back[0]["value"] == 0.5
     other = dict(rec, params={"a": 2, "b": 1}, seed=9, checkpoint={"name": "x"})
@@ -126,7 +126,7 @@ def test_disk_full_during_write(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pathlib.Path, "write_bytes", no_space)
     with pytest.raises(DataError, match="disk full while writing"):
-        jsonl.write_jsonl(target, [{"a": 1}])
+        textio.write_jsonl(target, [{"a": 1}])
     monkeypatch.undo()
     assert target.read_text() == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jsonl"]
@@ -160,7 +160,7 @@ def test_output_lock_refuses_a_second_writer(tmp_path):
 
 def test_concurrent_writers_of_different_files_do_not_interfere(tmp_path):
     def work(i):
-        jsonl.write_jsonl(tmp_path / f"r{i}.jsonl", [{"i": i, "k": k} for k in range(200)])
+        textio.write_jsonl(tmp_path / f"r{i}.jsonl", [{"i": i, "k": k} for k in range(200)])
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
     for t in threads:
@@ -168,5 +168,5 @@ def test_concurrent_writers_of_different_files_do_not_interfere(tmp_path):
     for t in threads:
         t.join()
     for i in range(8):
-        rows = [o for _, o in jsonl.read_jsonl(tmp_path / f"r{i}.jsonl")]
+        rows = [o for _, o in textio.read_jsonl(tmp_path / f"r{i}.jsonl")]
         assert len(rows) == 200 and all(r["i"] == i for r in rows)

@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from stilt_cli.core import records, stats, typology
+from stilt_cli.core import records
+from stilt_cli.core.analysis import stats, typology
 from tests.test_plots import png_size
 
 LANGS = ["de", "nl", "fr", "hi", "ja", "sw"]

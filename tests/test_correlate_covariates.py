@@ -1,4 +1,4 @@
-"""core/covariates.py (fertility, pretraining size) and `correlate --covariates`."""
+"""core/analysis/covariates.py (fertility, pretraining size) and `correlate --covariates`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from stilt_cli.core import covariates
+from stilt_cli.core.analysis import covariates
 from stilt_cli.core.errors import DataError
 from tests.test_correlate import LANGS, parse, pick, runs, write
 

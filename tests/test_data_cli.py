@@ -41,7 +41,7 @@ def test_export_to_file_reads_back_as_data(cli, xnli_dir, tmp_path):
     result = cli("data", "export", "xnli", "--split", "dev", "--langs", "de", "--data-dir", xnli_dir, "-o", out,
                  "--limit", "2")
     assert result.exit_code == 0 and result.stdout == "" and f"-> {out}" in result.stderr
-    from stilt_cli.core.sources import load_examples
+    from stilt_cli.core.data.sources import load_examples
 
     back = load_examples("xnli", "dev", ["de"], data_file=out)
     assert [r["text_a"] for r in back] == ["a .", "c"]

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from stilt_cli.core import demo, offline_text
+from stilt_cli.core.data import offline_text
+from stilt_cli.core.demo import builder
 from stilt_cli.core.errors import OutputExistsError, UsageError
-from stilt_cli.core.jsonl import read_jsonl
+from stilt_cli.core.textio import read_jsonl
 
 TASK_FILES = ["demo-names/train.jsonl", "demo-names/dev.jsonl", "demo-names/test.jsonl",
               "demo-territory-pairs/train.jsonl", "demo-territory-pairs/dev.jsonl", "demo-parallel/test.jsonl"]
@@ -31,7 +32,7 @@ def built(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("demo") / "data"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(socket.socket, "connect", _no_network)
-        demo.build(out)
+        builder.build(out)
     return out
 
 
@@ -45,7 +46,7 @@ def test_default_build_has_every_file_and_20_plus_languages(built):
     assert len(names_test) >= 21 and "en" in names_test  # English + >= 20 zero-shot languages
     assert min(names_test.values()) >= 150
     parallel = readme["tasks"]["demo-parallel"]["splits"]["test"]["per_lang"]
-    assert len(parallel) >= 20 and min(parallel.values()) == demo.DEFAULT_PER_LANG
+    assert len(parallel) >= 20 and min(parallel.values()) == builder.DEFAULT_PER_LANG
     assert readme["tasks"]["demo-names"]["splits"]["train"]["examples"] >= 300
     assert readme["tasks"]["demo-territory-pairs"]["splits"]["train"]["examples"] >= 500
     # the README's counts are the files' counts
@@ -124,7 +125,7 @@ def test_territory_pairs_are_balanced_true_and_apart_from_the_target_test(built)
 
 
 def demo_dates():
-    from stilt_cli.core.demo_names import TENDER_FROM, TENDER_TO
+    from stilt_cli.core.demo.names import TENDER_FROM, TENDER_TO
 
     return TENDER_FROM, TENDER_TO
 
@@ -141,7 +142,7 @@ def test_parallel_links_align_by_msgid(built):
             by_english.setdefault(offline_text.strip_placeholders(msgid), set()).add(
                 offline_text.strip_placeholders(translation))
         mine = [r["link"] for r in links if r["lang"] == lang]
-        assert len(mine) == demo.DEFAULT_PER_LANG
+        assert len(mine) == builder.DEFAULT_PER_LANG
         srcs = [text[s]["text"] for s, _ in mine]
         tgts = [text[t]["text"] for _, t in mine]
         assert len(set(srcs)) == len(srcs) and len(set(tgts)) == len(tgts)  # no duplicates
@@ -153,9 +154,9 @@ def test_parallel_links_align_by_msgid(built):
 
 
 def test_parallel_spot_check_known_msgids():
-    from stilt_cli.core import demo_parallel
+    from stilt_cli.core.demo import parallel
 
-    rows = demo_parallel.build(["de", "fr", "ja"], seed=0, per_lang=10_000)
+    rows = parallel.build(["de", "fr", "ja"], seed=0, per_lang=10_000)
     text = {r["id"]: r["text"] for r in rows if "link" not in r}
     pairs = {(r["lang"], text[r["link"][1]]): text[r["link"][0]] for r in rows if "link" in r}
     for msgid in ("Save and add another", "This field is required.", "Enter a valid email address.", "Log in again"):
@@ -175,28 +176,28 @@ def test_parallel_spot_check_known_msgids():
 
 def test_same_inputs_same_bytes_and_rerun_skips(built, tmp_path):
     again = tmp_path / "again"
-    demo.build(again)
+    builder.build(again)
     for file in TASK_FILES + ["README.json"]:
         assert (again / file).read_bytes() == (built / file).read_bytes(), file
     before = {f: (again / f).stat().st_mtime_ns for f in TASK_FILES}
-    readme = demo.build(again)  # default --if-exists skip: up to date, nothing rewritten
+    readme = builder.build(again)  # default --if-exists skip: up to date, nothing rewritten
     assert {f: (again / f).stat().st_mtime_ns for f in TASK_FILES} == before
     assert readme["key"] == json.loads((built / "README.json").read_text())["key"]
 
 
 def test_other_inputs_need_overwrite_and_changed_files_are_noticed(tmp_path):
     out = tmp_path / "small"
-    demo.build(out, langs=["de", "ja"], per_lang=20)
+    builder.build(out, langs=["de", "ja"], per_lang=20)
     with pytest.raises(OutputExistsError, match="other inputs"):
-        demo.build(out, langs=["de", "ja"], per_lang=20, seed=1)
+        builder.build(out, langs=["de", "ja"], per_lang=20, seed=1)
     with pytest.raises(OutputExistsError, match="already exists"):
-        demo.build(out, langs=["de", "ja"], per_lang=20, if_exists="error")
+        builder.build(out, langs=["de", "ja"], per_lang=20, if_exists="error")
     old = (out / "demo-names/train.jsonl").read_bytes()
-    demo.build(out, langs=["de", "ja"], per_lang=20, seed=1, if_exists="overwrite")
+    builder.build(out, langs=["de", "ja"], per_lang=20, seed=1, if_exists="overwrite")
     assert (out / "demo-names/train.jsonl").read_bytes() != old  # another seed, another split
     (out / "demo-parallel/test.jsonl").write_text("{}\n")
     with pytest.raises(OutputExistsError, match="files changed"):
-        demo.build(out, langs=["de", "ja"], per_lang=20, seed=1)
+        builder.build(out, langs=["de", "ja"], per_lang=20, seed=1)
     assert not (tmp_path / "small.partial").exists()
 
 
@@ -204,19 +205,19 @@ def test_refuses_to_replace_a_folder_that_is_not_demo_data(tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     with pytest.raises(OutputExistsError, match="not a stilt demo folder"):
-        demo.build(tmp_path / "mine", langs=["de"], per_lang=5, if_exists="overwrite")
+        builder.build(tmp_path / "mine", langs=["de"], per_lang=5, if_exists="overwrite")
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
 
 
 def test_stages_read_the_files_through_sources(built):
-    from stilt_cli.core import sources
+    from stilt_cli.core.data import sources
 
     german = sources.load_examples("demo-names", "test", ["de"], data_file=built / "demo-names/test.jsonl")
     assert german and {r["lang"] for r in german} == {"de"} and all(r["label"] for r in german)
     pairs = sources.load_examples("demo-territory-pairs", "train", data_file=built / "demo-territory-pairs/train.jsonl")
     assert {r["label"] for r in pairs} == {"related", "unrelated"}
     japanese = sources.load_examples("demo-parallel", "test", ["ja"], data_file=built / "demo-parallel/test.jsonl")
-    assert sum("link" in r for r in japanese) == demo.DEFAULT_PER_LANG
+    assert sum("link" in r for r in japanese) == builder.DEFAULT_PER_LANG
     mapping = sources.parse_data_option([f"demo-names={built / 'demo-names/train.jsonl'}"])
     assert mapping == {"demo-names": str(built / "demo-names/train.jsonl")}
 
@@ -234,13 +235,13 @@ def test_registry_knows_the_demo_tasks():
 
 
 def test_langs_option():
-    assert demo.parse_langs(None) is None
-    assert demo.parse_langs("de,en,JA") == ["de", "ja"]
-    assert len(demo.parse_langs("all")) >= 50
+    assert builder.parse_langs(None) is None
+    assert builder.parse_langs("de,en,JA") == ["de", "ja"]
+    assert len(builder.parse_langs("all")) >= 50
     with pytest.raises(UsageError, match="not available"):
-        demo.parse_langs("de,yo")  # a language stilt knows but Django does not translate into
+        builder.parse_langs("de,yo")  # a language stilt knows but Django does not translate into
     with pytest.raises(UsageError):
-        demo.parse_langs("en")
+        builder.parse_langs("en")
 
 
 def _demo_cli(cli):
@@ -277,9 +278,9 @@ def test_cli_errors_are_one_line(cli, tmp_path):
 
 def test_name_tags_follow_the_names(tmp_path):
     """demo-name-tags: the same examples as demo-names, every word BIO-tagged with the name's type."""
-    from stilt_cli.core import demo
+    from stilt_cli.core.demo import builder
 
-    demo.build(tmp_path / "d", langs=["de", "ja"])
+    builder.build(tmp_path / "d", langs=["de", "ja"])
     names = {r["id"]: r for r in map(json.loads, (tmp_path / "d/demo-names/test.jsonl").read_text().splitlines())}
     tags = [json.loads(x) for x in (tmp_path / "d/demo-name-tags/test.jsonl").read_text().splitlines()]
     assert len(tags) == len(names)

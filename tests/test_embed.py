@@ -6,8 +6,8 @@ import numpy as np
 import orjson
 import pytest
 
-from stilt_cli.core import embeddings
 from stilt_cli.core.errors import DataError
+from stilt_cli.core.retrieval import embed_cache, encoder, extract
 
 TEXTS = ["A short one.", "Die Katze sitzt auf der Matte und schläft den ganzen Nachmittag.", "x",
          "猫在垫子上睡觉。", "Une phrase de longueur moyenne, avec une virgule."]
@@ -16,23 +16,23 @@ TEXTS = ["A short one.", "Die Katze sitzt auf der Matte und schläft den ganzen 
 def _all_layers(embedder, texts, pooling="mean"):
     total = embedder.num_layers
     out = np.empty((total + 1, len(texts), embedder.encoder.hidden_size), dtype=np.float32)
-    embedder.compute(texts, embeddings.EmbedSpec(tuple(range(total + 1)), pooling), out)
+    embedder.compute(texts, extract.EmbedSpec(tuple(range(total + 1)), pooling), out)
     return out
 
 
 @pytest.mark.parametrize("kind", ["xlmr", "mbert", "mt5"])
 def test_early_stop_single_layer_equals_full_pass(tiny_ckpts, kind):
-    embedder = embeddings.load(str(tiny_ckpts[kind]))
+    embedder = encoder.load(str(tiny_ckpts[kind]))
     full = _all_layers(embedder, TEXTS)
     one = np.empty((1, len(TEXTS), full.shape[2]), dtype=np.float32)
-    embedder.compute(TEXTS, embeddings.EmbedSpec((1,)), one)  # stops after block 1 of 2
+    embedder.compute(TEXTS, extract.EmbedSpec((1,)), one)  # stops after block 1 of 2
     np.testing.assert_allclose(one[0], full[1], atol=1e-6)
 
 
 def test_mean_pooling_includes_special_tokens_and_keeps_input_order(tiny_xlmr):
     import torch
 
-    embedder = embeddings.load(str(tiny_xlmr))
+    embedder = encoder.load(str(tiny_xlmr))
     full = _all_layers(embedder, TEXTS)  # batched, length-sorted, padded
     model, tokenizer = embedder.encoder.model, embedder.encoder.tokenizer
     for row, text in enumerate(TEXTS):
@@ -50,37 +50,37 @@ def test_mean_pooling_includes_special_tokens_and_keeps_input_order(tiny_xlmr):
 
 
 def test_layer_sweep_shape_and_range(tiny_xlmr):
-    embedder = embeddings.load(str(tiny_xlmr))
-    assert embeddings.resolve_layers(embedder, "all") == (0, 1, 2)
-    assert embeddings.resolve_layers(embedder, None) == (2,)  # the manifest's retrieval_layer
-    assert embeddings.resolve_layers(embedder, None, default=1) == (1,)
+    embedder = encoder.load(str(tiny_xlmr))
+    assert encoder.resolve_layers(embedder, "all") == (0, 1, 2)
+    assert encoder.resolve_layers(embedder, None) == (2,)  # the manifest's retrieval_layer
+    assert encoder.resolve_layers(embedder, None, default=1) == (1,)
     with pytest.raises(DataError) as info:
-        embeddings.resolve_layers(embedder, 3)
+        encoder.resolve_layers(embedder, 3)
     assert "valid layers are 0..2" in str(info.value)
-    vectors = embeddings.embed(embedder, TEXTS, embeddings.EmbedSpec((0, 1, 2)), cache=False)
+    vectors = embed_cache.embed(embedder, TEXTS, extract.EmbedSpec((0, 1, 2)), cache=False)
     assert vectors.shape == (3, len(TEXTS), embedder.encoder.hidden_size)
 
 
 def test_length_batches_respect_the_token_budget():
     lengths = np.array([5, 50, 7, 50, 3, 20])
-    batches = embeddings.length_batches(lengths, batch_tokens=100, max_batch=3)
+    batches = extract.length_batches(lengths, batch_tokens=100, max_batch=3)
     assert sorted(np.concatenate(batches).tolist()) == list(range(6))
     assert all(len(b) * lengths[b].max() <= 100 for b in batches)
     assert [lengths[b].max() for b in batches] == sorted((lengths[b].max() for b in batches), reverse=True)
 
 
 def test_cache_hit_and_sweep_reuse(tiny_xlmr, capsys):
-    embedder = embeddings.load(str(tiny_xlmr))
+    embedder = encoder.load(str(tiny_xlmr))
     texts = [f"cache probe sentence number {i}" for i in range(6)]
-    sweep = embeddings.embed(embedder, texts, embeddings.EmbedSpec((0, 1, 2)))
+    sweep = embed_cache.embed(embedder, texts, extract.EmbedSpec((0, 1, 2)))
     assert "embedding cache miss" in capsys.readouterr().err
-    again = embeddings.embed(embedder, texts, embeddings.EmbedSpec((0, 1, 2)))
+    again = embed_cache.embed(embedder, texts, extract.EmbedSpec((0, 1, 2)))
     assert "embedding cache hit" in capsys.readouterr().err
     assert again.dtype == np.float16 and np.array_equal(np.asarray(again), np.asarray(sweep))
-    single = embeddings.embed(embedder, texts, embeddings.EmbedSpec((1,)))  # served from the sweep entry
+    single = embed_cache.embed(embedder, texts, extract.EmbedSpec((1,)))  # served from the sweep entry
     assert "embedding cache hit" in capsys.readouterr().err
     np.testing.assert_array_equal(np.asarray(single[0]), np.asarray(sweep[1]))
-    embeddings.embed(embedder, texts, embeddings.EmbedSpec((1,), max_length=4))  # another key
+    embed_cache.embed(embedder, texts, extract.EmbedSpec((1,), max_length=4))  # another key
     assert "embedding cache miss" in capsys.readouterr().err
 
 
@@ -95,7 +95,7 @@ def test_embed_cli_jsonl_and_text_inputs(cli, tiny_xlmr, tmp_path):
     assert (tmp_path / "out.ids").read_text().split("\n")[:-1] == [f"s{i}" for i in range(len(TEXTS))]
     meta = orjson.loads((tmp_path / "out.json").read_bytes())
     assert meta["layers"] == [2] and meta["pooling"] == "mean" and meta["rows"] == len(TEXTS)
-    reference = _all_layers(embeddings.load(str(tiny_xlmr)), TEXTS)[2]
+    reference = _all_layers(encoder.load(str(tiny_xlmr)), TEXTS)[2]
     np.testing.assert_allclose(vectors.astype(np.float32), reference, atol=2e-3)
 
     text = tmp_path / "in.txt"

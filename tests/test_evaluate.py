@@ -281,7 +281,8 @@ def test_examples_from_stdin(cli, trained):
 
 
 def test_languages_are_streamed_one_at_a_time(trained, monkeypatch):
-    from stilt_cli.core import evaluate, features
+    from stilt_cli.core.data import features
+    from stilt_cli.core.evaluation import evaluate
 
     seen, real = [], features.featurize
 
@@ -297,8 +298,8 @@ def test_languages_are_streamed_one_at_a_time(trained, monkeypatch):
 
 
 def test_a_prediction_count_mismatch_is_one_line(trained, monkeypatch):
-    from stilt_cli.core import evaluate, predict
     from stilt_cli.core.errors import DataError
+    from stilt_cli.core.evaluation import evaluate, predict
 
     monkeypatch.setattr(predict, "predict", lambda *a, **k: {0: "neutral"})
     with pytest.raises(DataError, match=r"xnli en: 1 predictions for 9 examples"):

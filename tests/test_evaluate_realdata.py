@@ -12,7 +12,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from stilt_cli.core import sources
+from stilt_cli.core.data import sources
 
 PER_LANGUAGE = 12
 

@@ -8,9 +8,11 @@ import pytest
 import torch
 import train_data as td
 
-from stilt_cli.core import batching, cache, features, heads, predict
+from stilt_cli.core.data import cache, features
+from stilt_cli.core.data.features import IGNORE
 from stilt_cli.core.encoders.load import tokenizer_from_dir
-from stilt_cli.core.features import IGNORE
+from stilt_cli.core.evaluation import predict
+from stilt_cli.core.training import batching, heads
 
 
 @pytest.fixture(scope="module")

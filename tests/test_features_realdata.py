@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from stilt_cli.core import features, sources
+from stilt_cli.core.data import features, sources
 from stilt_cli.core.encoders.load import tokenizer_from_dir
 
 pytestmark = pytest.mark.realdata

@@ -1,7 +1,7 @@
 """Property-based tests: whatever bytes a file holds, every reader either reads it or stops with a
 `DataError` (exit 1, one line, naming the file) — never another exception, never a traceback.
 
-Covered: every original-format reader in `core/readers/` (through `readers.read_file`, the entry
+Covered: every original-format reader in `core/data/readers/` (through `readers.read_file`, the entry
 each format is read by), the Tatoeba and BUCC folder readers, the JSON Lines reader, the result-record
 parser (`records.read`), the canonical-example reader (`examples.read`) for every task type, and a
 checkpoint manifest. Inputs are raw bytes, text built from each format's own vocabulary (tabs, field
@@ -20,10 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stilt_cli.core import checkpoint, examples, jsonl, records, tasks
+from stilt_cli.core import checkpoint, records, tasks, textio
+from stilt_cli.core.data import examples
+from stilt_cli.core.data.readers import FORMATS, bucc, read_file, tatoeba
+from stilt_cli.core.data.readers.layout import candidates
 from stilt_cli.core.errors import DataError, StiltError
-from stilt_cli.core.readers import FORMATS, bucc, read_file, tatoeba
-from stilt_cli.core.readers.layout import candidates
 
 # STILT_FUZZ_EXAMPLES=5000 for a deeper, randomized search (then failures are saved and replayed)
 DEEP = int(os.environ.get("STILT_FUZZ_EXAMPLES", "0"))
@@ -165,7 +166,7 @@ def test_jsonl_and_record_parser(scratch):
     @given(data=st.one_of(any_file, jsonl_files))
     def check(data: bytes) -> None:
         path.write_bytes(data)
-        for read in (lambda: list(jsonl.read_jsonl(path)), lambda: list(records.read(path)),
+        for read in (lambda: list(textio.read_jsonl(path)), lambda: list(records.read(path)),
                      lambda: records.read_many([path])):
             try:
                 rows = read()

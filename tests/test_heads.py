@@ -9,11 +9,13 @@ import pytest
 import torch
 import train_data as td
 
-from stilt_cli.core import batching, checkpoint, config, features, heads, tasks, train
+from stilt_cli.core import checkpoint, tasks
+from stilt_cli.core.data import features
 from stilt_cli.core.device import choose
-from stilt_cli.core.distributed import Dist
 from stilt_cli.core.encoders.load import from_checkpoint
 from stilt_cli.core.errors import DataError
+from stilt_cli.core.training import batching, config, heads, loop
+from stilt_cli.core.training.distributed import Dist
 
 PANX = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
 NLI = ["entailment", "neutral", "contradiction"]
@@ -45,10 +47,10 @@ def mean_loss(model: heads.Model, name: str, feats: features.Features, pad_id: i
 def fit(model, tokenizer, feats, steps: int, lr: float, tmp_path: Path, mlm: dict | None = None) -> None:
     task = feats.task
     cfg = config.resolve({"lr": lr, "max_steps": steps, "batch_size": 16, "eval_every": 0}, [tasks.get(task)])
-    job = train.TrainTask(name=task, task=task, head_type=feats.head_type, features=feats, batch_size=16, epochs=1)
-    runtime = train.Runtime(device=choose("cpu"), dist=Dist(), state_dir=tmp_path / "state", config_key="test",
+    job = loop.TrainTask(name=task, task=task, head_type=feats.head_type, features=feats, batch_size=16, epochs=1)
+    runtime = loop.Runtime(device=choose("cpu"), dist=Dist(), state_dir=tmp_path / "state", config_key="test",
                             pad_id=tokenizer.pad_token_id, mlm=mlm or {})
-    train.train(model, [job], cfg, runtime)
+    loop.train(model, [job], cfg, runtime)
 
 
 CASES = [
@@ -78,7 +80,7 @@ def test_each_head_type_trains_and_its_loss_falls(tiny_ckpts, tmp_path, kind, he
 
 
 def test_mlm_head_is_the_pretrained_one_tied_and_trains(tiny_xlmr, tmp_path):
-    from stilt_cli.core.stages import _mlm_files
+    from stilt_cli.core.training.stages import _mlm_files
 
     parent = checkpoint.load(tiny_xlmr)
     encoder = from_checkpoint(parent)

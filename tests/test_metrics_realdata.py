@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stilt_cli.core.metrics import qa, tagging
+from stilt_cli.core.evaluation.metrics import qa, tagging
 
 pytestmark = pytest.mark.realdata
 

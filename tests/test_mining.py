@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stilt_cli.core import mining
+from stilt_cli.core.retrieval import mining
 
 
 def _brute_knn(x: np.ndarray, y: np.ndarray, k: int):

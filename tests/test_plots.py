@@ -1,4 +1,4 @@
-"""core/plots.py: valid PNGs of a fixed pixel size, written atomically and reproducibly."""
+"""core/analysis/plots.py: valid PNGs of a fixed pixel size, written atomically and reproducibly."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from stilt_cli.core import plots
+from stilt_cli.core.analysis import plots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

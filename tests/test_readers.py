@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from stilt_cli.core import tasks
+from stilt_cli.core.data.readers import read_file, read_split
 from stilt_cli.core.errors import DataError, UsageError
-from stilt_cli.core.readers import read_file, read_split
 
 
 def write(path: Path, text: str, *, crlf: bool = False, bom: bool = False) -> Path:
@@ -410,8 +410,8 @@ def test_anli_plus_is_the_union_of_its_components(tmp_path):
 
 
 def test_canonical_jsonl_layout_of_demo_style_tasks(tmp_path):
-    from stilt_cli.core.readers._io import Context
-    from stilt_cli.core.readers.text import read_canonical, read_text
+    from stilt_cli.core.data.readers._io import Context
+    from stilt_cli.core.data.readers.text import read_canonical, read_text
 
     path = write(tmp_path / "x.jsonl", json.dumps({"id": "1", "text_a": "a", "label": "0"}))
     assert list(read_canonical(path, Context(spec("sst2"), "dev", "en")))[0][1]["lang"] == "en"
@@ -440,7 +440,7 @@ def test_xnli_trains_on_english_mnli_files(tmp_path):
 
 
 def test_stages_that_need_gold_are_stopped_with_the_fix(tmp_path):
-    from stilt_cli.core.sources import has_gold, require_labels
+    from stilt_cli.core.data.sources import has_gold, require_labels
 
     write(tmp_path / "test-en.tsv", "a\tb\n")
     write(tmp_path / "dev-en.tsv", "a\tb\tneutral\n")

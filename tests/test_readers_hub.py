@@ -9,9 +9,10 @@ import time
 
 import pytest
 
-from stilt_cli.core import hubdata, tasks
+from stilt_cli.core import tasks
+from stilt_cli.core.data import hubdata
+from stilt_cli.core.data.readers import read_file
 from stilt_cli.core.errors import DataError
-from stilt_cli.core.readers import read_file
 from stilt_cli.core.tasks.xtreme import XTREME_REVISION
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from stilt_cli.core import tasks
-from stilt_cli.core.readers import read_file, read_split
+from stilt_cli.core.data.readers import read_file, read_split
 
 pytestmark = pytest.mark.realdata
 

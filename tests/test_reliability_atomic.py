@@ -206,11 +206,11 @@ def test_embed_crash_between_renames_is_seen_as_incomplete(cli, tiny_xlmr, input
 
 
 def test_embedding_cache_entry_appears_only_when_complete(tiny_xlmr, tmp_path, monkeypatch):
-    from stilt_cli.core import embeddings
+    from stilt_cli.core.retrieval import embed_cache, encoder, extract
 
     monkeypatch.setenv("STILT_CACHE", str(tmp_path / "cache"))
-    embedder = embeddings.load(str(tiny_xlmr), "mean", None)
-    spec = embeddings.EmbedSpec((2,), "mean", 32)
+    embedder = encoder.load(str(tiny_xlmr), "mean", None)
+    spec = extract.EmbedSpec((2,), "mean", 32)
     real = embedder.compute
 
     def dies_half_way(texts, spec_, out):
@@ -219,10 +219,10 @@ def test_embedding_cache_entry_appears_only_when_complete(tiny_xlmr, tmp_path, m
 
     monkeypatch.setattr(embedder, "compute", dies_half_way)
     with pytest.raises(KeyboardInterrupt):
-        embeddings.embed(embedder, ["eins", "zwei"], spec)
+        embed_cache.embed(embedder, ["eins", "zwei"], spec)
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file() and not p.name.endswith(".lock")]
     monkeypatch.setattr(embedder, "compute", real)
-    vectors = embeddings.embed(embedder, ["eins", "zwei"], spec)
+    vectors = embed_cache.embed(embedder, ["eins", "zwei"], spec)
     assert vectors.shape[1] == 2 and not np.any(vectors == 1.0)
 
 
@@ -230,7 +230,7 @@ def test_embedding_cache_entry_appears_only_when_complete(tiny_xlmr, tmp_path, m
 def test_plot_crash_mid_write_keeps_the_old_png(tmp_path, monkeypatch):
     from matplotlib.figure import Figure
 
-    from stilt_cli.core import plots
+    from stilt_cli.core.analysis import plots
 
     path = tmp_path / "gain.png"
     plots.scatter(path, [plots.Series("xnli", [0.1, 0.2], [0.3, 0.1], ["de", "fr"])])
@@ -247,9 +247,9 @@ def test_plot_crash_mid_write_keeps_the_old_png(tmp_path, monkeypatch):
 
 
 def test_demo_build_crash_leaves_no_folder(cli, tmp_path, monkeypatch):
-    from stilt_cli.core import jsonl
+    from stilt_cli.core import textio
 
-    real = jsonl.write_jsonl
+    real = textio.write_jsonl
     calls = {"n": 0}
 
     def fails_on_the_third_file(path, rows):
@@ -258,7 +258,7 @@ def test_demo_build_crash_leaves_no_folder(cli, tmp_path, monkeypatch):
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(path, rows)
 
-    monkeypatch.setattr(jsonl, "write_jsonl", fails_on_the_third_file)
+    monkeypatch.setattr(textio, "write_jsonl", fails_on_the_third_file)
     out = tmp_path / "demo"
     result = cli("data", "demo", "-o", out, "--langs", "de,fr")
     assert result.exit_code == 1 and "disk full while writing" in result.stderr
@@ -267,7 +267,8 @@ def test_demo_build_crash_leaves_no_folder(cli, tmp_path, monkeypatch):
 
 
 def test_unfinished_partial_folders_are_never_read_as_data(tmp_path):
-    from stilt_cli.core import readers, tasks
+    from stilt_cli.core import tasks
+    from stilt_cli.core.data import readers
 
     unfinished = tmp_path / "data" / "xnli.partial"
     unfinished.mkdir(parents=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from stilt_cli.core import jsonl
+from stilt_cli.core import textio
 
 # ---- one good line per input kind ----------------------------------------------------------------
 NLI = {"id": "n1", "lang": "en", "text_a": "a cat sleeps", "text_b": "a cat sleeps", "label": "entailment"}
@@ -138,7 +138,7 @@ def assert_one_line(result, code: int, *fragments: str) -> str:
 @pytest.mark.parametrize("name", list(STAGES))
 def test_broken_jsonl_input(cli, checkpoints, tmp_path, monkeypatch, name, case):
     stage = STAGES[name]
-    monkeypatch.setattr(jsonl, "MAX_LINE_BYTES", 4096)
+    monkeypatch.setattr(textio, "MAX_LINE_BYTES", 4096)
     content, line, text = CASES[case](stage)
     data = tmp_path / "input.jsonl"
     data.write_bytes(content)
@@ -310,7 +310,7 @@ def test_disk_full_while_writing(cli, checkpoints, tmp_path, monkeypatch, name, 
 
 # ---- a NaN loss through the command: one line, the last good state kept, nothing replaced ----------
 def test_nan_loss_through_the_command(cli, checkpoints, tmp_path, monkeypatch):
-    from stilt_cli.core import heads
+    from stilt_cli.core.training import heads
 
     real = heads.loss_sum
     calls = {"n": 0}

@@ -16,9 +16,10 @@ import orjson
 import pytest
 import torch
 
-from stilt_cli.core import records, trainstate
-from stilt_cli.core.distributed import Dist
+from stilt_cli.core import records
 from stilt_cli.core.errors import Interrupted
+from stilt_cli.core.training import trainstate
+from stilt_cli.core.training.distributed import Dist
 
 RECORD = {"kind": "eval", "task": "xnli", "lang": "de", "split": "test", "metric": "accuracy", "value": 0.5}
 
@@ -91,7 +92,7 @@ def test_a_second_signal_keeps_the_last_saved_state_and_means_resumable(tmp_path
 
 
 def test_ctrl_c_outside_training_is_one_line_and_exit_130(cli, tmp_path, monkeypatch):
-    from stilt_cli.core import summary
+    from stilt_cli.core.evaluation import summary
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

@@ -14,9 +14,10 @@ import orjson
 import pytest
 import torch
 
-from stilt_cli.core import cache, trainstate
-from stilt_cli.core.distributed import Dist
+from stilt_cli.core.data import cache
 from stilt_cli.core.errors import DataError
+from stilt_cli.core.training import trainstate
+from stilt_cli.core.training.distributed import Dist
 
 PACKAGE = Path(__file__).resolve().parents[1] / "stilt_cli"
 MARKER = "stilt-code-ran"  # a file the crafted payloads would create
@@ -116,16 +117,16 @@ def _pickled_array(path: Path, marker: Path) -> None:
 
 
 def test_a_crafted_pickle_in_the_embedding_cache_is_recomputed_not_run(tiny_xlmr, tmp_path, monkeypatch):
-    from stilt_cli.core import embeddings
+    from stilt_cli.core.retrieval import embed_cache, encoder, extract
 
     monkeypatch.setenv("STILT_CACHE", str(tmp_path / "cache"))
-    embedder = embeddings.load(str(tiny_xlmr), "mean", None)
-    spec = embeddings.EmbedSpec((1,), "mean", 32)
-    first = np.array(embeddings.embed(embedder, ["eins", "zwei"], spec))
+    embedder = encoder.load(str(tiny_xlmr), "mean", None)
+    spec = extract.EmbedSpec((1,), "mean", 32)
+    first = np.array(embed_cache.embed(embedder, ["eins", "zwei"], spec))
     (entry,) = [p for p in (tmp_path / "cache").rglob("*.npy")]
     marker = tmp_path / MARKER
     _pickled_array(entry, marker)
-    again = np.array(embeddings.embed(embedder, ["eins", "zwei"], spec))
+    again = np.array(embed_cache.embed(embedder, ["eins", "zwei"], spec))
     assert not marker.exists() and np.array_equal(first, again)
 
 
@@ -222,7 +223,7 @@ def test_the_trust_remote_code_switch_defaults_to_off():
 
     from stilt_cli.commands import pretrain_load
     from stilt_cli.core.encoders import hub, load
-    from stilt_cli.core.pretrain import PretrainConfig
+    from stilt_cli.core.encoders.pretrain import PretrainConfig
 
     assert PretrainConfig(source="x", output=Path("y")).trust_remote_code is False
     for function in (hub.load_pretrained, load.load):
@@ -234,7 +235,9 @@ def test_the_trust_remote_code_switch_defaults_to_off():
 # ---- names from data never leave the output folder -------------------------------------------------
 @pytest.mark.parametrize("lang", ["../../escape", "en-../../x", "de/../../x", "..", ".hidden", "de\nfr"])
 def test_a_language_from_data_cannot_become_a_path(tmp_path, lang):
-    from stilt_cli.core import examples, scoring, tasks
+    from stilt_cli.core import tasks
+    from stilt_cli.core.data import examples
+    from stilt_cli.core.evaluation import submission
 
     data = tmp_path / "d.jsonl"
     data.write_bytes(orjson.dumps({"id": "1", "lang": lang, "text_a": "a", "text_b": "b", "label": "entailment"})
@@ -243,7 +246,7 @@ def test_a_language_from_data_cannot_become_a_path(tmp_path, lang):
         list(examples.read(data, tasks.get("xnli")))
     root = tmp_path / "out" / "predictions"
     with pytest.raises(DataError, match="cannot be part of a file name"):
-        scoring.write_predictions(root, "xnli", lang, ["entailment"])
+        submission.write_predictions(root, "xnli", lang, ["entailment"])
     assert not [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "d.jsonl"]
 
 

@@ -219,7 +219,7 @@ def test_target_sigterm_then_resume_is_bit_identical(tiny_xlmr, job):
 
 
 def test_signals_are_caught_in_process():
-    from stilt_cli.core.trainstate import Signals
+    from stilt_cli.core.training.trainstate import Signals
 
     before = {name: signal.getsignal(getattr(signal, name)) for name in ("SIGUSR1", "SIGINT", "SIGTERM")}
     for name in before:

@@ -6,8 +6,8 @@ import numpy as np
 import orjson
 import pytest
 
-from stilt_cli.core import retrieval
 from stilt_cli.core.errors import DataError, UsageError
+from stilt_cli.core.retrieval import retrieve, search, sets
 
 GERMAN = ["Der Hund schläft im Garten.", "Ich trinke gern Kaffee am Morgen.", "Das Wetter ist heute schön.",
           "Wir fahren morgen nach Berlin.", "Sie liest ein dickes Buch.", "Der Zug hat zehn Minuten Verspätung.",
@@ -49,7 +49,7 @@ def _constructed():
 @pytest.mark.parametrize("backend", ["faiss-cpu", "torch"])
 def test_search_exact_on_constructed_case(backend):
     src, tgt = _constructed()
-    scores, indices, used = retrieval.search(tgt, src, k=2, backend=backend)
+    scores, indices, used = search.search(tgt, src, k=2, backend=backend)
     assert used.startswith(backend.split("-")[0])
     assert indices[:, 0].tolist() == [0, 2, 1]
     assert indices[:, 1].tolist() == [3, 1, 3]  # cos(q0, [1,1,0]) = .78 beats the rest
@@ -60,32 +60,32 @@ def test_accuracy_both_directions_known_answers():
     src, tgt = _constructed()
     # gold: en0 <-> xx0, en1 <-> xx2, en2 <-> xx3 (so en2's nearest, xx1, is a miss)
     links = np.array([[0, 0], [2, 1], [3, 2]])
-    value, n, _ = retrieval.accuracy(src, tgt, links, "en2xx")
+    value, n, _ = search.accuracy(src, tgt, links, "en2xx")
     assert (value, n) == (pytest.approx(2 / 3), 3)
     # xx -> en: xx0 -> en0 (hit), xx2 -> en1 (hit), xx3 = [1,1,0] -> en2 (.77) vs en0 (.78): en0, a miss
-    value, n, _ = retrieval.accuracy(src, tgt, links, "xx2en")
+    value, n, _ = search.accuracy(src, tgt, links, "xx2en")
     assert (value, n) == (pytest.approx(2 / 3), 3)
 
 
 def test_groups_check_sides_ids_and_links():
-    groups = retrieval.groups_from_examples(_rows("de", ["a", "b"], ["x", "y"], [(0, 1), (1, 0)]), "t", "test")
+    groups = sets.groups_from_examples(_rows("de", ["a", "b"], ["x", "y"], [(0, 1), (1, 0)]), "t", "test")
     assert groups["de"].links.tolist() == [[0, 1], [1, 0]]
     with pytest.raises(DataError, match="'en:5', which is not among the sentences"):
-        retrieval.groups_from_examples(_rows("de", ["a"], ["x"], [(0, 5)]), "t", "test")
+        sets.groups_from_examples(_rows("de", ["a"], ["x"], [(0, 5)]), "t", "test")
     with pytest.raises(DataError, match="no 'tgt' sentences"):
-        retrieval.groups_from_examples(_rows("de", ["a"], [], []), "t", "test")
+        sets.groups_from_examples(_rows("de", ["a"], [], []), "t", "test")
     with pytest.raises(DataError, match="no gold alignment"):
-        retrieval.require_gold(retrieval.groups_from_examples(_rows("de", ["a"], ["x"], []), "t", "test")["de"], "t", "test")
+        sets.require_gold(sets.groups_from_examples(_rows("de", ["a"], ["x"], []), "t", "test")["de"], "t", "test")
 
 
 def test_protocol_layers():
     # XTREME reads hidden_states[-12:][7]: 8 of 12 layers; BUCC with XLM-R Large 20; its Tatoeba script 14
-    assert retrieval.xtreme_layer("tatoeba", "mbert", 12) == 8
-    assert retrieval.xtreme_layer("bucc", "xlmr", 24) == 20
-    assert retrieval.xtreme_layer("tatoeba", "xlmr", 24) == 14
-    assert retrieval.xtreme_layer("tatoeba", "tiny", 2) is None
+    assert retrieve.xtreme_layer("tatoeba", "mbert", 12) == 8
+    assert retrieve.xtreme_layer("bucc", "xlmr", 24) == 20
+    assert retrieve.xtreme_layer("tatoeba", "xlmr", 24) == 14
+    assert retrieve.xtreme_layer("tatoeba", "tiny", 2) is None
     with pytest.raises(UsageError, match="not a retrieval task"):
-        retrieval.retrieval_spec("xnli")
+        sets.retrieval_spec("xnli")
 
 
 # ---- the command -------------------------------------------------------------------------------

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from stilt_cli.core.data.readers import bucc, tatoeba
 from stilt_cli.core.errors import DataError
-from stilt_cli.core.readers import bucc, tatoeba
 
 
 def _write(path, lines, newline="\n", bom=False):

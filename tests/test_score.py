@@ -8,8 +8,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from stilt_cli.core import aggregate as agg
-from stilt_cli.core import scoring, tasks
+from stilt_cli.core import tasks
+from stilt_cli.core.evaluation import aggregate as agg
+from stilt_cli.core.evaluation import scoring, submission
 
 
 def _write(path: Path, text: str) -> Path:
@@ -95,16 +96,16 @@ def test_score_writes_output_file_and_table(cli, folders, tmp_path):
 def test_writer_round_trip(tmp_path, folders):
     pred, gold = folders
     out = tmp_path / "export"
-    scoring.write_predictions(out, "xnli", "de", ["entailment", "neutral", "neutral", "neutral"])
-    scoring.write_predictions(out, "udpos", "de", [["NOUN", "VERB"], ["SCONJ", "SCONJ"]])
-    scoring.write_predictions(out, "mlqa", "de", {"m1": "der Hund", "m2": "Katze"})
-    scoring.write_predictions(out, "bucc", "de", [("de-1", "en-7")])
-    scoring.write_predictions(out, "tatoeba", "de", [2, 1, 1])
+    submission.write_predictions(out, "xnli", "de", ["entailment", "neutral", "neutral", "neutral"])
+    submission.write_predictions(out, "udpos", "de", [["NOUN", "VERB"], ["SCONJ", "SCONJ"]])
+    submission.write_predictions(out, "mlqa", "de", {"m1": "der Hund", "m2": "Katze"})
+    submission.write_predictions(out, "bucc", "de", [("de-1", "en-7")])
+    submission.write_predictions(out, "tatoeba", "de", [2, 1, 1])
     assert (out / "bucc2018/test-de.tsv").read_text() == "de-1\ten-7\n"
     assert (out / "udpos/test-de.tsv").read_text() == "NOUN\nVERB\n\nSCONJ\nSCONJ\n"
     for task, lang in (("xnli", "de"), ("udpos", "de"), ("mlqa", "de"), ("tatoeba", "de")):
         spec = tasks.get(task)
-        folder = scoring.folder_name(task)
+        folder = submission.folder_name(task)
         ext = "json" if spec.type == "qa" else "tsv"
         exported = scoring.score_file(spec, out / folder / f"test-{lang}.{ext}", gold / folder / f"test-{lang}.{ext}", lang)
         original = scoring.score_file(spec, pred / folder / f"test-{lang}.{ext}", gold / folder / f"test-{lang}.{ext}", lang)

@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from stilt_cli.core import scoring
+from stilt_cli.core.evaluation import submission
 
 pytestmark = pytest.mark.realdata
 
@@ -58,9 +58,9 @@ def test_score_real_test_files(cli, shared_data, tmp_path):
     _link(shared_data, "mlqa/MLQA_V1/dev/dev-context-de-question-de.json", gold / "mlqa/test-de.json")
     _link(shared_data, "xquad/xquad.de.json", gold / "xquad/test-de.json")
     for task, lang in (("udpos", "en"), ("panx", "de")):
-        scoring.write_predictions(pred, task, lang, _shift_every_7th(_tags(gold / task / f"test-{lang}.tsv")))
+        submission.write_predictions(pred, task, lang, _shift_every_7th(_tags(gold / task / f"test-{lang}.tsv")))
     for task in ("mlqa", "xquad"):
-        scoring.write_predictions(pred, task, "de", _drop_first_word(gold / task / "test-de.json"))
+        submission.write_predictions(pred, task, "de", _drop_first_word(gold / task / "test-de.json"))
     result = cli("score", "--predictions", pred, "--labels", gold)
     assert result.exit_code == 0, result.stderr
     values = {(r["task"], r["metric"]): r["value"] for r in map(orjson.loads, result.stdout.splitlines())}
@@ -74,7 +74,7 @@ def test_score_real_xnli_dev_file_as_gold(cli, shared_data, tmp_path):
     gold, pred = tmp_path / "gold", tmp_path / "pred"
     _link(shared_data, "xnli/xtreme_format/dev-de.tsv", gold / "xnli/dev-de.tsv")
     labels = [line.split("\t")[-1] for line in (gold / "xnli/dev-de.tsv").read_text(encoding="utf-8").splitlines()]
-    scoring.write_predictions(pred, "xnli", "de", ["entailment"] * len(labels), split="dev")
+    submission.write_predictions(pred, "xnli", "de", ["entailment"] * len(labels), split="dev")
     result = cli("score", "--predictions", pred, "--labels", gold, "--split", "dev")
     assert result.exit_code == 0, result.stderr
     record = orjson.loads(result.stdout)

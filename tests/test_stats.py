@@ -1,4 +1,4 @@
-"""core/stats.py on constructed data with known answers."""
+"""core/analysis/stats.py on constructed data with known answers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from stilt_cli.core import stats
+from stilt_cli.core.analysis import stats
 
 
 def test_perfect_monotone_gives_rho_one_and_exact_p():

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
-from stilt_cli.core import config, tasks
-from stilt_cli.core.config import UNSET
+from stilt_cli.core import tasks
 from stilt_cli.core.errors import UsageError
+from stilt_cli.core.training import config
+from stilt_cli.core.training.config import UNSET
 
 
 def test_unset_is_not_a_boolean():
@@ -83,3 +85,22 @@ def test_config_file_errors_are_usage_errors(tmp_path):
         config.resolve({}, [tasks.get("xnli")], file=broken)
     with pytest.raises(UsageError, match="did you mean 'xtreme'"):
         config.resolve({}, [tasks.get("xnli")], preset="xtrem")
+
+
+def test_toml_config_without_tomllib_uses_tomli(tmp_path, monkeypatch):
+    """Python 3.10 has no tomllib: the same file parses through tomli, errors included."""
+    pytest.importorskip("tomli")
+    file = tmp_path / "multi.toml"
+    file.write_text('lr = 2e-5\n[tasks.squad_v1]\nbatch_size = 8\n')
+    with_stdlib = config.resolve({}, [tasks.get("squad_v1")], preset="xstilts", file=file)
+    monkeypatch.setitem(sys.modules, "tomllib", None)  # `import tomllib` now fails as on Python 3.10
+    with_tomli = config.resolve({}, [tasks.get("squad_v1")], preset="xstilts", file=file)
+    assert with_tomli.values == with_stdlib.values and with_tomli.tasks == with_stdlib.tasks
+    assert with_tomli["lr"] == 2e-5 and with_tomli.task("squad_v1", "batch_size") == 8
+    broken = tmp_path / "broken.toml"
+    broken.write_text("lr = = 1")
+    with pytest.raises(UsageError, match="not valid TOML"):
+        config.resolve({}, [tasks.get("xnli")], file=broken)
+    monkeypatch.setitem(sys.modules, "tomli", None)
+    with pytest.raises(UsageError, match="needs the tomli package on Python < 3.11"):
+        config.resolve({}, [tasks.get("xnli")], file=file)

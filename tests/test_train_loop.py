@@ -8,11 +8,13 @@ import pytest
 import torch
 import train_data as td
 
-from stilt_cli.core import checkpoint, config, features, heads, sampling, tasks, train, trainstate
+from stilt_cli.core import checkpoint, tasks
+from stilt_cli.core.data import features
 from stilt_cli.core.device import choose
-from stilt_cli.core.distributed import Dist
 from stilt_cli.core.encoders.load import from_checkpoint
 from stilt_cli.core.errors import DataError
+from stilt_cli.core.training import config, heads, loop, sampling, trainstate
+from stilt_cli.core.training.distributed import Dist
 
 NLI = ["entailment", "neutral", "contradiction"]
 
@@ -43,13 +45,13 @@ def _setup(ckpt, tmp_path, rows=None, dev=None, **settings):
     feats = features.featurize(rows or td.nli(64), tok, split="train", **kwargs)
     dev_set = None
     if dev is not None:
-        dev_set = train.DevSet(spec=tasks.get("xnli"), examples=dev,
+        dev_set = loop.DevSet(spec=tasks.get("xnli"), examples=dev,
                                features=features.featurize(dev, tok, split="dev", **kwargs))
     values = {"lr": 1e-3, "batch_size": 16, "eval_every": 0, **settings}
     cfg = config.resolve(values, [tasks.get("xnli")])
-    job = train.TrainTask(name="xnli", task="xnli", head_type="classification", features=feats,
+    job = loop.TrainTask(name="xnli", task="xnli", head_type="classification", features=feats,
                           batch_size=cfg.task("xnli", "batch_size"), epochs=cfg.task("xnli", "epochs"), dev=dev_set)
-    runtime = train.Runtime(device=choose("cpu"), dist=Dist(), state_dir=tmp_path / "state", config_key="k",
+    runtime = loop.Runtime(device=choose("cpu"), dist=Dist(), state_dir=tmp_path / "state", config_key="k",
                             pad_id=tok.pad_token_id)
     return model, job, cfg, runtime
 
@@ -58,7 +60,7 @@ def test_gradient_accumulation_equals_one_big_batch(tiny_ckpts, tmp_path):
     results = []
     for accumulation in (1, 4):
         model, job, cfg, runtime = _setup(tiny_ckpts["mbert"], tmp_path, max_steps=6, grad_accum=accumulation)
-        train.train(model, [job], cfg, runtime)
+        loop.train(model, [job], cfg, runtime)
         results.append({k: v.clone() for k, v in model.state_dict().items()})
     for key, value in results[0].items():
         assert torch.allclose(value, results[1][key], atol=2e-6, rtol=1e-5), key
@@ -72,10 +74,10 @@ def test_keep_best_and_early_stopping(tiny_xlmr, tmp_path, monkeypatch):
         snapshots[len(snapshots) + 1] = {k: v.clone() for k, v in model.state_dict().items()}
         return {"xnli": next(scores)}
 
-    monkeypatch.setattr(train, "evaluate", fake_evaluate)
+    monkeypatch.setattr(loop, "evaluate", fake_evaluate)
     model, job, cfg, runtime = _setup(tiny_xlmr, tmp_path, dev=td.nli(9, seed=5), max_steps=50, eval_every=2,
                                       patience=2)
-    state = train.train(model, [job], cfg, runtime)
+    state = loop.train(model, [job], cfg, runtime)
     assert state.stopped_early and state.step == 8  # evals at 2, 4, 6, 8: no gain after step 4 twice
     assert state.best == 0.7 and state.best_step == 4
     assert [h["step"] for h in state.history] == [2, 4, 6, 8]
@@ -86,7 +88,7 @@ def test_keep_best_and_early_stopping(tiny_xlmr, tmp_path, monkeypatch):
 def test_real_dev_evaluation_is_english_accuracy(tiny_xlmr, tmp_path):
     dev = td.nli(30, seed=9)
     model, job, cfg, runtime = _setup(tiny_xlmr, tmp_path, dev=dev, max_steps=2, eval_every=1)
-    state = train.train(model, [job], cfg, runtime)
+    state = loop.train(model, [job], cfg, runtime)
     assert len(state.history) == 2
     value = state.history[-1]["dev"]["xnli"]
     assert 0.0 <= value <= 1.0 and round(value * 30) == pytest.approx(value * 30)  # a share of 30 examples
@@ -104,7 +106,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_state(tiny_xlmr, tmp_path, monke
     monkeypatch.setattr(heads, "loss_sum", poisoned)
     model, job, cfg, runtime = _setup(tiny_xlmr, tmp_path, max_steps=10)
     with pytest.raises(DataError, match=r"loss became nan at step 4 .*last good state \(step 3\)"):
-        train.train(model, [job], cfg, runtime)
+        loop.train(model, [job], cfg, runtime)
     assert trainstate.exists(runtime.state_dir)
     import json
 
@@ -113,7 +115,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_state(tiny_xlmr, tmp_path, monke
 
 @pytest.mark.parametrize("accumulation", [1, 4])
 def test_sparse_embedding_gradient_gives_the_dense_update(accumulation, tiny_xlmr, tmp_path, monkeypatch):
-    from stilt_cli.core import embedgrad
+    from stilt_cli.core.training import embedgrad
 
     results, used = [], []
     real_densify = embedgrad.SparseEmbeddingGrad.densify
@@ -126,7 +128,7 @@ def test_sparse_embedding_gradient_gives_the_dense_update(accumulation, tiny_xlm
     for threshold in (1 << 62, 0):  # dense path, then the sparse one
         monkeypatch.setattr(embedgrad, "MIN_VALUES", threshold)
         model, job, cfg, runtime = _setup(tiny_xlmr, tmp_path / str(threshold), max_steps=5, grad_accum=accumulation)
-        train.train(model, [job], cfg, runtime)
+        loop.train(model, [job], cfg, runtime)
         assert model.encoder.get_input_embeddings().sparse is False  # restored after training
         results.append({k: v.clone() for k, v in model.state_dict().items()})
     assert used[:5] == [False] * 5 and used[5:] == [True] * 5
@@ -135,7 +137,7 @@ def test_sparse_embedding_gradient_gives_the_dense_update(accumulation, tiny_xlm
 
 
 def test_sparse_embedding_gradient_only_where_safe(tiny_xlmr, monkeypatch):
-    from stilt_cli.core import embedgrad
+    from stilt_cli.core.training import embedgrad
 
     monkeypatch.setattr(embedgrad, "MIN_VALUES", 0)
     encoder = from_checkpoint(checkpoint.load(tiny_xlmr)).model

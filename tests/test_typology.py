@@ -1,4 +1,4 @@
-"""core/typology.py and `stilt distances`: URIEL / URIEL+ distances, coverage gaps, cache."""
+"""core/analysis/typology.py and `stilt distances`: URIEL / URIEL+ distances, coverage gaps, cache."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from stilt_cli.core import langs, records, tasks, typology
+from stilt_cli.core import records, tasks
+from stilt_cli.core.analysis import typology
+from stilt_cli.core.data import langs
 from stilt_cli.core.errors import UsageError
 
 

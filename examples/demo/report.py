@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from stilt_cli.core import records
-from stilt_cli.core.output import table
+from stilt_cli.core.console import table
 
 
 def _by_lang(path: Path, metric: str = "accuracy") -> dict[str, float]:

@@ -56,7 +56,7 @@ def main() -> None:
     rows = summary_rows(results["cases"])
     results["summary"] = rows
     from stilt_cli.core import atomic
-    from stilt_cli.core.output import table
+    from stilt_cli.core.console import table
 
     atomic.write_text(out, json.dumps(results, indent=2) + "\n")
     print(table(rows, title=f"stilt bench ({mode}; {results['environment']['device_name']}, "

@@ -18,7 +18,7 @@ from stilt_cli.bench.workload import xnli_pairs
 
 
 def _small_checkpoint(work: Path) -> Path:
-    from stilt_cli.core.pretrain import PretrainConfig, run
+    from stilt_cli.core.encoders.pretrain import PretrainConfig, run
 
     out = work / "tiny-xlmr"
     run(PretrainConfig(source="tiny:xlmr", output=out, if_exists="skip"))
@@ -29,7 +29,7 @@ def extraction(model_kind: str, n: int = 2000, repeats: int = 3) -> dict[str, An
     """Length-sorted dynamic batching (stilt) vs naive batches padded to 128 in file order."""
     import torch
 
-    from stilt_cli.core import embeddings
+    from stilt_cli.core.retrieval import embed_cache, encoder, extract
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -40,15 +40,15 @@ def extraction(model_kind: str, n: int = 2000, repeats: int = 3) -> dict[str, An
         model.eval()
         hidden, layers, _ = config_sizes(model)
         facts = {"num_layers": layers, "hidden_size": hidden, "retrieval_layer": layers, "family": "xlmr"}
-        embedder = embeddings.Embedder(Encoder(model=model, tokenizer=tokenizer, facts=facts, name=model_kind))
+        embedder = encoder.Embedder(Encoder(model=model, tokenizer=tokenizer, facts=facts, name=model_kind))
         pairs, origin = xnli_pairs(n)
         texts = [p["text_a"] for p in pairs]
         layer = embedder.default_layer
-        spec = embeddings.EmbedSpec(layers=(layer,), max_length=128, batch_tokens=32 * 128)
+        spec = extract.EmbedSpec(layers=(layer,), max_length=128, batch_tokens=32 * 128)
         encoder, tokenizer = embedder.encoder.model, embedder.encoder.tokenizer
 
         def stilt() -> None:
-            embeddings.embed(embedder, texts, spec, cache=False)
+            embed_cache.embed(embedder, texts, spec, cache=False)
 
         def naive() -> None:
             with torch.inference_mode():
@@ -69,7 +69,7 @@ def extraction(model_kind: str, n: int = 2000, repeats: int = 3) -> dict[str, An
 
 def tokenized_cache(n: int = 4000) -> dict[str, Any]:
     """First vs second featurization of the same split (tokenize + store, then a cache hit)."""
-    from stilt_cli.core import cache, features
+    from stilt_cli.core.data import cache, features
     from stilt_cli.core.encoders.load import tokenizer_from_dir
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,7 +95,7 @@ def _mining_child(n: int, dim: int, mode: str) -> None:
     """Runs in a fresh process, so its peak RSS is its own; prints seconds and peak MiB."""
     import torch
 
-    from stilt_cli.core import mining
+    from stilt_cli.core.retrieval import mining
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, dim), dtype=np.float32).astype(np.float16)
@@ -159,11 +159,11 @@ def _ddp_child(steps: int, batch: int) -> None:
 
     torch.set_num_threads(1)
     from stilt_cli.bench.train_bench import LABELS, _fresh_model, recorded_features
-    from stilt_cli.core import config, heads, train
     from stilt_cli.core.device import choose
-    from stilt_cli.core.distributed import from_env, shutdown
     from stilt_cli.core.encoders import tiny
     from stilt_cli.core.tasks import get
+    from stilt_cli.core.training import config, heads, loop
+    from stilt_cli.core.training.distributed import from_env, shutdown
 
     dist = from_env()
     sizes = {"hidden": 256, "layers": 4, "heads": 4, "ffn": 1024, "vocab_size": 4000}
@@ -173,14 +173,14 @@ def _ddp_child(steps: int, batch: int) -> None:
                           pooling="cls", dropout=0.1)
     model = _fresh_model(encoder, spec)
     cfg = config.resolve({"max_steps": steps, "batch_size": batch, "eval_every": 0, "lr": 2e-5}, [get("xnli")])
-    task = train.TrainTask(name="xnli", task="xnli", head_type="classification", features=features, batch_size=batch,
+    task = loop.TrainTask(name="xnli", task="xnli", head_type="classification", features=features, batch_size=batch,
                            epochs=1)
     with tempfile.TemporaryDirectory() as tmp:
-        runtime = train.Runtime(device=choose("cpu"), dist=dist, state_dir=Path(tmp), config_key="bench",
+        runtime = loop.Runtime(device=choose("cpu"), dist=dist, state_dir=Path(tmp), config_key="bench",
                                 pad_id=tokenizer.pad_token_id, resumable=False)
         dist.barrier()
         start = time.perf_counter()
-        train.train(model, [task], cfg, runtime)
+        loop.train(model, [task], cfg, runtime)
         dist.barrier()
         seconds = time.perf_counter() - start
     if dist.is_main:

@@ -18,8 +18,8 @@ LABELS = ("entailment", "neutral", "contradiction")
 
 
 def _setup(model_kind: str, n: int, work: Path):
-    from stilt_cli.core import features as feats
-    from stilt_cli.core import heads
+    from stilt_cli.core.data import features as feats
+    from stilt_cli.core.training import heads
 
     encoder, tokenizer, described = bench_model(model_kind, work)
     if model_kind == "e5":
@@ -38,7 +38,7 @@ def recorded_features(n: int, vocab: int, seed: int = 0):
     import json
 
     from stilt_cli.bench.workload import LENGTHS_FILE
-    from stilt_cli.core.features import Features
+    from stilt_cli.core.data.features import Features
 
     rng = np.random.default_rng(seed)
     lengths = np.asarray(json.loads(LENGTHS_FILE.read_text())["lengths"])
@@ -52,7 +52,7 @@ def recorded_features(n: int, vocab: int, seed: int = 0):
 def _fresh_model(encoder: Any, spec: Any, seed: int = 0, freeze_embeddings: bool = False):
     import torch
 
-    from stilt_cli.core import heads
+    from stilt_cli.core.training import heads
 
     torch.manual_seed(seed)
     model = heads.Model(copy.deepcopy(encoder), {spec.name: spec}, {spec.name: heads.build_head(spec)})
@@ -63,19 +63,19 @@ def _fresh_model(encoder: Any, spec: Any, seed: int = 0, freeze_embeddings: bool
 
 def _stilt_loop(model: Any, features: Any, steps: int, batch: int, tokenizer: Any, work: Path) -> float:
     """The real `core/train.train`: length-grouped batches, dynamic padding, fused AdamW."""
-    from stilt_cli.core import config, train
     from stilt_cli.core.device import choose
-    from stilt_cli.core.distributed import Dist
     from stilt_cli.core.tasks import get
+    from stilt_cli.core.training import config, loop
+    from stilt_cli.core.training.distributed import Dist
 
     cfg = config.resolve({"max_steps": steps, "batch_size": batch, "eval_every": 0, "max_length": 128, "lr": 2e-5},
                          [get("xnli")])
-    task = train.TrainTask(name="xnli", task="xnli", head_type="classification", features=features, batch_size=batch,
+    task = loop.TrainTask(name="xnli", task="xnli", head_type="classification", features=features, batch_size=batch,
                            epochs=1)
-    runtime = train.Runtime(device=choose("cpu"), dist=Dist(), state_dir=work / "state", config_key="bench",
+    runtime = loop.Runtime(device=choose("cpu"), dist=Dist(), state_dir=work / "state", config_key="bench",
                             pad_id=tokenizer.pad_token_id, resumable=False)
     start = time.perf_counter()
-    train.train(model, [task], cfg, runtime)
+    loop.train(model, [task], cfg, runtime)
     return time.perf_counter() - start
 
 
@@ -83,7 +83,7 @@ def _padded_loop(model: Any, features: Any, steps: int, batch: int, pad_id: int,
     """The baseline: random batches, every example padded to `width` tokens, the same AdamW settings."""
     import torch
 
-    from stilt_cli.core import heads
+    from stilt_cli.core.training import heads
 
     rng = np.random.default_rng(0)
     ids = features.columns["input_ids"]
@@ -111,7 +111,7 @@ def _padded_loop(model: Any, features: Any, steps: int, batch: int, pad_id: int,
 def _held_out_loss(model: Any, features: Any, pad_id: int, rows: np.ndarray) -> float:
     import torch
 
-    from stilt_cli.core import batching, heads
+    from stilt_cli.core.training import batching, heads
 
     model.eval()
     with torch.inference_mode():
@@ -140,7 +140,7 @@ def run(model_kind: str = "small", steps: int = 30, batch: int = 32, repeats: in
             losses.setdefault("pad128", _held_out_loss(model, features, pad_id, held))
         # useful-token utilisation of stilt's loop: FLOPs on the tokens it actually trained on
         lengths = features.lengths()
-        from stilt_cli.core.batching import length_grouped_batches
+        from stilt_cli.core.training.batching import length_grouped_batches
 
         padded = float(np.mean([lengths[b].max() for b in length_grouped_batches(lengths, batch, 0)]))
         hidden, layers, ffn = config_sizes(encoder)

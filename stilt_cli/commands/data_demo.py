@@ -30,8 +30,8 @@ def command(
     """
     setup(quiet)
     with guard():
-        from stilt_cli.core import demo
-        from stilt_cli.core.output import emit
+        from stilt_cli.core.console import emit
+        from stilt_cli.core.demo import builder
 
-        readme = demo.build(output, langs=demo.parse_langs(langs), seed=seed, per_lang=per_lang, if_exists=if_exists)
-        emit(demo.summary_rows(readme, output), "jsonl", None)
+        readme = builder.build(output, langs=builder.parse_langs(langs), seed=seed, per_lang=per_lang, if_exists=if_exists)
+        emit(builder.summary_rows(readme, output), "jsonl", None)

@@ -31,9 +31,9 @@ def command(
     gaps are records with value null and a missing_reason."""
     setup(quiet)
     with guard():
-        from stilt_cli.core import langs as language_table
-        from stilt_cli.core import typology
-        from stilt_cli.core.output import emit
+        from stilt_cli.core.analysis import typology
+        from stilt_cli.core.console import emit
+        from stilt_cli.core.data import langs as language_table
 
         codes = language_table.parse_list(langs, list(language_table.table()))
         found = typology.distances(codes, typology.parse_features(features), ref, typology.check_mode(urielplus_data))

@@ -27,8 +27,8 @@ def command(
     """Embed sentences: OUT.npy ((n, dim); (layers, n, dim) with --layer all) and OUT.ids, one id per row."""
     setup(quiet)
     with guard():
-        from stilt_cli.core.embed_io import embed_file
-        from stilt_cli.core.embeddings import parse_layer
+        from stilt_cli.core.retrieval.embed_io import embed_file
+        from stilt_cli.core.retrieval.extract import parse_layer
 
         embed_file(model, input, output, layer=parse_layer(layer), pooling=pooling, dtype=dtype,
                    max_length=max_length, if_exists=if_exists, cache=cache, revision=revision)

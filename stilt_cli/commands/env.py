@@ -7,7 +7,7 @@ def command(fmt: Format = "jsonl", quiet: Quiet = False) -> None:
     """Report versions, device (cuda/mps/cpu, bf16), FAISS flavour and offline state."""
     setup(quiet)
     with guard():
-        from stilt_cli.core.env_report import report
-        from stilt_cli.core.output import emit
+        from stilt_cli.core.console import emit
+        from stilt_cli.core.device import report
 
         emit([report()], fmt)

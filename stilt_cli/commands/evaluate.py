@@ -54,8 +54,8 @@ def command(
     MLQA cross-language pairs are asked for as context-question, e.g. --langs en-de."""
     setup(quiet)
     with guard():
-        from stilt_cli.core.evaluate import EvaluateConfig, run
-        from stilt_cli.core.output import emit
+        from stilt_cli.core.console import emit
+        from stilt_cli.core.evaluation.evaluate import EvaluateConfig, run
 
         config = EvaluateConfig(
             checkpoint=checkpoint, task=task, langs=langs, split=split, data=data, data_dir=data_dir,

@@ -19,7 +19,7 @@ def command(
     """Phase (i): turn a pretrained multilingual encoder into a stilt checkpoint."""
     setup(quiet)
     with guard():
-        from stilt_cli.core.pretrain import PretrainConfig, run
+        from stilt_cli.core.encoders.pretrain import PretrainConfig, run
 
         run(PretrainConfig(source=source, output=output, revision=revision, seed=seed, if_exists=if_exists,
                            trust_remote_code=trust_remote_code))

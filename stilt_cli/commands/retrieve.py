@@ -53,13 +53,13 @@ def command(
     """Sentence retrieval: Tatoeba accuracy or BUCC mining F1, per language (and per layer)."""
     setup(quiet)
     with guard():
-        from stilt_cli.core import retrieval
-        from stilt_cli.core.embeddings import parse_layer
-        from stilt_cli.core.output import emit
+        from stilt_cli.core.console import emit
+        from stilt_cli.core.retrieval import retrieve
+        from stilt_cli.core.retrieval.extract import parse_layer
 
-        config = retrieval.RetrieveConfig(
+        config = retrieve.RetrieveConfig(
             model=model, task=task, langs=langs, layer=parse_layer(layer), pooling=pooling, protocol=protocol,
             split=split, direction=direction, threshold=threshold, data_dir=data_dir, data=data,
             max_length=max_length, batch_tokens=batch_tokens, cache=cache, revision=revision,
             plot=Path(plot) if plot else None)
-        emit(retrieval.run(config), fmt, output, columns=TABLE)
+        emit(retrieve.run(config), fmt, output, columns=TABLE)

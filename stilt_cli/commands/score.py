@@ -30,10 +30,9 @@ def command(
     and overall scores go to stderr."""
     setup(quiet)
     with guard():
-        from stilt_cli.core.aggregate import describe
-        from stilt_cli.core.console import info
-        from stilt_cli.core.output import emit
-        from stilt_cli.core.scoring import score
+        from stilt_cli.core.console import emit, info
+        from stilt_cli.core.evaluation.aggregate import describe
+        from stilt_cli.core.evaluation.scoring import score
 
         rows, agg = score(predictions, labels, version=version, split=split, name=name)
         for line in describe(agg):

@@ -33,8 +33,8 @@ def command(
     per-task / per-language deltas against a baseline (mean ± sd over seeds, paired bootstrap 95% CI)."""
     setup(quiet)
     with guard():
-        from stilt_cli.core.summary import SummaryConfig, parse_params
-        from stilt_cli.core.summary_render import report
+        from stilt_cli.core.evaluation.summary import SummaryConfig, parse_params
+        from stilt_cli.core.evaluation.summary_render import report
 
         config = SummaryConfig(results=list(results), version=version, baseline=baseline, split=split,
                                params=parse_params(param), ignore_params=tuple(ignore_param or ()),

@@ -25,8 +25,8 @@ def list_tasks(ctx: typer.Context, role: Role = None, benchmark: Benchmark = Non
     setup(quiet)
     with guard():
         from stilt_cli.core import tasks
+        from stilt_cli.core.console import emit
         from stilt_cli.core.errors import UsageError
-        from stilt_cli.core.output import emit
         from stilt_cli.core.tasks.describe import summary
 
         specs = list(tasks.registry().values())
@@ -53,7 +53,7 @@ def show(
     setup(quiet)
     with guard():
         from stilt_cli.core import tasks
-        from stilt_cli.core.output import emit
+        from stilt_cli.core.console import emit
         from stilt_cli.core.tasks.describe import full
 
         spec = tasks.get(name)

@@ -2,12 +2,14 @@
 
 A command never lets an expected failure escape as a traceback: `commands/_common.run` catches
 `StiltError`, prints `error: <message> (hint: <hint>)` on one stderr line and exits with `exit_code`.
+Names the user typed are checked here too: `unknown()` answers a typo with did-you-mean, and
+`comma_list()` is the one parser of comma lists (`--langs de,fr`, `--features syntax,genetic`, …).
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 EXIT_OK = 0
 EXIT_DATA = 1  # data or runtime error: bad file, missing model, NaN loss, ...
@@ -67,3 +69,30 @@ def unknown(name: str, choices: Iterable[str], what: str, error: type[StiltError
     choices = sorted(set(choices))
     shown = ", ".join(choices[:40]) + (" …" if len(choices) > 40 else "")
     return error(did_you_mean(name, choices, what), f"available: {shown}")
+
+
+def comma_list(value: str | None, option: str, *, choices: Iterable[str] | None = None, what: str = "name",
+               normalise: Callable[[str], str] | None = None, example: str = "a,b",
+               empty_ok: bool = False, all_word: str | None = "all") -> list[str] | None:
+    """`a, b,a` -> ["a", "b"]: in order, blanks and repeats dropped; None when unset or `all_word`.
+
+    Each item goes through `normalise` (which may raise its own error) and, with `choices`, must be
+    one of them (a typo gets did-you-mean). A value that names nothing (',') is a usage error unless
+    `empty_ok` (then [])."""
+    if value is None or not value.strip() or (all_word is not None and value.strip().lower() == all_word):
+        return None
+    allowed = None if choices is None else set(choices)
+    names: list[str] = []
+    for raw in value.split(","):
+        raw = raw.strip()
+        if not raw:
+            continue
+        name = normalise(raw) if normalise else raw
+        if allowed is not None and name not in allowed:
+            raise unknown(raw, allowed, what)
+        if name not in names:
+            names.append(name)
+    if not names and not empty_ok:
+        raise UsageError(f"{option} is empty", f"give a comma list such as {example} or 'all'")
+    return names
+

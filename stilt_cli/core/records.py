@@ -27,7 +27,7 @@ import orjson
 
 from stilt_cli import __version__
 from stilt_cli.core.errors import DataError, UsageError
-from stilt_cli.core.jsonl import read_jsonl
+from stilt_cli.core.textio import read_jsonl
 
 SCHEMA = "stilt.record/1"
 KINDS = ("eval", "retrieval", "alignment", "distance", "correlation", "bench", "summary")

@@ -19,7 +19,7 @@ DEFAULT_SIZES = {"vocab_size": 4000, "hidden": 64, "layers": 2, "heads": 2, "ffn
 
 
 def _corpus() -> list[str]:
-    from stilt_cli.core.offline_text import tokenizer_corpus
+    from stilt_cli.core.data.offline_text import tokenizer_corpus
 
     return tokenizer_corpus(TOKENIZER_LANGS, per_lang=1500)
 

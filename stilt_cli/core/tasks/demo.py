@@ -1,4 +1,4 @@
-"""The offline demo tasks, as data. Their examples are built by `stilt data demo` (`core/demo.py`) from
+"""The offline demo tasks, as data. Their examples are built by `stilt data demo` (`core/demo/builder.py`) from
 text that installed packages ship (Babel's CLDR data, Django's translation catalogs); nothing here
 needs a download, and nothing is imported at registry time.
 
@@ -7,7 +7,7 @@ needs a download, and nothing is imported at registry time.
   same held-out CLDR keys (parallel across languages, disjoint from the training keys).
 - `demo-name-tags` (target): the same names, each word BIO-tagged with what the name names (span F1).
 - `demo-territory-pairs` (English intermediate): does this currency or language belong to this
-  territory? A sentence-pair task, unlike the single-name target task (see `core/demo_pairs.py`).
+  territory? A sentence-pair task, unlike the single-name target task (see `core/demo/pairs.py`).
 - `demo-parallel` (retrieval): Django UI strings in English and each language, aligned by msgid,
   scored like Tatoeba (English queries the xx side, top-1 accuracy).
 

@@ -1,0 +1,193 @@
+"""Rendering a `Summary` as a table, markdown, CSV or summary records (JSONL).
+
+Tables, markdown and CSV show percentages as XTREME prints them; summary records keep fractions like
+every stilt record. A value computed on a subset (`--allow-partial`, or a task missing languages) is
+marked with '*'.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from stilt_cli.core import records
+from stilt_cli.core.evaluation.aggregate import CATEGORY_TITLES, benchmark
+from stilt_cli.core.evaluation.summary import Cell, Delta, Row, Summary
+
+FORMATS = ("table", "jsonl", "markdown", "csv")
+LEGEND = ("* computed on a subset of the benchmark's languages or tasks (not comparable with the leaderboard); "
+          "± = sd over seeds; [ ] = 95% paired bootstrap CI over languages")
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}"
+
+
+def cell_text(cell: Cell | None) -> str:
+    if cell is None or cell.mean is None:
+        return "—"
+    text = _pct(cell.mean)
+    if cell.sd is not None:
+        text += f" ± {100 * cell.sd:.1f}"
+    return text + ("*" if cell.partial else "")
+
+
+def delta_text(delta: Delta | None) -> str:
+    if delta is None:
+        return ""
+    text = f"{100 * delta.value:+.1f}"
+    if delta.low is not None:
+        text += f" [{100 * delta.low:+.1f}, {100 * delta.high:+.1f}]"
+    return text
+
+
+def _label(summary: Summary, row: Row) -> str:
+    if row.level == "category":
+        return CATEGORY_TITLES.get(row.name, row.name)
+    if row.level == "overall":
+        return f"{benchmark(summary.version).title} overall"
+    return row.name
+
+
+def _coverage(summary: Summary, row: Row) -> str:
+    """Languages behind each run's task score ('3/15'; several values when runs differ)."""
+    if row.level != "task":
+        return ""
+    shown = [f"{c.langs}/{c.expected}" if c.expected else str(c.langs)
+             for run in summary.runs if (c := row.cells.get(run)) is not None and c.langs is not None]
+    return ", ".join(dict.fromkeys(shown))
+
+
+def _columns(summary: Summary, per_language: bool) -> list[str]:
+    head = ["task", "lang"] if per_language else ["task", "metric", "langs"]
+    cols = head + list(summary.runs)
+    cols += [f"Δ {run}" for run in summary.runs if run != summary.baseline]
+    return cols
+
+
+def _display_rows(summary: Summary, per_language: bool) -> list[dict[str, str]]:
+    out = []
+    for row in summary.rows:
+        if (row.level == "language") != per_language:
+            continue
+        item = ({"task": row.name, "lang": row.lang} if per_language else
+                {"task": _label(summary, row), "metric": row.metric, "langs": _coverage(summary, row)})
+        for run in summary.runs:
+            item[run] = cell_text(row.cells.get(run))
+            if run != summary.baseline:
+                delta = row.deltas.get(run)
+                item[f"Δ {run}"] = delta_text(delta)
+                if delta and row.level == "task" and any(
+                        c is not None and c.langs != delta.units for c in (row.cells.get(run), row.cells.get(summary.baseline))):
+                    item[f"Δ {run}"] += f" ({delta.units} langs)"  # paired over the languages both runs have
+        out.append(item)
+    return out
+
+
+def _titles(summary: Summary) -> tuple[str, str]:
+    title = f"{benchmark(summary.version).title} scores (%)"
+    if len(summary.runs) > 1:
+        title += f"; Δ vs '{summary.baseline}' with 95% bootstrap CI"
+    return title, "Per-language scores (%)"
+
+
+def as_table(summary: Summary) -> str:
+    from stilt_cli.core.console import table
+
+    main, langs = _titles(summary)
+    text = table(_display_rows(summary, False), _columns(summary, False), title=main)
+    per_lang = _display_rows(summary, True)
+    if per_lang:
+        text += "\n" + table(per_lang, _columns(summary, True), title=langs)
+    return text + LEGEND + "\n"
+
+
+def _markdown_table(rows: list[dict[str, str]], columns: list[str], numeric_from: int) -> str:
+    def esc(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = ["| " + " | ".join(esc(c) for c in columns) + " |",
+             "|" + "|".join("---" if i < numeric_from else "---:" for i in range(len(columns))) + "|"]
+    lines += ["| " + " | ".join(esc(row.get(c, "")) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def as_markdown(summary: Summary) -> str:
+    main, langs = _titles(summary)
+    parts = [f"### {main}", "", _markdown_table(_display_rows(summary, False), _columns(summary, False), 3)]
+    per_lang = _display_rows(summary, True)
+    if per_lang:
+        parts += ["", f"### {langs}", "", _markdown_table(per_lang, _columns(summary, True), 2)]
+    parts += ["", LEGEND]
+    if summary.notes:
+        parts += ["", "Notes:", ""] + [f"- {note}" for note in summary.notes]
+    return "\n".join(parts) + "\n"
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.4f}"
+
+
+def as_csv(summary: Summary) -> str:
+    header = ["level", "name", "lang", "metric", "langs"]
+    for run in summary.runs:
+        header += [run, f"{run}_sd", f"{run}_seeds"]
+        if run != summary.baseline:
+            header += [f"delta_{run}", f"delta_{run}_ci_low", f"delta_{run}_ci_high"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in summary.rows:
+        line = [row.level, row.name, row.lang or "", row.metric, _coverage(summary, row)]
+        for run in summary.runs:
+            cell = row.cells.get(run)
+            line += [_num(cell.mean if cell else None), _num(cell.sd if cell else None), cell.seeds if cell else ""]
+            if run != summary.baseline:
+                delta = row.deltas.get(run)
+                line += [_num(delta.value if delta else None), _num(delta.low if delta else None),
+                         _num(delta.high if delta else None)]
+        writer.writerow(line)
+    return buffer.getvalue()
+
+
+def as_records(summary: Summary) -> list[dict[str, Any]]:
+    """One summary record per row and run (fractions), deltas against the baseline included."""
+    bench = benchmark(summary.version)
+    out = []
+    for row in summary.rows:
+        for run, cell in row.cells.items():
+            delta = row.deltas.get(run)
+            out.append(records.make(
+                "summary", row.name, row.lang or "all", "score", cell.mean, n=cell.langs, protocol=bench.protocol,
+                params={"run": run, "level": row.level, "benchmark": summary.version, "score": row.metric},
+                sd=cell.sd, seeds=cell.seeds, partial=cell.partial, baseline=summary.baseline,
+                delta=delta.value if delta else None, delta_ci=[delta.low, delta.high] if delta and delta.low is not None
+                else None, delta_languages=delta.units if delta else None))
+    return out
+
+
+def report(config: Any, fmt: str, output: Any = None) -> int:
+    """Build the summary, print its notes on stderr and write it in `fmt` to stdout or `output`."""
+    import sys
+
+    from stilt_cli.core import atomic
+    from stilt_cli.core.console import info
+    from stilt_cli.core.errors import UsageError
+    from stilt_cli.core.evaluation.summary import build
+    from stilt_cli.core.textio import write_jsonl
+
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown --format '{fmt}'", f"use one of {', '.join(FORMATS)}")
+    summary = build(config)
+    for note in summary.notes:
+        info(f"note: {note}")
+    if fmt == "jsonl":
+        return write_jsonl(output, as_records(summary))
+    text = {"table": as_table, "markdown": as_markdown, "csv": as_csv}[fmt](summary)
+    if output is None or str(output) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        atomic.write_text(output, text)
+    return len(summary.rows)

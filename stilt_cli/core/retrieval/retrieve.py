@@ -1,0 +1,202 @@
+"""`stilt retrieve`: Tatoeba-style search accuracy and BUCC-style mining F1 on any encoder.
+
+A retrieval task whose main metric is accuracy (tatoeba, demo-parallel) is scored by exact
+nearest-neighbour search; one whose main metric is F1 (bucc) by margin-based mining (`core/retrieval/mining.py`).
+
+Search (Tatoeba): L2-normalised vectors, exact inner product (FAISS `IndexFlatIP`; the GPU index
+sharded over the visible GPUs when faiss-gpu sees one and the device is CUDA; exact torch search
+without faiss). Direction `en2xx` — each English sentence queries the xx side, top-1 must be its
+translation — is what XTREME (`utils_retrieve.similarity_search(x=xx, y=en)`: the index holds xx, the
+queries are English) and jiant (`TatoebaEvaluationScheme`, the same call) score; `xx2en` is the
+reverse; `both` reports each.
+
+Protocols (named in every record):
+- `xstilts` (Phang et al. 2020, via jiant): mean over non-padding tokens, special tokens included, of
+  one hidden layer (default: the checkpoint's `encoder.retrieval_layer`: XLM-R Large 14, 12-layer
+  models 8, retrieval-trained encoders the last); BUCC duplicates unified by text and a mined pair
+  credited to every id sharing its texts (jiant); the BUCC threshold is tuned on dev and applied
+  unchanged to test.
+- `xtreme` (google-research/xtreme `run_retrieval.py`, `evaluate_retrieval.py`, `utils_retrieve.py`,
+  `scripts/run_{tatoeba,bucc2018}.sh` as published): max length 512; pooling is the mean over every
+  non-padding token for both tasks — `run_bucc2018.sh` passes `--pool_type cls`, but the scripts never
+  hand `pool_type` to `extract_embeddings`, whose default is 'mean'; layer `hidden_states[-12:][7]`
+  (= L - 4: 8 for 12-layer models, 20 for XLM-R Large on BUCC, whose script leaves `--num_layers` at
+  12) except Tatoeba with XLM-R Large (`LAYER=13` of 24 -> 14); models under 12 layers have no XTREME
+  layer and use the checkpoint default. BUCC: sentences unified by text, candidates mapped back to ids
+  only for sentences that occur once (`read_sent2id`); the threshold is re-optimised on the gold of
+  the split being scored (`bucc_eval` ignores the threshold it is given whenever a gold file exists),
+  so its test F1 uses an oracle threshold — the record says so. Tatoeba: XTREME searches with
+  `IndexFlatL2` over L2-normalised vectors, which ranks exactly as the inner product used here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stilt_cli.core import console, records
+from stilt_cli.core.errors import UsageError
+from stilt_cli.core.retrieval.search import accuracy
+from stilt_cli.core.retrieval.sets import Group, load_groups, require_gold, retrieval_spec
+
+PROTOCOLS = ("xstilts", "xtreme")
+DIRECTIONS = ("en2xx", "xx2en", "both")
+
+
+@dataclass
+class RetrieveConfig:
+    model: str
+    task: str
+    langs: str | None = None
+    layer: int | str | None = None
+    pooling: str | None = None
+    protocol: str = "xstilts"
+    split: str | None = None
+    direction: str = "en2xx"
+    threshold: float | None = None
+    data_dir: Path | None = None
+    data: list[str] | None = None
+    max_length: int | None = None
+    batch_tokens: int = 16384
+    cache: bool = True
+    plot: Path | None = None
+    revision: str | None = None
+
+
+# ---- protocols and layers ----------------------------------------------------------------------------
+
+def xtreme_layer(task: str, family: str, num_layers: int) -> int | None:
+    """The hidden_states index XTREME's published scripts read (see the module docstring)."""
+    if task == "tatoeba" and family == "xlmr" and num_layers == 24:
+        return 14
+    if num_layers >= 12:
+        return num_layers - 4
+    return None
+
+
+def protocol_layer(protocol: str, task: str, embedder: Any) -> int | None:
+    if embedder.num_layers is None:
+        return None
+    if protocol == "xtreme":
+        layer = xtreme_layer(task, embedder.family, embedder.num_layers)
+        if layer is None:
+            console.info(f"XTREME's scripts define no layer for a {embedder.num_layers}-layer encoder; "
+                         f"using the checkpoint default {embedder.default_layer}")
+            return embedder.default_layer
+        return layer
+    return embedder.default_layer
+
+
+def check_choice(value: str, allowed: tuple[str, ...], option: str) -> str:
+    if value not in allowed:
+        raise UsageError(f"unknown {option} '{value}'", f"use one of {', '.join(allowed)}")
+    return value
+
+
+# ---- data ------------------------------------------------------------------------------------------
+
+
+# ---- exact search -----------------------------------------------------------------------------------
+
+
+def score_search(groups: dict[str, Group], embedder: Any, spec: Any, directions: tuple[str, ...], *,
+                 base: dict[str, Any], params: dict[str, Any], cache: bool) -> list[dict[str, Any]]:
+    """Accuracy records per language, layer and direction (one embedding pass per language)."""
+    from stilt_cli.core.retrieval import embed_cache
+
+    rows: list[dict[str, Any]] = []
+    for lang, group in groups.items():
+        require_gold(group, base["task"], base["split"])
+        vectors = embed_cache.embed(embedder, group.src_texts + group.tgt_texts, spec, cache=cache,
+                                   label=f"{base['task']} {lang}")
+        n_src = len(group.src_texts)
+        mine = []
+        for slot, layer in enumerate(spec.layers or (None,)):
+            for way in directions:
+                value, n, used = accuracy(vectors[slot, :n_src], vectors[slot, n_src:], group.links, way)
+                mine.append(records.make("retrieval", lang=lang, metric="accuracy", value=value, n=n, **base,
+                                         params={**params, "layer": layer, "direction": way},
+                                         details={"search": used}))
+        console.info(f"{base['task']} {lang}: " + ", ".join(
+            f"{r['params']['direction']}@{r['params']['layer']}={r['value']:.3f}" for r in mine))
+        rows.extend(mine)
+    return rows
+
+
+# ---- the command ---------------------------------------------------------------------------------
+
+def run(config: RetrieveConfig) -> list[dict[str, Any]]:
+    from stilt_cli.core.data import langs as langmod
+    from stilt_cli.core.data import sources
+    from stilt_cli.core.retrieval import encoder, extract
+
+    protocol = check_choice(config.protocol, PROTOCOLS, "--protocol")
+    direction = check_choice(config.direction, DIRECTIONS, "--direction")
+    spec = retrieval_spec(config.task)
+    mining_task = spec.main_metric == "f1"
+    if config.threshold is not None and not mining_task:
+        raise UsageError(f"--threshold applies to mining tasks (bucc), not {spec.name}")
+    data_file = sources.parse_data_option(config.data, default_task=spec.name).get(spec.name) if config.data else None
+    wanted = langmod.parse_list(config.langs)
+    split, groups = load_groups(spec, config.split, wanted, config.data_dir, data_file)  # data errors before the model
+    pooling = config.pooling or "mean"
+    embedder = encoder.load(config.model, pooling, config.revision)
+    layers = encoder.resolve_layers(embedder, config.layer, protocol_layer(protocol, spec.name, embedder))
+    embed_spec = extract.EmbedSpec(layers, pooling, config.max_length or extract.DEFAULT_MAX_LENGTH,
+                                      batch_tokens=config.batch_tokens)
+    base = {"task": spec.name, "split": split, "protocol": protocol, "checkpoint": embedder.ref(),
+            "model_revision": embedder.revision()}
+    params = {"pooling": pooling, "max_length": embed_spec.max_length}
+    if mining_task:
+        from stilt_cli.core.retrieval import mining
+
+        rows = mining.score_groups(groups, embedder, embed_spec, base=base, params=params, cache=config.cache,
+                                   threshold=config.threshold,
+                                   load_dev=lambda: load_groups(spec, "dev", wanted, config.data_dir, data_file)[1])
+    else:
+        directions = ("en2xx", "xx2en") if direction == "both" else (direction,)
+        rows = score_search(groups, embedder, embed_spec, directions, base=base, params=params, cache=config.cache)
+    if config.plot is not None:
+        plot_layers(rows, Path(config.plot) / f"retrieve-{spec.name}-{protocol}.png",
+                    f"{spec.name} ({protocol}) — {embedder.ref().get('name')}")
+    return rows
+
+
+def plot_layers(rows: list[dict[str, Any]], path: str | os.PathLike, title: str) -> Path | None:
+    """PNG of each language's main score against the layer (only meaningful for --layer all)."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    from stilt_cli.core import atomic
+
+    main = [r for r in rows if r["metric"] in ("accuracy", "f1", "cka", "cosine_gap", "retrieval_accuracy")]
+    series: dict[tuple, list[tuple[int, float]]] = {}
+    for row in main:
+        params = row["params"]
+        if params.get("layer") is None:
+            continue
+        label = (row["lang"], row["metric"], params.get("direction"))
+        series.setdefault(label, []).append((int(params["layer"]), float(row["value"])))
+    if not series:
+        console.warn("--plot: no per-layer scores to plot")
+        return None
+    figure = Figure(figsize=(8, 4.5))
+    axes = figure.add_subplot()
+    for (lang, metric, way), points in sorted(series.items()):
+        points.sort()
+        name = " ".join(str(part) for part in (lang, metric, way) if part)
+        axes.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_xlabel("layer (hidden_states index, 0 = embeddings)")
+    axes.set_ylabel("score")
+    axes.set_title(title)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="small", ncol=2)
+    figure.tight_layout()
+    path = Path(path)
+    with atomic.atomic_path(path, suffix=".png") as tmp:
+        figure.savefig(tmp, format="png", dpi=110)
+    console.info(f"wrote {path}")
+    return path

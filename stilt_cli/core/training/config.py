@@ -1,0 +1,221 @@
+"""Training configuration: one resolved dict, built from four layers with an explicit UNSET sentinel.
+
+Precedence, highest first:
+  1. the command line (an option counts as given only when it is not UNSET — never by truthiness);
+  2. `--config FILE` (JSON or TOML; flat keys, plus an optional `tasks` table of per-task values);
+  3. the preset named by `--preset` (`spec.hparams[preset]` of each task: `xstilts` = the jiant
+     recipe of Phang et al. 2020, `xtreme` = the XTREME baseline scripts), or without a preset the
+     task-type defaults below (QA: length 384, stride 128, batch 16, lr 3e-5; ...);
+  4. built-in defaults.
+
+Per-task keys (batch size, max length, doc stride, epochs) resolve for every task of a multi-task
+run; all other keys are shared (their preset/type values come from the first task). The resolved
+config, with the layer each value came from, goes into the checkpoint manifest; no preset value
+ever appears in the training loop.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stilt_cli.core.errors import UsageError, did_you_mean
+from stilt_cli.core.tasks.spec import TaskSpec
+
+
+class _Unset:
+    """'Not given'. Deliberately not usable as a boolean: `if value:` on it is a bug."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        raise TypeError("UNSET has no truth value; compare with `is UNSET`")
+
+
+UNSET: Any = _Unset()
+PRESETS = ("xstilts", "xtreme", "demo")  # demo: the CPU-sized settings of the offline demo tasks
+PER_TASK = ("batch_size", "max_length", "doc_stride", "epochs")
+DEFAULTS: dict[str, Any] = {
+    "lr": 2e-5, "adam_eps": 1e-8, "weight_decay": 0.01, "max_grad_norm": 1.0, "schedule": "linear",
+    "warmup_ratio": 0.1, "warmup_steps": None, "max_steps": None, "grad_accum": 1, "seed": 0,
+    "eval_every": None, "eval_examples": 2000, "patience": None, "sampling": "proportional", "temperature": 2.0,
+    "train_langs": ["en"], "max_examples": None, "dropout": None, "gradient_checkpointing": False,
+    "freeze_embeddings": False,
+    "precision": "auto", "device": None, "mlm_probability": 0.15, "max_answer_length": 30, "eval_batch_size": 64,
+    "batch_size": 32, "max_length": 128, "doc_stride": 128, "epochs": 3,
+}
+TYPE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "qa": {"lr": 3e-5, "batch_size": 16, "max_length": 384, "doc_stride": 128},
+    "multiple-choice": {"batch_size": 16, "max_length": 256},
+}
+LAYERS = ("default", "task-type", "preset", "file", "cli")
+_INT_MIN = {"batch_size": 1, "grad_accum": 1, "epochs": 1, "max_length": 8, "doc_stride": 1, "max_steps": 1,
+            "eval_examples": 1, "patience": 1, "max_examples": 1, "eval_every": 0, "warmup_steps": 0,
+            "max_answer_length": 1, "eval_batch_size": 1, "seed": 0}
+_FLOAT_RANGE = {"lr": (0.0, 1.0), "adam_eps": (0.0, 1.0), "weight_decay": (0.0, 10.0), "max_grad_norm": (0.0, 1e9),
+                "warmup_ratio": (0.0, 1.0), "temperature": (0.0, 1e9), "dropout": (0.0, 1.0),
+                "mlm_probability": (0.0, 1.0)}
+_CHOICES = {"sampling": ("proportional", "temperature", "uniform"), "schedule": ("linear",),
+            "precision": ("auto", "fp32", "bf16", "fp16")}
+
+
+@dataclass
+class Resolved:
+    values: dict[str, Any]  # shared keys
+    tasks: dict[str, dict[str, Any]]  # task -> per-task keys
+    sources: dict[str, str] = field(default_factory=dict)  # key (or task.key) -> layer it came from
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def task(self, name: str, key: str) -> Any:
+        return self.tasks[name][key]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.values, "tasks": self.tasks, "sources": self.sources}
+
+
+def option_name(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def _toml():
+    """The TOML parser: the standard library's from Python 3.11, the `tomli` package before."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:
+        try:
+            import tomli as tomllib
+        except ModuleNotFoundError:
+            raise UsageError("--config FILE.toml needs the tomli package on Python < 3.11",
+                             "pip install tomli, or give the config as JSON") from None
+    return tomllib
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """A config file: JSON (`.json`) or TOML (anything else that parses as TOML)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--config {path}: cannot read ({exc.strerror})") from None
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            data = _toml().loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
+        raise UsageError(f"--config {path}: not valid {kind} ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"--config {path}: expected a table of settings at the top level")
+    return {k.replace("-", "_"): v for k, v in data.items()}
+
+
+def _check_keys(values: dict[str, Any], where: str, allowed: tuple[str, ...] | list[str]) -> None:
+    for key in values:
+        if key not in allowed:
+            raise UsageError(f"{where}: {did_you_mean(key, allowed, 'setting')}", f"settings: {', '.join(sorted(allowed))}")
+
+
+def _preset_values(spec: TaskSpec, preset: str) -> dict[str, Any]:
+    if preset not in spec.hparams:
+        raise UsageError(f"task {spec.name} has no '{preset}' preset",
+                         f"presets of {spec.name}: {', '.join(spec.hparams) or 'none'}; drop --preset")
+    return {k: v for k, v in spec.hparams[preset].items() if k in DEFAULTS}
+
+
+def resolve(cli: dict[str, Any], specs: list[TaskSpec], preset: Any = UNSET, file: Path | None = None) -> Resolved:
+    """Merge the layers; `cli` maps setting names to values or UNSET."""
+    file_values: dict[str, Any] = read_file(file) if file is not None else {}
+    file_tasks = file_values.pop("tasks", {}) or {}
+    if "preset" in file_values and preset is UNSET:
+        preset = file_values["preset"]
+    file_values.pop("preset", None)
+    _check_keys(file_values, f"--config {file}", list(DEFAULTS))
+    if not isinstance(file_tasks, dict):
+        raise UsageError(f"--config {file}: 'tasks' must be a table of task -> settings")
+    if preset is not UNSET and preset is not None and preset not in PRESETS:
+        raise UsageError(did_you_mean(str(preset), PRESETS, "preset"), f"presets: {', '.join(PRESETS)}")
+    names = [s.name for s in specs]
+    for task, values in file_tasks.items():
+        if task not in names:
+            raise UsageError(f"--config {file}: tasks.{task} is not a task of this run ({', '.join(names)})")
+        _check_keys(values, f"--config {file}: tasks.{task}", PER_TASK)
+
+    def layers_for(spec: TaskSpec) -> list[tuple[str, dict[str, Any]]]:
+        type_defaults = TYPE_DEFAULTS.get(spec.head_type or "", {})
+        chosen = _preset_values(spec, preset) if preset not in (UNSET, None) else type_defaults
+        return [("default", DEFAULTS), ("task-type" if preset in (UNSET, None) else f"preset:{preset}", chosen),
+                ("file", file_values), ("cli", {k: v for k, v in cli.items() if v is not UNSET})]
+
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    first = layers_for(specs[0])
+    for layer, source in first:
+        for key, value in source.items():
+            if key in DEFAULTS and key not in PER_TASK:
+                values[key], sources[key] = value, layer
+    _warmup_rule(values, sources)
+    tasks: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        layers = layers_for(spec)
+        layers.insert(3, ("file", file_tasks.get(spec.name, {})))  # the file's per-task table, below the CLI
+        per: dict[str, Any] = {}
+        for layer, source in layers:
+            for key in PER_TASK:
+                if key in source:
+                    per[key], sources[f"{spec.name}.{key}"] = source[key], layer
+        tasks[spec.name] = per
+    values["preset"] = None if preset is UNSET else preset
+    resolved = Resolved(values=values, tasks=tasks, sources=sources)
+    validate(resolved)
+    return resolved
+
+
+def _warmup_rule(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """warmup_steps and warmup_ratio: the one given at the higher layer wins (steps on a tie)."""
+    if values.get("warmup_steps") is None:
+        return
+    rank = {name: i for i, name in enumerate(LAYERS)}
+    level = lambda key: rank.get(sources.get(key, "default").split(":")[0], 2)  # noqa: E731
+    if level("warmup_ratio") > level("warmup_steps"):
+        values["warmup_steps"] = None
+
+
+def validate(resolved: Resolved) -> None:
+    def check(key: str, value: Any, where: str) -> None:
+        if value is None:
+            return
+        if key in _INT_MIN:
+            if not isinstance(value, int) or isinstance(value, bool) or value < _INT_MIN[key]:
+                raise UsageError(f"{where} must be an integer >= {_INT_MIN[key]}, not {value!r}")
+        elif key in _FLOAT_RANGE:
+            low, high = _FLOAT_RANGE[key]
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
+                raise UsageError(f"{where} must be a number in [{low}, {high}], not {value!r}")
+        elif key in _CHOICES and value not in _CHOICES[key]:
+            raise UsageError(f"{where} must be one of {', '.join(_CHOICES[key])}, not {value!r}")
+
+    for key, value in resolved.values.items():
+        given = resolved.sources.get(key)
+        check(key, value, option_name(key) if given == "cli" else f"setting '{key}' ({given})")
+    if resolved.values["lr"] == 0:
+        raise UsageError("--lr must be positive")
+    for task, per in resolved.tasks.items():
+        for key, value in per.items():
+            given = resolved.sources.get(f"{task}.{key}")
+            check(key, value, option_name(key) if given == "cli" else f"setting '{key}' of task {task} ({given})")
+        if per["batch_size"] % resolved.values["grad_accum"]:
+            raise UsageError(f"--batch-size {per['batch_size']} (task {task}) is not divisible by --grad-accum "
+                             f"{resolved.values['grad_accum']}",
+                             "the batch size is the effective batch per optimizer step; accumulation splits it")

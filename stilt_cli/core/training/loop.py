@@ -1,0 +1,266 @@
+"""THE training loop: one screen or two, top to bottom.
+
+Every optimizer step trains one task (the seeded plan of `core/training/sampling.py`) on one effective batch
+of `batch_size` rows: split into `grad_accum` micro-batches, each split across DDP processes, the
+loss of each normalised by the item count of the whole effective batch, so that accumulation and
+DDP give the same update as one big batch. Then: unscale (fp16), clip, AdamW, linear schedule.
+
+Periodic evaluation on the English dev sets keeps the best weights (mean main metric over tasks)
+and stops early after `patience` evaluations without improvement. Mixed precision comes from
+`core/device.py` (bf16 on CUDA, fp16 + GradScaler without bf16, fp32 on CPU); on CPU a large word-embedding
+matrix gets its gradient through one persistent buffer (`core/training/embedgrad.py`). The resumable state
+is saved every `save_every` steps and when a signal arrives; a NaN/inf loss stops the run with the
+last good state kept.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from stilt_cli.core.console import info, progress
+from stilt_cli.core.data.features import Features
+from stilt_cli.core.device import DeviceChoice
+from stilt_cli.core.errors import DataError, Interrupted
+from stilt_cli.core.evaluation import predict
+from stilt_cli.core.tasks.spec import TaskSpec
+from stilt_cli.core.training import batching, heads, sampling, trainstate
+from stilt_cli.core.training.config import Resolved
+from stilt_cli.core.training.distributed import Dist
+from stilt_cli.core.training.embedgrad import SparseEmbeddingGrad
+
+
+@dataclass
+class DevSet:
+    spec: TaskSpec  # the task whose metric scores it
+    examples: list[dict]
+    features: Features
+
+
+@dataclass
+class TrainTask:
+    name: str  # head name in the model
+    task: str  # task name (several tasks may share a head, e.g. ANLI+ components)
+    head_type: str
+    features: Features
+    batch_size: int
+    epochs: int
+    dev: DevSet | None = None
+
+
+@dataclass
+class Runtime:
+    device: DeviceChoice
+    dist: Dist
+    state_dir: Path
+    config_key: str
+    resume: bool = False
+    save_every: int | None = None
+    pad_id: int = 0
+    mlm: dict[str, Any] = field(default_factory=dict)  # mask_id, vocab_size, special_ids, probability
+    resumable: bool = True  # False when the input came from stdin
+
+
+def build_optimizer(model: torch.nn.Module, cfg: Resolved, device: torch.device) -> torch.optim.Optimizer:
+    """AdamW; no weight decay on biases and norm weights (1-d tensors); fused where torch has it."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": cfg["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}]
+    try:
+        return torch.optim.AdamW(groups, lr=cfg["lr"], eps=cfg["adam_eps"], fused=device.type in ("cuda", "cpu"))
+    except (RuntimeError, TypeError):
+        return torch.optim.AdamW(groups, lr=cfg["lr"], eps=cfg["adam_eps"])
+
+
+def linear_schedule(optimizer: torch.optim.Optimizer, warmup: int, total: int) -> torch.optim.lr_scheduler.LambdaLR:
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def evaluate(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime) -> dict[str, float]:
+    """Main dev metric per task (English dev only), predictions gathered across DDP processes."""
+    from stilt_cli.core.evaluation import metrics
+
+    scores = {}
+    for task in tasks:
+        if task.dev is None:
+            continue
+        mine = range(rt.dist.rank, len(task.dev.examples), rt.dist.world)
+        options = predict.Options(batch_size=cfg["eval_batch_size"], max_answer_length=cfg["max_answer_length"],
+                                  null_answer=task.dev.spec.name == "squad_v2")
+        local = predict.predict(model, task.name, task.dev.features, task.dev.examples, device=rt.device,
+                                options=options, only=mine, pad_id=rt.pad_id)
+        merged: dict[int, Any] = {}
+        for part in rt.dist.gather(local):
+            merged.update(part)
+        predictions = [merged[i] for i in range(len(task.dev.examples))]
+        result = metrics.compute(task.dev.spec, predictions, task.dev.examples, "en")
+        scores[task.task] = float(result[task.dev.spec.main_metric])
+    return scores
+
+
+@dataclass
+class Progress:
+    step: int = 0
+    best: float | None = None
+    best_step: int | None = None
+    bad_evals: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    examples: int = 0
+    stopped_early: bool = False
+
+
+def train(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime) -> Progress:
+    device = rt.device.torch_device()
+    model.to(device)
+    model.train()
+    if cfg["gradient_checkpointing"]:
+        model.encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    streams = [batching.TaskStream(t.features, t.batch_size, cfg["seed"], i) for i, t in enumerate(tasks)]
+    sizes = [s.per_epoch * t.epochs for s, t in zip(streams, tasks)]
+    total = cfg["max_steps"] or sum(sizes)
+    plan = sampling.schedule(sizes, total, cfg["sampling"], cfg["temperature"], cfg["seed"])
+    position = sampling.positions(plan)
+    warmup = cfg["warmup_steps"] if cfg["warmup_steps"] is not None else int(cfg["warmup_ratio"] * total)
+    optimizer = build_optimizer(model, cfg, device)
+    scheduler = linear_schedule(optimizer, warmup, total)
+    scaler = torch.amp.GradScaler(device.type, enabled=rt.device.needs_grad_scaler)
+    runner: Any = model
+    if rt.dist.active:
+        from torch.nn.parallel import DistributedDataParallel
+
+        runner = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
+                                         find_unused_parameters=len(model.heads) > 1)
+    has_dev = any(t.dev is not None for t in tasks)
+    eval_every = cfg["eval_every"] if cfg["eval_every"] is not None else sum(s.per_epoch for s in streams)
+    state = Progress()
+    best_weights: dict[str, torch.Tensor] | None = None
+    if rt.resume and trainstate.exists(rt.state_dir):
+        meta, best_weights = trainstate.load(rt.state_dir, model=model, optimizer=optimizer, scheduler=scheduler,
+                                             scaler=scaler, config_key=rt.config_key, dist=rt.dist)
+        state = Progress(**meta["progress"])
+        info(f"resumed from step {state.step} of {total} ({rt.state_dir})")
+    elif rt.resume:
+        info(f"no resumable state in {rt.state_dir}: starting from the beginning")
+    info(f"training {', '.join(t.task for t in tasks)}: {total} steps, warmup {warmup}, "
+         f"{rt.dist.world} process(es), {rt.device.name}{', ' + rt.device.amp_dtype if rt.device.amp_dtype else ''}")
+
+    def save(rng: dict[str, Any] | None = None) -> None:
+        meta = {"config_key": rt.config_key, "total_steps": total, "progress": state.__dict__}
+        trainstate.save(rt.state_dir, model=model, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
+                        info_json=meta, best=best_weights, dist=rt.dist, rng=rng)
+
+    started, seen_at_start = time.perf_counter(), state.examples
+    catcher = trainstate.Signals(rt.state_dir if rt.resumable else None)
+    embed_grad = SparseEmbeddingGrad(model, model.encoder, device, rt.dist.active)
+    with catcher as signals, embed_grad, progress("training", total=total, unit="step") as advance:
+        advance(state.step)
+        while state.step < total:
+            task_index = int(plan[state.step])
+            task = tasks[task_index]
+            rows = streams[task_index].batch(int(position[state.step]))
+            rng_before = trainstate.rng_state()  # the last good state, should this step's loss be NaN
+            loss = _step(runner, task, rows, cfg, rt, scaler, state.step)
+            if not math.isfinite(loss):  # the weights are still those of the last good step
+                optimizer.zero_grad(set_to_none=True)
+                kept = "not kept (stdin input)"
+                if rt.resumable:
+                    save(rng_before)
+                    kept = f"kept in {rt.state_dir}"
+                raise DataError(f"the training loss became {loss} at step {state.step + 1} (task {task.task}); "
+                                f"stopped. The last good state (step {state.step}) is {kept}",
+                                "lower --lr, check the data, or use --precision fp32")
+            embed_grad.densify()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["max_grad_norm"])
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            state.step += 1
+            state.examples += len(rows)
+            rate = (state.examples - seen_at_start) / max(1e-9, time.perf_counter() - started)
+            advance(1, loss=f"{loss:.4f}", ex_per_s=f"{rate:.1f}")
+            if state.step % max(1, total // 10) == 0 or state.step == total:
+                info(f"step {state.step}/{total} loss {loss:.4f} ({task.task}) {rate:.1f} examples/s")
+            due = has_dev and eval_every > 0 and (state.step % eval_every == 0 or state.step == total)
+            if due:
+                best_weights = _select(model, tasks, cfg, rt, state, best_weights)
+            if rt.dist.any(signals.received is not None):  # every process must take part in the vote
+                if not rt.resumable:
+                    raise DataError(f"interrupted at step {state.step} of {total}; the input came from stdin, so "
+                                    "no resumable state was kept", "save the input to a file to make runs resumable")
+                save()
+                raise Interrupted(f"interrupted ({signals.received or 'signal on another process'}) at step "
+                                  f"{state.step} of {total}; resumable state saved in {rt.state_dir}",
+                                  "run the same command again with --resume")
+            if state.stopped_early:
+                break
+            if rt.resumable and rt.save_every and state.step % rt.save_every == 0 and state.step < total:
+                save()
+                info(f"saved resumable state at step {state.step}")
+    if best_weights is not None:
+        model.load_state_dict(best_weights)
+        info(f"kept the best weights: step {state.best_step}, dev {state.best:.4f}")
+    return state
+
+
+def _step(runner: Any, task: TrainTask, rows: np.ndarray, cfg: Resolved, rt: Runtime, scaler: Any, step: int) -> float:
+    """Forward + backward over the effective batch; returns its mean loss (over all processes)."""
+    device = rt.device.torch_device()
+    parts = []
+    for micro in batching.micro_batches(rows, cfg["grad_accum"]):
+        mine = batching.shard(micro, rt.dist.rank, rt.dist.world)
+        weight = 1.0 if len(mine) else 0.0  # a process without rows runs one with zero weight (DDP needs it)
+        batch = batching.collate(task.features, mine if len(mine) else micro[:1], rt.pad_id)
+        if task.head_type == "mlm":
+            batch = batching.mask_tokens(batch, **rt.mlm)
+        parts.append((batch, weight))
+    items = rt.dist.sum(sum(heads.loss_items(task.head_type, b) * w for b, w in parts))
+    total = torch.zeros((), device=device)
+    try:
+        for i, (batch, weight) in enumerate(parts):
+            batch = batching.to_device(batch, device)
+            sync = rt.dist.active and i < len(parts) - 1
+            with runner.no_sync() if sync else nullcontext(), rt.device.autocast():
+                summed = heads.loss_sum(task.head_type, runner(task.name, batch), batch) * weight
+            # DDP averages gradients over processes: scale by the world size so the update is the
+            # sum over the whole effective batch divided by its item count
+            scaler.scale(summed * rt.dist.world / max(items, 1.0)).backward()
+            total += summed.detach()
+    except torch.OutOfMemoryError:
+        rows_, tokens = max((len(b["input_ids"]), b["input_ids"].shape[-1]) for b, _ in parts)
+        raise DataError(f"out of GPU memory at step {step + 1} ({task.name}) with micro-batches of {rows_} rows x "
+                        f"{tokens} tokens (--batch-size {task.batch_size} / --grad-accum {cfg['grad_accum']} / "
+                        f"{rt.dist.world} process(es))",
+                        "raise --grad-accum (same effective batch), lower --max-length, or add "
+                        "--gradient-checkpointing") from None
+    return rt.dist.sum(float(total)) / max(items, 1.0)
+
+
+def _select(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime, state: Progress,
+            best: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor] | None:
+    """Evaluate; keep the best weights (mean main metric); count evaluations without improvement."""
+    scores = evaluate(model, tasks, cfg, rt)
+    mean = sum(scores.values()) / len(scores)
+    state.history.append({"step": state.step, "dev": scores, "mean": mean})
+    info(f"dev at step {state.step}: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+    if state.best is None or mean > state.best:
+        state.best, state.best_step, state.bad_evals = mean, state.step, 0
+        return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    state.bad_evals += 1
+    if cfg["patience"] is not None and state.bad_evals >= cfg["patience"]:
+        info(f"early stop: no dev improvement in {state.bad_evals} evaluations")
+        state.stopped_early = True
+    return best
