@@ -13,7 +13,8 @@ import pytest
 from scipy import stats
 
 from stilt_cli.core import records
-from stilt_cli.core.evaluation.summary import SummaryConfig, build, run_name, stratified_ci
+from stilt_cli.core.evaluation.runs import run_name
+from stilt_cli.core.evaluation.summary import SummaryConfig, build, stratified_ci
 
 # (run, seed) -> task -> lang -> metric -> value
 XNLI = {("base", 1): {"en": 0.80, "de": 0.70, "fr": 0.72}, ("base", 2): {"en": 0.82, "de": 0.69, "fr": 0.74},

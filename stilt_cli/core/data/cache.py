@@ -29,11 +29,11 @@ import numpy as np
 import orjson
 
 from stilt_cli.core import console
+from stilt_cli.core.data import columns as column_store
 from stilt_cli.core.hashing import json_sha256
 
 FORMAT = "stilt.tokenized/1"
 STALE_PARTIAL_S = 6 * 3600  # a .partial folder this old belongs to a run that died
-_INT32 = np.iinfo(np.int32)
 
 
 @dataclass
@@ -53,34 +53,6 @@ class Stats:
 
 
 STATS = Stats()
-
-
-class Ragged(Sequence):
-    """Rows of different lengths stored as one flat array plus row offsets; row i is a numpy view."""
-
-    def __init__(self, values: np.ndarray, offsets: np.ndarray):
-        self.values = values
-        self.offsets = offsets
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    def __getitem__(self, index):  # type: ignore[override]
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        return self.values[self.offsets[index]:self.offsets[index + 1]]
-
-    @property
-    def lengths(self) -> np.ndarray:
-        """Row lengths, for length-grouped batching without touching the values."""
-        return np.diff(self.offsets)
-
-    def tolist(self) -> list[list[Any]]:
-        return [row.tolist() for row in self]
 
 
 @dataclass
@@ -191,7 +163,7 @@ def features(key: dict[str, Any], build: Callable[[], dict[str, list]], *,
         console.info(f"tokenized cache skipped for {label} ({why})")
         STATS.uncached += 1
         columns = build()
-        return Cached(_in_memory(columns), hit=False, key=key, digest=digest, rows=_check_rows(columns))
+        return Cached(column_store.in_memory(columns), hit=False, key=key, digest=digest, rows=_check_rows(columns))
     entry = root(cache_dir) / digest
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
@@ -200,7 +172,7 @@ def features(key: dict[str, Any], build: Callable[[], dict[str, list]], *,
                      "continuing without it (set STILT_CACHE to a writable folder)")
         STATS.uncached += 1
         columns = build()
-        return Cached(_in_memory(columns), hit=False, key=key, digest=digest, rows=_check_rows(columns))
+        return Cached(column_store.in_memory(columns), hit=False, key=key, digest=digest, rows=_check_rows(columns))
     # one builder per entry: under DDP the other ranks wait here and then hit
     with _lock(entry):
         loaded = _load(entry, key)
@@ -215,7 +187,7 @@ def features(key: dict[str, Any], build: Callable[[], dict[str, list]], *,
         rows = _check_rows(columns)
         loaded = _load(entry, key) if _store(entry, key, columns, rows) else None
     if loaded is None:  # not written, or not readable back: the stage goes on with the memory copy
-        return Cached(_in_memory(columns), hit=False, key=key, digest=digest, rows=rows)
+        return Cached(column_store.in_memory(columns), hit=False, key=key, digest=digest, rows=rows)
     return Cached(loaded[0], hit=False, key=key, digest=digest, path=entry, rows=rows)
 
 
@@ -253,64 +225,6 @@ def _lock(entry: Path) -> Iterator[None]:
 
 # ---- encoding columns --------------------------------------------------------------------------
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
-def _dtype(flat: Sequence[Any]) -> np.dtype | None:
-    """The numpy dtype for a flat run of scalars, or None when they are not all numbers / all bools."""
-    if len(flat) and all(isinstance(v, (bool, np.bool_)) for v in flat):
-        return np.dtype(bool)
-    if not all(_is_number(v) for v in flat):
-        return None
-    if all(isinstance(v, (int, np.integer)) for v in flat):
-        if not flat or (_INT32.min <= min(flat) and max(flat) <= _INT32.max):
-            return np.dtype(np.int32)
-        return np.dtype(np.int64)
-    return np.dtype(np.float64)
-
-
-def _encode(values: Sequence[Any]) -> tuple[str, dict[str, np.ndarray] | None]:
-    """-> (layout, arrays): 'scalar' (one array), 'ragged' (values + offsets; rows of scalars or of
-    equal-length number tuples such as offset pairs), or 'json' (arrays None: stored as JSON)."""
-    if isinstance(values, np.ndarray) and values.dtype != object:
-        return "scalar", {"values": values}
-    if all(not isinstance(v, (list, tuple, np.ndarray)) for v in values):
-        dtype = _dtype(values)
-        return ("scalar", {"values": np.asarray(values, dtype=dtype)}) if dtype is not None else ("json", None)
-    if not all(isinstance(v, (list, tuple, np.ndarray)) for v in values):
-        return "json", None
-    flat = [item for row in values for item in row]
-    if flat and all(isinstance(v, (list, tuple)) for v in flat):  # e.g. [[start, end], ...] per row
-        widths = {len(v) for v in flat}
-        inner = [x for v in flat for x in v]
-        dtype = _dtype(inner)
-        if len(widths) != 1 or dtype is None:
-            return "json", None
-        data = np.asarray(inner, dtype=dtype).reshape(len(flat), widths.pop())
-    else:
-        dtype = _dtype(flat)
-        if dtype is None:
-            return "json", None
-        data = np.asarray(flat, dtype=dtype)
-    offsets = np.zeros(len(values) + 1, dtype=np.int64)
-    np.cumsum([len(row) for row in values], out=offsets[1:])
-    return "ragged", {"values": data, "offsets": offsets}
-
-
-def _in_memory(columns: dict[str, list]) -> dict[str, Any]:
-    """The same column types a cache hit returns, without touching the disk."""
-    out: dict[str, Any] = {}
-    for name, values in columns.items():
-        layout, arrays = _encode(values)
-        if layout == "scalar":
-            out[name] = arrays["values"]
-        elif layout == "ragged":
-            out[name] = Ragged(arrays["values"], arrays["offsets"])
-        else:
-            out[name] = list(values)
-    return out
-
 
 # ---- disk --------------------------------------------------------------------------------------
 
@@ -324,7 +238,7 @@ def _store(entry: Path, key: dict[str, Any], columns: dict[str, list], rows: int
         layout: dict[str, Any] = {}
         as_json: dict[str, list] = {}
         for index, (name, values) in enumerate(columns.items()):
-            kind, arrays = _encode(values)
+            kind, arrays = column_store.encode(values)
             if kind == "json":
                 as_json[name] = list(values)
                 layout[name] = {"layout": "json"}
@@ -378,8 +292,8 @@ def _load(entry: Path, key: dict[str, Any]) -> tuple[dict[str, Any], int] | None
                 path = entry / spec["file"]
                 if path.stat().st_size != spec["bytes"]:
                     raise ValueError(f"{spec['file']} has the wrong size")
-                arrays[part] = _load_array(path)
-            columns[name] = arrays["values"] if info["layout"] == "scalar" else Ragged(arrays["values"], arrays["offsets"])
+                arrays[part] = column_store.load_array(path)
+            columns[name] = arrays["values"] if info["layout"] == "scalar" else column_store.Ragged(arrays["values"], arrays["offsets"])
         for name, values in columns.items():
             if len(values) != rows:
                 raise ValueError(f"column {name} has {len(values)} rows, expected {rows}")
@@ -389,14 +303,6 @@ def _load(entry: Path, key: dict[str, Any]) -> tuple[dict[str, Any], int] | None
         STATS.rebuilt += 1
         shutil.rmtree(entry, ignore_errors=True)
         return None
-
-
-def _load_array(path: Path) -> np.ndarray:
-    try:
-        return np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError:
-        # an empty array cannot be memory-mapped (mmap of 0 bytes); a real format error raises again here
-        return np.load(path, allow_pickle=False)
 
 
 def _sweep_partials(folder: Path) -> None:

@@ -1,11 +1,7 @@
 """`stilt summary`: the XTREME score table of one or more runs, with deltas against a baseline.
 
-Runs. Every record belongs to one run, named by the first of:
-1. `NAME=PATH` on the command line (all records read from PATH);
-2. a `run` field in the record;
-3. the checkpoint name in the record, or else the results file's stem — in both cases with a trailing
-   seed marker for the record's own seed removed (`mnli-s2`, `mnli_seed2` with seed 2 -> `mnli`), so
-   the seeds of one configuration form one run.
+Runs. Every record belongs to one run (`core/evaluation/runs.py`: `NAME=PATH`, a `run` field, or the
+checkpoint / file name without its seed marker, so the seeds of one configuration form one run).
 
 Records. Only kinds eval and retrieval count. Within a run, a measurement is identified as in
 `records.identity()` (kind, task, lang, split, metric, params) minus seed and checkpoint; params keys
@@ -24,16 +20,15 @@ per-example predictions to resample.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from statistics import fmean, stdev
 from typing import Any
 
 from stilt_cli.core import records, tasks
 from stilt_cli.core.errors import DataError, UsageError, unknown
 from stilt_cli.core.evaluation.aggregate import aggregate, benchmark, language_score, score_metrics
+from stilt_cli.core.evaluation.runs import load as load_runs
 
 KINDS = ("eval", "retrieval")
 # params that are measured outputs or say *how* something ran (exact search is the same on CPU and GPU),
@@ -101,39 +96,6 @@ def parse_params(values: list[str] | None) -> dict[str, str]:
             raise UsageError(f"--param {value}: expected KEY=VALUE", "e.g. --param layer=14")
         out[key] = wanted
     return out
-
-
-# ---- reading and naming runs -----------------------------------------------------------------
-def _split_arg(arg: str) -> tuple[str | None, str]:
-    name, sep, path = arg.partition("=")
-    if sep and name and not Path(arg).exists():
-        return name, path
-    return None, arg
-
-
-def run_name(record: dict[str, Any], explicit: str | None = None) -> str:
-    if explicit:
-        return explicit
-    if isinstance(record.get("run"), str) and record["run"]:
-        return record["run"]
-    checkpoint, name = record.get("checkpoint"), None
-    if isinstance(checkpoint, dict):
-        name = checkpoint.get("name") or (Path(checkpoint["path"]).name if checkpoint.get("path") else None)
-    elif isinstance(checkpoint, str):
-        name = Path(checkpoint).name
-    name = name or Path(record.get("_source", "results")).stem
-    seed = record.get("seed")
-    if seed is not None:
-        name = re.sub(rf"[-_.]?(?:s|seed)[-_]?{seed}$", "", name) or name
-    return name
-
-
-def load(config: SummaryConfig) -> list[tuple[str, dict[str, Any]]]:
-    loaded = []
-    for arg in config.results:
-        explicit, path = _split_arg(arg)
-        loaded.extend((run_name(row, explicit), row) for row in records.read_many([path]))
-    return loaded
 
 
 # ---- selecting measurements -------------------------------------------------------------------
@@ -316,7 +278,7 @@ def _paired(stats: dict[str, RunStats], variants: dict, run: str, base: str, tas
 def build(config: SummaryConfig) -> Summary:
     """Read results, compute every run's scores and the deltas against the baseline."""
     notes: list[str] = []
-    loaded = load(config)
+    loaded = load_runs(config.results)
     values, variants = select(loaded, config, notes)
     runs = [r for r in dict.fromkeys(run for run, _ in loaded) if r in values]
     if not runs:
