@@ -55,7 +55,7 @@ def test_export_unlabelled_test_split_says_so(cli, xnli_dir):
 
 @pytest.mark.parametrize("args,code,message", [
     (["--langs", "ja"], 1, "language 'ja' is not a language of task xnli"),
-    (["--langs", "qq"], 1, "unknown language code 'qq'"),
+    (["--langs", "qq"], 2, "--langs: unknown language 'qq'"),  # a usage error, found while options are parsed
     (["--langs", "fr"], 1, "no xnli dev file for 'fr' under .* looked for dev-fr.tsv, XNLI-1.0/xnli.dev.tsv"),
     (["--split", "tst"], 2, "unknown split of xnli 'tst' \\(did you mean 'test'"),
 ])

@@ -269,7 +269,7 @@ def test_cli_errors_are_one_line(cli, tmp_path):
     run = _demo_cli(cli)
     bad = run("-o", tmp_path / "x", "--langs", "de,xx")
     assert bad.exit_code == 2 and bad.stdout == ""
-    assert bad.stderr.startswith("error: unknown language 'xx'") and bad.stderr.count("\n") == 1
+    assert bad.stderr.startswith("error: --langs: unknown language 'xx'") and bad.stderr.count("\n") == 1
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "a.txt").write_text("x")
     taken = run("-o", tmp_path / "taken", "--langs", "de")
