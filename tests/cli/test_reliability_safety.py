@@ -19,7 +19,7 @@ from stilt_cli.core.errors import DataError
 from stilt_cli.core.training import trainstate
 from stilt_cli.core.training.distributed import Dist
 
-PACKAGE = Path(__file__).resolve().parents[1] / "stilt_cli"
+PACKAGE = Path(__file__).resolve().parents[2] / "stilt_cli"
 MARKER = "stilt-code-ran"  # a file the crafted payloads would create
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-import train_data as td
 from safetensors.torch import load_file
 
 from stilt_cli.core import checkpoint
+from tests import train_data as td
 
 
 @pytest.fixture(scope="module")

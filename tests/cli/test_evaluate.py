@@ -10,10 +10,10 @@ from pathlib import Path
 
 import orjson
 import pytest
-import train_data as td
 from typer.testing import CliRunner
 
 from stilt_cli.core import checkpoint
+from tests import train_data as td
 
 QUICK = ("--max-steps", "4", "--batch-size", "8")
 

@@ -22,7 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import train_data as td
+
+from tests import train_data as td
 
 pytestmark = pytest.mark.slow
 STEPS = 120  # info lines every 12 steps; saves every 5: steps 12, 24, 72, ... fall between two saves

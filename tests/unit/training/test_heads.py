@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import train_data as td
 
 from stilt_cli.core import checkpoint, tasks
 from stilt_cli.core.data import features
@@ -16,6 +15,7 @@ from stilt_cli.core.encoders.load import from_checkpoint
 from stilt_cli.core.errors import DataError
 from stilt_cli.core.training import batching, config, heads, loop
 from stilt_cli.core.training.distributed import Dist
+from tests import train_data as td
 
 PANX = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
 NLI = ["entailment", "neutral", "contradiction"]

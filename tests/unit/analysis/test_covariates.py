@@ -9,7 +9,7 @@ import pytest
 
 from stilt_cli.core.analysis import covariates
 from stilt_cli.core.errors import DataError
-from tests.test_correlate import LANGS, parse, pick, runs, write
+from tests.cli.test_correlate import LANGS, parse, pick, runs, write
 
 
 @pytest.fixture(scope="module", autouse=True)

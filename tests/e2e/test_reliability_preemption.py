@@ -1,4 +1,4 @@
-"""Pre-emption beyond the training loop's own kill/resume matrix (tests/test_resume.py): a state save
+"""Pre-emption beyond the training loop's own kill/resume matrix (tests/e2e/test_resume.py): a state save
 cut short at any point leaves the previous complete state; a second signal keeps it (exit 75); a
 signal outside training (SIGTERM, Ctrl-C) unwinds with one line and exit 130, removing what it was
 writing; SIGKILL mid-write leaves only a hidden temporary that no reader takes for output."""

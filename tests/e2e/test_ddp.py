@@ -9,8 +9,9 @@ import subprocess
 import sys
 
 import pytest
-import train_data as td
 from safetensors.torch import load_file
+
+from tests import train_data as td
 
 pytestmark = pytest.mark.slow
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import train_data as td
 
 from stilt_cli.core.data import cache, features
 from stilt_cli.core.data.features import IGNORE
 from stilt_cli.core.encoders.load import tokenizer_from_dir
 from stilt_cli.core.evaluation import predict
 from stilt_cli.core.training import batching, heads
+from tests import train_data as td
 
 
 @pytest.fixture(scope="module")

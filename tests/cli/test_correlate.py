@@ -9,7 +9,7 @@ import pytest
 
 from stilt_cli.core import records
 from stilt_cli.core.analysis import stats, typology
-from tests.test_plots import png_size
+from tests.unit.analysis.test_plots import png_size
 
 LANGS = ["de", "nl", "fr", "hi", "ja", "sw"]
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import train_data as td
 
 from stilt_cli.core import checkpoint, tasks
 from stilt_cli.core.data import features
@@ -15,6 +14,7 @@ from stilt_cli.core.encoders.load import from_checkpoint
 from stilt_cli.core.errors import DataError
 from stilt_cli.core.training import config, heads, loop, sampling, trainstate
 from stilt_cli.core.training.distributed import Dist
+from tests import train_data as td
 
 NLI = ["entailment", "neutral", "contradiction"]
 
