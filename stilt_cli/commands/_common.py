@@ -89,20 +89,24 @@ def _known_tasks(value: str) -> None:
         tasks.get(name)
 
 
-def _known_langs(value: str) -> None:
-    from stilt_cli.core.data import langs
+def known_langs(option: str = "--langs") -> Callable[..., Any]:
+    """Callback: every language code of a comma list (or MLQA pair) is in stilt's language table."""
 
-    langs.check_codes(value)
+    def check(value: str) -> None:
+        from stilt_cli.core.data import langs
+
+        langs.check_codes(value, option)
+
+    return checked_by(check)
 
 
 known_tasks = checked_by(_known_tasks)
-known_langs = checked_by(_known_langs)
 
 
 # ---- shared option spellings (per command, so they may follow the subcommand) -----------------
 Output = Annotated[Path | None, typer.Option("-o", "--output", help="Output file or directory ('-' or omitted: stdout where that makes sense).")]
 OutputDir = Annotated[Path, typer.Option("-o", "--output", help="Output checkpoint directory (written atomically).")]
-Langs = Annotated[str | None, typer.Option("--langs", help="Comma list of ISO 639-1 codes, or 'all'.", callback=known_langs)]
+Langs = Annotated[str | None, typer.Option("--langs", help="Comma list of ISO 639-1 codes, or 'all'.", callback=known_langs())]
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder with the task's files in their original release format.")]
 DataFiles = Annotated[list[str] | None, typer.Option("--data", help="Canonical examples JSONL (FILE, '-' for stdin, or TASK=FILE; repeatable).")]
 Format = Annotated[str, typer.Option("--format", help="Output format: jsonl (default) or table.", callback=one_of("stilt_cli.core.console:FORMATS"))]

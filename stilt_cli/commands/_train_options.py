@@ -16,15 +16,9 @@ from typing import Annotated, Any
 
 import typer
 
-from stilt_cli.commands._common import DataDir, DataFiles, Device, IfExists, checked_by, one_of
+from stilt_cli.commands._common import DataDir, DataFiles, Device, IfExists, known_langs, one_of
 
 Checkpoint = Annotated[Path, typer.Argument(help="Parent stilt checkpoint (from pretrain-load, or an intermediate stage).")]
-
-
-def _train_langs(value: str) -> None:
-    from stilt_cli.core.data import langs
-
-    langs.check_codes(value)
 
 
 @dataclass
@@ -44,7 +38,7 @@ class TrainingOptions:
     adam_eps: Annotated[float | None, typer.Option("--adam-eps", help="AdamW epsilon.")] = None
     max_grad_norm: Annotated[float | None, typer.Option("--max-grad-norm", help="Gradient clipping norm.")] = None
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (initialisation, data order, dropout).")] = None
-    train_langs: Annotated[str | None, typer.Option("--train-langs", callback=checked_by(_train_langs), help="Training languages (default en), e.g. de,fr for translated or multilingual data, or all.")] = None
+    train_langs: Annotated[str | None, typer.Option("--train-langs", callback=known_langs("--train-langs"), help="Training languages (default en), e.g. de,fr for translated or multilingual data, or all.")] = None
     max_examples: Annotated[int | None, typer.Option("--max-examples", help="Use a seeded random subset of N training examples per task (quick runs).")] = None
     eval_every: Annotated[int | None, typer.Option("--eval-every", help="Evaluate on the English dev set every N steps (default: each epoch; 0: never, keep the last weights).")] = None
     eval_examples: Annotated[int | None, typer.Option("--eval-examples", help="Seeded random subset of the English dev set used for model selection.")] = None

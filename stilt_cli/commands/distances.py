@@ -18,14 +18,14 @@ def _features(value: str) -> None:
 Features = Annotated[str | None, typer.Option(
     "--features", callback=checked_by(_features), help="Comma list of syntax, phonology, inventory (URIEL via lang2vec), genetic, geographic, "
     "featural (URIEL+); default: all six.")]
-Ref = Annotated[str, typer.Option("--ref", callback=known_langs, help="Reference language the distances are measured from.")]
+Ref = Annotated[str, typer.Option("--ref", callback=known_langs("--ref"), help="Reference language the distances are measured from.")]
 UrielPlusData = Annotated[str, typer.Option(
     "--urielplus-data", callback=one_of("stilt_cli.core.analysis.typology:URIELPLUS_DATA"), help="URIEL+ database for genetic/geographic/featural: 'released' (as shipped) or "
     "'integrated' (adds Grambank, APICS, eWAVE, BDPROTO, SAPHON, Glottolog; about a minute once, then cached).")]
 
 
 def command(
-    langs: Annotated[str, typer.Option("--langs", callback=known_langs, help="Comma list of languages (ISO 639-1, or 639-3), or 'all' "
+    langs: Annotated[str, typer.Option("--langs", callback=known_langs(), help="Comma list of languages (ISO 639-1, or 639-3), or 'all' "
                                                        "for every language stilt knows.")],
     features: Features = None,
     ref: Ref = "en",

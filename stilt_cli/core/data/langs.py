@@ -158,12 +158,12 @@ def checked(code: str, where: str) -> str:
         raise (UsageError if option else DataError)(f"{where}: {guess}", "use ISO 639-1 codes such as de, zh") from None
 
 
-def check_codes(value: str) -> None:
+def check_codes(value: str, option: str = "--langs") -> None:
     """`--langs` as typed, before any work: every code — or MLQA 'context-question' pair (en-de) — must be
     in the language table (a typo gets did-you-mean). Which languages a task has is checked later."""
-    for raw in comma_list(value, "--langs", example="de,fr") or []:
+    for raw in comma_list(value, option, example="de,fr") or []:
         if raw.lower() not in table() and raw.lower() not in _aliases():
-            checked(raw, "--langs")
+            checked(raw, option)
 
 
 def parse_list(value: str | None, allowed: list[str] | None = None, what: str = "language") -> list[str] | None:
