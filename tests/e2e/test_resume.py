@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests import train_data as td
+from tests.helpers import invoke, write_jsonl
 
 pytestmark = pytest.mark.slow
 STEPS = 120  # info lines every 12 steps; saves every 5: steps 12, 24, 72, ... fall between two saves
@@ -38,9 +39,9 @@ def env():
 @pytest.fixture(scope="module")
 def job(tiny_xlmr, tmp_path_factory, env):
     root = tmp_path_factory.mktemp("resume")
-    nli = td.write_jsonl(root / "nli.jsonl", td.nli(64))
-    sst = td.write_jsonl(root / "sst.jsonl", td.sentiment(48))
-    dev = td.write_jsonl(root / "dev.jsonl", td.nli(16, seed=4))
+    nli = write_jsonl(root / "nli.jsonl", td.nli(64))
+    sst = write_jsonl(root / "sst.jsonl", td.sentiment(48))
+    dev = write_jsonl(root / "dev.jsonl", td.nli(16, seed=4))
     text = root / "text.txt"
     text.write_text("\n".join(td.text_lines(40)) + "\n", encoding="utf-8")
 
@@ -58,12 +59,8 @@ def job(tiny_xlmr, tmp_path_factory, env):
 
 def in_process(command: list[str], code: int):
     """The same command line through the real app in this process (no import cost)."""
-    from typer.testing import CliRunner
-
-    from stilt_cli.cli import app
-
     assert command[:3] == [sys.executable, "-m", "stilt_cli"]
-    result = CliRunner().invoke(app, command[3:], catch_exceptions=False)
+    result = invoke(*command[3:])
     assert result.exit_code == code, result.stderr
     return result
 
