@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -71,10 +70,9 @@ def test_export_unknown_task_and_bad_label(cli, tmp_path):
     assert result.exit_code == 1 and "dev-de.tsv:1: label '2' is not in the label set of pawsx" in result.stderr
 
 
-def test_export_without_data_dir_uses_the_hub_and_fails_fast_offline(cli):
-    start = time.perf_counter()
+def test_export_without_data_dir_uses_the_hub_and_fails_offline_without_a_connection_attempt(cli, no_network):
     result = cli("data", "export", "xnli", "--split", "dev", "--langs", "de")
-    assert result.exit_code == 1 and time.perf_counter() - start < 5
+    assert result.exit_code == 1 and no_network == []
     assert "google/xtreme (XNLI)" in result.stderr and "--data-dir" in result.stderr
 
 
@@ -107,10 +105,9 @@ def test_check_retrieval_tasks_use_their_own_readers(cli, tmp_path):
     assert result.exit_code == 1 and row["status"] == "missing" and any("deu" in n for n in row["looked_for"])
 
 
-def test_fetch_fails_fast_without_network(cli, tmp_path):
-    start = time.perf_counter()
+def test_fetch_offline_refuses_without_a_connection_attempt(cli, tmp_path, no_network):
     result = cli("data", "fetch", "xnli", "udpos", "--models", "xlm-roberta-base", "--to", tmp_path / "cache")
-    assert result.exit_code == 1 and time.perf_counter() - start < 5
+    assert result.exit_code == 1 and no_network == []
     assert "needs network" in result.stderr and result.stdout == ""
 
 
