@@ -17,7 +17,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -75,18 +74,23 @@ def digest(checkpoint: Path) -> str:
 
 def interrupt(command: list[str], env: dict, trigger: Callable[[str], bool], *signals: signal.Signals
               ) -> tuple[int, str]:
-    """Run `command`; at the first stderr line where `trigger` holds, send `signals` (a few ms apart);
+    """Run `command`; at the first stderr line where `trigger` holds, send the first of `signals`, and
+    each further one once the process has said it handled the one before ("SIGINT received: ...");
     return (exit code, all of stderr)."""
     proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     seen = []
-    for line in proc.stderr:
-        seen.append(line)
-        if trigger(line):
-            for i, sig in enumerate(signals):
-                if i:
-                    time.sleep(0.02)
-                proc.send_signal(sig)
-            break
+
+    def read_until(condition: Callable[[str], bool]) -> None:
+        for line in proc.stderr:
+            seen.append(line)
+            if condition(line):
+                return
+
+    read_until(trigger)
+    for i, sig in enumerate(signals):
+        if i:
+            read_until(lambda line, previous=signals[i - 1]: line.startswith(f"{previous.name} received"))
+        proc.send_signal(sig)
     seen.append(proc.stderr.read())
     code = proc.wait(timeout=600)
     stderr = "".join(seen)
@@ -159,11 +163,17 @@ def test_interrupted_again_and_again_then_resumed_is_bit_identical(job):
     kept = saved_step(out)
     assert kept % SAVE_EVERY == 0 and kept >= reached[0] - reached[0] % SAVE_EVERY
 
-    # an impatient Ctrl-C, twice: the second one stops at once; the last complete state is kept
+    # an impatient Ctrl-C, twice: the second one stops at once; the last complete state is kept. The
+    # loop holds still right after its next save (STILT_PAUSE_AT_STEP, see core/training/trainstate.py),
+    # so both signals arrive while it is inside training, whatever the machine's speed
     last = kept
-    code, stderr = interrupt(resume, env, lambda line: saved_at(line) is not None, signal.SIGINT, signal.SIGINT)
+    pause = last + SAVE_EVERY
+    code, stderr = interrupt(resume, dict(env, STILT_PAUSE_AT_STEP=str(pause)),
+                             lambda line: line.startswith(f"paused at step {pause}"), signal.SIGINT, signal.SIGINT)
     assert_interrupted(code, stderr, "SIGINT")
+    assert "then a second signal: stopped at once" in stderr
     assert resumed_from(stderr) == last and saved_step(out) >= last
+    assert saved_step(out) == pause  # the state saved just before the pause, not one cut short
 
     # SIGKILL right after a save: nothing is lost
     at: list[int] = []
