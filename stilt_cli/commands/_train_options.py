@@ -1,65 +1,101 @@
-"""Options shared by `stilt intermediate` and `stilt target`, and the glue from options to a stage.
+"""The options of `stilt intermediate` and `stilt target`, declared once, and the glue to a stage.
 
-A training setting left off the command line is UNSET (typer gives None), so the `--config` file,
-the `--preset` and the task's defaults can fill it (see `core/training/config.py`).
+`TrainingOptions` holds every setting the resolved config knows (`core/training/config.py`); a setting
+left off the command line is None here and UNSET below, so the `--config` file, the `--preset` and the
+task's defaults can fill it. `StageInputs` holds what is not a setting (data, resume, output policy).
+Both commands take them as groups (`@with_groups`), so an option added here reaches both stages, and
+a test checks that every declared option arrives in the stage's options.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from stilt_cli.commands._common import DataDir, DataFiles, Device, IfExists, checked_by, one_of
+
 Checkpoint = Annotated[Path, typer.Argument(help="Parent stilt checkpoint (from pretrain-load, or an intermediate stage).")]
-Preset = Annotated[str | None, typer.Option("--preset", help="Named hyperparameters: xstilts (Phang et al. 2020) or xtreme (XTREME baselines); recorded in the manifest.")]
-ConfigFile = Annotated[Path | None, typer.Option("--config", help="JSON or TOML file of settings (below the command line, above the preset).")]
-Lr = Annotated[float | None, typer.Option("--lr", help="Peak learning rate (AdamW).")]
-Epochs = Annotated[int | None, typer.Option("--epochs", help="Passes over each task's training data.")]
-MaxSteps = Annotated[int | None, typer.Option("--max-steps", help="Total optimizer steps (overrides --epochs).")]
-BatchSize = Annotated[int | None, typer.Option("--batch-size", help="Effective batch per optimizer step, across --grad-accum and processes.")]
-GradAccum = Annotated[int | None, typer.Option("--grad-accum", help="Split each batch into N micro-batches (same update, less memory).")]
-MaxLength = Annotated[int | None, typer.Option("--max-length", help="Maximum tokens per input (QA: per stride window).")]
-DocStride = Annotated[int | None, typer.Option("--doc-stride", help="QA: tokens of overlap between context windows.")]
-WarmupRatio = Annotated[float | None, typer.Option("--warmup-ratio", help="Linear warmup as a share of all steps.")]
-WarmupSteps = Annotated[int | None, typer.Option("--warmup-steps", help="Linear warmup in steps (instead of --warmup-ratio).")]
-WeightDecay = Annotated[float | None, typer.Option("--weight-decay", help="AdamW weight decay (not on biases and norms).")]
-AdamEps = Annotated[float | None, typer.Option("--adam-eps", help="AdamW epsilon.")]
-MaxGradNorm = Annotated[float | None, typer.Option("--max-grad-norm", help="Gradient clipping norm.")]
-Seed = Annotated[int | None, typer.Option("--seed", help="Random seed (initialisation, data order, dropout).")]
-TrainLangs = Annotated[str | None, typer.Option("--train-langs", help="Training languages (default en), e.g. de,fr for translated or multilingual data, or all.")]
-MaxExamples = Annotated[int | None, typer.Option("--max-examples", help="Use a seeded random subset of N training examples per task (quick runs).")]
-EvalEvery = Annotated[int | None, typer.Option("--eval-every", help="Evaluate on the English dev set every N steps (default: each epoch; 0: never, keep the last weights).")]
-EvalExamples = Annotated[int | None, typer.Option("--eval-examples", help="Seeded random subset of the English dev set used for model selection.")]
-Patience = Annotated[int | None, typer.Option("--patience", help="Stop after N evaluations without dev improvement.")]
-SaveEvery = Annotated[int | None, typer.Option("--save-every", help="Save a resumable state every N steps (signals always save one).")]
-Resume = Annotated[bool, typer.Option("--resume", help="Continue from the resumable state in OUT.partial/ (starts fresh when there is none).")]
-EvalData = Annotated[list[str] | None, typer.Option("--eval-data", help="English dev examples JSONL for model selection (FILE or TASK=FILE; repeatable).")]
-Device = Annotated[str | None, typer.Option("--device", help="cpu, cuda, cuda:N or mps (default: the best available).")]
-Precision = Annotated[str | None, typer.Option("--precision", help="auto (bf16 on CUDA, fp16 without bf16, fp32 on CPU), fp32, bf16 or fp16.")]
-GradCheckpointing = Annotated[bool | None, typer.Option("--gradient-checkpointing/--no-gradient-checkpointing", help="Recompute activations in the backward pass (long inputs, small GPUs).")]
-FreezeEmbeddings = Annotated[bool | None, typer.Option("--freeze-embeddings/--no-freeze-embeddings", help="Keep the word-embedding matrix fixed (no AdamW update of a 250k-token vocabulary: ~20 % faster steps for e5-small on CPU; often kinder to zero-shot transfer). Recorded in the manifest.")]
-Dropout = Annotated[float | None, typer.Option("--dropout", help="Override the encoder's and heads' dropout probability.")]
-MlmData = Annotated[Path | None, typer.Option("--mlm-data", help="Raw text (one line each, or canonical JSONL) for continued MLM, mixed into the task sampler.")]
-Sampling = Annotated[str | None, typer.Option("--sampling", help="Multi-task sampling: proportional, temperature or uniform.")]
-Temperature = Annotated[float | None, typer.Option("--temperature", help="Temperature T for --sampling temperature (p ~ size^(1/T)).")]
-
-SETTINGS = ("lr", "epochs", "max_steps", "batch_size", "grad_accum", "max_length", "doc_stride", "warmup_ratio",
-            "warmup_steps", "weight_decay", "adam_eps", "max_grad_norm", "seed", "train_langs", "max_examples",
-            "eval_every", "eval_examples", "patience", "device", "precision", "gradient_checkpointing", "freeze_embeddings", "dropout",
-            "sampling", "temperature")
 
 
-def run_stage(stage: str, values: dict[str, Any]) -> None:
-    """Build the stage options from a command's parameters and run the stage."""
+def _train_langs(value: str) -> None:
+    from stilt_cli.core.data import langs
+
+    langs.check_codes(value)
+
+
+@dataclass
+class TrainingOptions:
+    """The settings of the resolved config: command line > --config > --preset > task-type defaults."""
+
+    lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate (AdamW).")] = None
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Passes over each task's training data.")] = None
+    max_steps: Annotated[int | None, typer.Option("--max-steps", help="Total optimizer steps (overrides --epochs).")] = None
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Effective batch per optimizer step, across --grad-accum and processes.")] = None
+    grad_accum: Annotated[int | None, typer.Option("--grad-accum", help="Split each batch into N micro-batches (same update, less memory).")] = None
+    max_length: Annotated[int | None, typer.Option("--max-length", help="Maximum tokens per input (QA: per stride window).")] = None
+    doc_stride: Annotated[int | None, typer.Option("--doc-stride", help="QA: tokens of overlap between context windows.")] = None
+    warmup_ratio: Annotated[float | None, typer.Option("--warmup-ratio", help="Linear warmup as a share of all steps.")] = None
+    warmup_steps: Annotated[int | None, typer.Option("--warmup-steps", help="Linear warmup in steps (instead of --warmup-ratio).")] = None
+    weight_decay: Annotated[float | None, typer.Option("--weight-decay", help="AdamW weight decay (not on biases and norms).")] = None
+    adam_eps: Annotated[float | None, typer.Option("--adam-eps", help="AdamW epsilon.")] = None
+    max_grad_norm: Annotated[float | None, typer.Option("--max-grad-norm", help="Gradient clipping norm.")] = None
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (initialisation, data order, dropout).")] = None
+    train_langs: Annotated[str | None, typer.Option("--train-langs", callback=checked_by(_train_langs), help="Training languages (default en), e.g. de,fr for translated or multilingual data, or all.")] = None
+    max_examples: Annotated[int | None, typer.Option("--max-examples", help="Use a seeded random subset of N training examples per task (quick runs).")] = None
+    eval_every: Annotated[int | None, typer.Option("--eval-every", help="Evaluate on the English dev set every N steps (default: each epoch; 0: never, keep the last weights).")] = None
+    eval_examples: Annotated[int | None, typer.Option("--eval-examples", help="Seeded random subset of the English dev set used for model selection.")] = None
+    patience: Annotated[int | None, typer.Option("--patience", help="Stop after N evaluations without dev improvement.")] = None
+    device: Device = None
+    precision: Annotated[str | None, typer.Option("--precision", callback=one_of("stilt_cli.core.training.config:PRECISIONS"), help="auto (bf16 on CUDA, fp16 without bf16, fp32 on CPU), fp32, bf16 or fp16.")] = None
+    gradient_checkpointing: Annotated[bool | None, typer.Option("--gradient-checkpointing/--no-gradient-checkpointing", help="Recompute activations in the backward pass (long inputs, small GPUs).")] = None
+    freeze_embeddings: Annotated[bool | None, typer.Option("--freeze-embeddings/--no-freeze-embeddings", help="Keep the word-embedding matrix fixed (no AdamW update of a 250k-token vocabulary: ~20 % faster steps for e5-small on CPU; often kinder to zero-shot transfer). Recorded in the manifest.")] = None
+    dropout: Annotated[float | None, typer.Option("--dropout", help="Override the encoder's and heads' dropout probability.")] = None
+
+
+@dataclass
+class MultitaskOptions:
+    """Settings only a multi-task (intermediate) stage has."""
+
+    sampling: Annotated[str | None, typer.Option("--sampling", callback=one_of("stilt_cli.core.training.config:SAMPLING"), help="Multi-task sampling: proportional, temperature or uniform.")] = None
+    temperature: Annotated[float | None, typer.Option("--temperature", help="Temperature T for --sampling temperature (p ~ size^(1/T)).")] = None
+
+
+@dataclass
+class StageInputs:
+    """What a stage reads and how it treats its output: not settings of the resolved config."""
+
+    preset: Annotated[str | None, typer.Option("--preset", callback=one_of("stilt_cli.core.training.config:PRESETS"), help="Named hyperparameters: xstilts (Phang et al. 2020) or xtreme (XTREME baselines); recorded in the manifest.")] = None
+    config_file: Annotated[Path | None, typer.Option("--config", help="JSON or TOML file of settings (below the command line, above the preset).")] = None
+    data: DataFiles = None
+    eval_data: Annotated[list[str] | None, typer.Option("--eval-data", help="English dev examples JSONL for model selection (FILE or TASK=FILE; repeatable).")] = None
+    data_dir: DataDir = None
+    save_every: Annotated[int | None, typer.Option("--save-every", help="Save a resumable state every N steps (signals always save one).")] = None
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the resumable state in OUT.partial/ (starts fresh when there is none).")] = False
+    if_exists: IfExists = "error"
+
+
+def settings_of(*groups: Any) -> dict[str, Any]:
+    """The command-line layer of the resolved config: each setting's value, or UNSET where not given."""
+    from stilt_cli.core.training.config import UNSET
+
+    return {name: UNSET if value is None else value
+            for group in groups for name, value in dataclasses.asdict(group).items()}
+
+
+def run_stage(stage: str, checkpoint: Path, tasks: str, output: Path, training: TrainingOptions,
+              inputs: StageInputs, multitask: MultitaskOptions | None = None, mlm_data: Path | None = None) -> None:
+    """Build the stage options from the command's groups and run the stage."""
     from stilt_cli.core.training.config import UNSET
     from stilt_cli.core.training.stages import StageOptions, run
 
-    settings = {k: (UNSET if values.get(k) is None else values[k]) for k in SETTINGS if k in values}
+    settings = settings_of(training, *([multitask] if multitask is not None else []))
     run(StageOptions(
-        stage=stage, checkpoint=values["checkpoint"], tasks=values["task"], output=values["output"], settings=settings,
-        preset=UNSET if values.get("preset") is None else values["preset"], config_file=values.get("config_file"),
-        data=values.get("data"), eval_data=values.get("eval_data"), data_dir=values.get("data_dir"),
-        mlm_data=values.get("mlm_data"), resume=values.get("resume", False), save_every=values.get("save_every"),
-        if_exists=values.get("if_exists", "error"),
+        stage=stage, checkpoint=checkpoint, tasks=tasks, output=output, settings=settings,
+        preset=UNSET if inputs.preset is None else inputs.preset, config_file=inputs.config_file,
+        data=inputs.data, eval_data=inputs.eval_data, data_dir=inputs.data_dir, mlm_data=mlm_data,
+        resume=inputs.resume, save_every=inputs.save_every, if_exists=inputs.if_exists,
     ))

@@ -7,8 +7,14 @@ from typing import Annotated
 
 import typer
 
-from stilt_cli.commands._common import Format, Output, Plot, Quiet, Seed, guard, setup
+from stilt_cli.commands._common import Format, Output, Plot, Quiet, Seed, checked_by, guard, one_of, setup
 from stilt_cli.commands.distances import Features, Ref, UrielPlusData
+
+
+def _covariates(value: str) -> None:
+    from stilt_cli.core.analysis import covariates
+
+    covariates.parse(value)
 
 
 def command(
@@ -21,7 +27,7 @@ def command(
                                                                 "metric; every metric of tasks stilt does not know).")] = None,
     features: Features = None,
     covariates: Annotated[str | None, typer.Option(
-        "--covariates", help="Partial correlations controlling for: fertility (tokens per word of --checkpoint's "
+        "--covariates", callback=checked_by(_covariates), help="Partial correlations controlling for: fertility (tokens per word of --checkpoint's "
         "tokenizer on the evaluation text) and/or pretrain-size (log10 GiB of pretraining text).")] = None,
     checkpoint: Annotated[str | None, typer.Option("--checkpoint", help="Checkpoint or model folder whose tokenizer "
                                                                         "--covariates fertility measures.")] = None,
@@ -35,7 +41,7 @@ def command(
         "--pretrain-sizes", help="TSV of pretraining sizes (code, name, tokens_millions, size_gib, note); default: "
         "XLM-R's CC-100 table shipped with stilt.")] = None,
     seed: Seed = 0,
-    correction: Annotated[str, typer.Option("--correction", help="Multiple-comparison correction: holm or bh "
+    correction: Annotated[str, typer.Option("--correction", callback=one_of("stilt_cli.core.analysis.stats:CORRECTIONS"), help="Multiple-comparison correction: holm or bh "
                                                                  "(Benjamini-Hochberg).")] = "holm",
     bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples for the 95% CIs.")] = 2000,
     permutations: Annotated[int, typer.Option("--permutations", help="Permutations for p-values (exact "
@@ -51,7 +57,7 @@ def command(
     (task fixed effects), seeded bootstrap CIs, permutation p-values, Holm/BH correction, script and family
     factors, partial correlations. Fewer than 4 shared languages: exit 1."""
     setup(quiet)
-    with guard():
+    with guard(output):
         from stilt_cli.core.analysis import covariates as covariate_names
         from stilt_cli.core.analysis import typology
         from stilt_cli.core.analysis.correlate import CorrelateConfig, table_rows

@@ -9,13 +9,31 @@ from typing import Annotated
 import typer
 
 from stilt_cli.commands import data_demo
-from stilt_cli.commands._common import DataDir, Format, Langs, Output, Quiet, guard, setup
+from stilt_cli.commands._common import (
+    DataDir,
+    Format,
+    Langs,
+    Output,
+    Quiet,
+    checked_by,
+    guard,
+    known_tasks,
+    setup,
+)
 
 app = typer.Typer(help="Task data: export canonical examples, check local files, fetch for offline use, demo tasks.",
                   no_args_is_help=True, add_completion=False, rich_markup_mode=None)
 
 Split = Annotated[str, typer.Option("--split", help="Split to read: train, dev or test (see `stilt tasks show`).")]
-Tasks = Annotated[list[str], typer.Argument(help="Task names (see `stilt tasks`), or 'all'.")]
+def _task_names(values: list[str]) -> None:
+    from stilt_cli.core import tasks
+
+    for name in values:
+        if name != "all":
+            tasks.get(name)
+
+
+Tasks = Annotated[list[str], typer.Argument(callback=checked_by(_task_names), help="Task names (see `stilt tasks`), or 'all'.")]
 
 
 def _codes(value: str | None) -> list[str] | None:
@@ -35,7 +53,7 @@ def _specs(names: list[str]):
 
 @app.command("export")
 def export(
-    task: Annotated[str, typer.Argument(help="Task name (see `stilt tasks`).")],
+    task: Annotated[str, typer.Argument(callback=known_tasks, help="Task name (see `stilt tasks`).")],
     split: Split,
     langs: Langs = None,
     data_dir: DataDir = None,
@@ -49,7 +67,7 @@ def export(
     the output back with --data FILE.
     """
     setup(quiet)
-    with guard():
+    with guard(output):
         from stilt_cli.core import console
         from stilt_cli.core.data import sources
         from stilt_cli.core.textio import write_jsonl

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from stilt_cli.commands._common import Langs, Quiet, Seed, guard, setup
+from stilt_cli.commands._common import Langs, Quiet, Seed, guard, one_of, setup
 
 
 def command(
@@ -17,7 +17,7 @@ def command(
     seed: Seed = 0,
     per_lang: Annotated[int, typer.Option("--per-lang", help="demo-parallel: UI strings per language (fewer where "
                                           "a catalog has fewer usable ones).")] = 200,
-    if_exists: Annotated[str, typer.Option("--if-exists", help="When the folder exists: error, skip (same inputs "
+    if_exists: Annotated[str, typer.Option("--if-exists", callback=one_of("stilt_cli.core.atomic:IF_EXISTS"), help="When the folder exists: error, skip (same inputs "
                                            "only: a rerun does nothing) or overwrite.")] = "skip",
     quiet: Quiet = False,
 ) -> None:
@@ -29,7 +29,7 @@ def command(
     aligned by msgid). No network. Prints one JSON line per task and split (file, counts) on stdout.
     """
     setup(quiet)
-    with guard():
+    with guard(output):
         from stilt_cli.core.console import emit
         from stilt_cli.core.demo import builder
 

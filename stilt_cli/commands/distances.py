@@ -6,19 +6,26 @@ from typing import Annotated
 
 import typer
 
-from stilt_cli.commands._common import Format, Output, Quiet, guard, setup
+from stilt_cli.commands._common import Format, Output, Quiet, checked_by, guard, known_langs, one_of, setup
+
+
+def _features(value: str) -> None:
+    from stilt_cli.core.analysis import typology
+
+    typology.parse_features(value)
+
 
 Features = Annotated[str | None, typer.Option(
-    "--features", help="Comma list of syntax, phonology, inventory (URIEL via lang2vec), genetic, geographic, "
+    "--features", callback=checked_by(_features), help="Comma list of syntax, phonology, inventory (URIEL via lang2vec), genetic, geographic, "
     "featural (URIEL+); default: all six.")]
-Ref = Annotated[str, typer.Option("--ref", help="Reference language the distances are measured from.")]
+Ref = Annotated[str, typer.Option("--ref", callback=known_langs, help="Reference language the distances are measured from.")]
 UrielPlusData = Annotated[str, typer.Option(
-    "--urielplus-data", help="URIEL+ database for genetic/geographic/featural: 'released' (as shipped) or "
+    "--urielplus-data", callback=one_of("stilt_cli.core.analysis.typology:URIELPLUS_DATA"), help="URIEL+ database for genetic/geographic/featural: 'released' (as shipped) or "
     "'integrated' (adds Grambank, APICS, eWAVE, BDPROTO, SAPHON, Glottolog; about a minute once, then cached).")]
 
 
 def command(
-    langs: Annotated[str, typer.Option("--langs", help="Comma list of languages (ISO 639-1, or 639-3), or 'all' "
+    langs: Annotated[str, typer.Option("--langs", callback=known_langs, help="Comma list of languages (ISO 639-1, or 639-3), or 'all' "
                                                        "for every language stilt knows.")],
     features: Features = None,
     ref: Ref = "en",
@@ -30,7 +37,7 @@ def command(
     """Distances to English from URIEL (lang2vec) and URIEL+: one 'distance' record per language and feature;
     gaps are records with value null and a missing_reason."""
     setup(quiet)
-    with guard():
+    with guard(output):
         from stilt_cli.core.analysis import typology
         from stilt_cli.core.console import emit
         from stilt_cli.core.data import langs as language_table

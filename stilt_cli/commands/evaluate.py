@@ -7,7 +7,19 @@ from typing import Annotated
 
 import typer
 
-from stilt_cli.commands._common import DataDir, DataFiles, Format, Langs, Output, Quiet, guard, setup
+from stilt_cli.commands._common import (
+    DataDir,
+    DataFiles,
+    Device,
+    Format,
+    Langs,
+    Output,
+    Quiet,
+    guard,
+    known_tasks,
+    one_of,
+    setup,
+)
 
 TABLE = ["task", "lang", "split", "metric", "value", "n", "protocol"]  # --format table
 
@@ -15,7 +27,7 @@ TABLE = ["task", "lang", "split", "metric", "value", "n", "protocol"]  # --forma
 def command(
     checkpoint: Annotated[Path, typer.Argument(help="A stilt checkpoint with the task's head (from `stilt target`, "
                                                     "or `stilt intermediate` for intermediate tasks).")],
-    task: Annotated[str, typer.Option("--task", "-t", help="Task to evaluate, e.g. xnli, pawsx, udpos, panx, xquad, "
+    task: Annotated[str, typer.Option("--task", "-t", callback=known_tasks, help="Task to evaluate, e.g. xnli, pawsx, udpos, panx, xquad, "
                                                            "mlqa (xquad/mlqa use the squad_v1 head).")],
     langs: Langs = None,
     split: Annotated[str | None, typer.Option("--split", help="Split to evaluate (default: test, or dev where the "
@@ -40,10 +52,9 @@ def command(
                                                                                       "tokens.")] = 30,
     max_examples: Annotated[int | None, typer.Option("--max-examples", min=1, help="Only the first N examples of "
                                                      "each language (quick runs; recorded in params).")] = None,
-    device: Annotated[str | None, typer.Option("--device", help="cpu, cuda, cuda:N or mps (default: the best "
-                                                                "available).")] = None,
-    precision: Annotated[str, typer.Option("--precision", help="auto (bf16 on CUDA, fp32 on CPU), fp32, bf16 or "
-                                                               "fp16.")] = "auto",
+    device: Device = None,
+    precision: Annotated[str, typer.Option("--precision", callback=one_of("stilt_cli.core.training.config:PRECISIONS"),
+                                           help="auto (bf16 on CUDA, fp32 on CPU), fp32, bf16 or fp16.")] = "auto",
     fmt: Format = "jsonl",
     quiet: Quiet = False,
 ) -> None:
@@ -53,7 +64,7 @@ def command(
     A split without gold labels gets predictions (--save-predictions / --export-xtreme) but no score.
     MLQA cross-language pairs are asked for as context-question, e.g. --langs en-de."""
     setup(quiet)
-    with guard():
+    with guard(output):
         from stilt_cli.core.console import emit
         from stilt_cli.core.evaluation.evaluate import EvaluateConfig, run
 
@@ -62,8 +73,4 @@ def command(
             save_predictions=save_predictions, export_xtreme=export_xtreme, batch_size=batch_size,
             max_length=max_length, doc_stride=doc_stride, max_answer_length=max_answer_length,
             max_examples=max_examples, device=device, precision=precision)
-        if fmt not in ("jsonl", "table"):
-            from stilt_cli.core.errors import UsageError
-
-            raise UsageError(f"unknown --format '{fmt}'", "use jsonl or table")
         emit(run(config), fmt, output, columns=TABLE)

@@ -1,55 +1,32 @@
+"""`stilt intermediate`: phase (ii), English intermediate-task training (one task or several)."""
+
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from stilt_cli.commands import _train_options as opt
-from stilt_cli.commands._common import DataDir, DataFiles, IfExists, OutputDir, Quiet, guard, setup
+from stilt_cli.commands._common import OutputDir, Quiet, guard, known_tasks, setup, with_groups
 
 
+@with_groups
 def command(
     checkpoint: opt.Checkpoint,
-    task: Annotated[str, typer.Option("--task", "-t", help="Intermediate task(s), comma-separated for multi-task training (e.g. mnli,squad_v1).")],
+    task: Annotated[str, typer.Option("--task", "-t", callback=known_tasks, help="Intermediate task(s), "
+                                      "comma-separated for multi-task training (e.g. mnli,squad_v1).")],
     output: OutputDir,
-    preset: opt.Preset = None,
-    config_file: opt.ConfigFile = None,
-    lr: opt.Lr = None,
-    epochs: opt.Epochs = None,
-    max_steps: opt.MaxSteps = None,
-    batch_size: opt.BatchSize = None,
-    grad_accum: opt.GradAccum = None,
-    max_length: opt.MaxLength = None,
-    doc_stride: opt.DocStride = None,
-    warmup_ratio: opt.WarmupRatio = None,
-    warmup_steps: opt.WarmupSteps = None,
-    weight_decay: opt.WeightDecay = None,
-    adam_eps: opt.AdamEps = None,
-    max_grad_norm: opt.MaxGradNorm = None,
-    seed: opt.Seed = None,
-    train_langs: opt.TrainLangs = None,
-    max_examples: opt.MaxExamples = None,
-    sampling: opt.Sampling = None,
-    temperature: opt.Temperature = None,
-    mlm_data: opt.MlmData = None,
-    eval_every: opt.EvalEvery = None,
-    eval_examples: opt.EvalExamples = None,
-    patience: opt.Patience = None,
-    save_every: opt.SaveEvery = None,
-    resume: opt.Resume = False,
-    data: DataFiles = None,
-    eval_data: opt.EvalData = None,
-    data_dir: DataDir = None,
-    if_exists: IfExists = "error",
-    device: opt.Device = None,
-    precision: opt.Precision = None,
-    gradient_checkpointing: opt.GradCheckpointing = None,
-    freeze_embeddings: opt.FreezeEmbeddings = None,
-    dropout: opt.Dropout = None,
+    training: opt.TrainingOptions = None,
+    multitask: opt.MultitaskOptions = None,
+    mlm_data: Annotated[Path | None, typer.Option("--mlm-data", help="Raw text (one line each, or canonical JSONL) for "
+                                                  "continued MLM, mixed into the task sampler.")] = None,
+    inputs: opt.StageInputs = None,
     quiet: Quiet = False,
 ) -> None:
     """Phase (ii): fine-tune the encoder on one or several English intermediate tasks (multi-task:
     per-task heads, shared encoder, seeded task sampling; optional continued MLM)."""
     setup(quiet)
-    with guard():
-        opt.run_stage("intermediate", locals())
+    with guard(output):
+        opt.run_stage("intermediate", checkpoint, task, output, training, inputs, multitask=multitask,
+                      mlm_data=mlm_data)

@@ -18,7 +18,7 @@ def command(
 ) -> None:
     """Phase (i): turn a pretrained multilingual encoder into a stilt checkpoint."""
     setup(quiet)
-    with guard():
+    with guard(output):
         from stilt_cli.core.encoders.pretrain import PretrainConfig, run
 
         run(PretrainConfig(source=source, output=output, revision=revision, seed=seed, if_exists=if_exists,

@@ -5,10 +5,7 @@ from typing import Annotated
 
 import typer
 
-from stilt_cli.commands._common import Output, Quiet, guard, setup
-
-Version = Annotated[str, typer.Option("--xtreme-version", help="Benchmark whose tasks, languages and aggregation "
-                                                                "to use: xtreme or xtreme-r.")]
+from stilt_cli.commands._common import Format, Output, Quiet, XtremeVersion, guard, setup
 
 
 def command(
@@ -16,12 +13,12 @@ def command(
                                                                     "<task>/test-<lang>.{tsv,json,jsonl}.")],
     labels: Annotated[Path, typer.Option("--labels", help="Gold folder in the same layout (QA gold: SQuAD-format "
                                                           "JSON; .jsonl: canonical examples).")],
-    version: Version = "xtreme",
+    version: XtremeVersion = "xtreme",
     split: Annotated[str, typer.Option("--split", help="File prefix to score: test (test-de.tsv) or dev.")] = "test",
     name: Annotated[str | None, typer.Option("--name", help="Run name for the records (default: the predictions "
                                                             "folder's name).")] = None,
     output: Output = None,
-    fmt: Annotated[str, typer.Option("--format", help="jsonl (default) or table.")] = "jsonl",
+    fmt: Format = "jsonl",
     quiet: Quiet = False,
 ) -> None:
     """Score XTREME-style prediction files against gold files with the official metrics.
@@ -29,7 +26,7 @@ def command(
     Writes one result record per task, language and metric (stdout or -o); the XTREME task, category
     and overall scores go to stderr."""
     setup(quiet)
-    with guard():
+    with guard(output):
         from stilt_cli.core.console import emit, info
         from stilt_cli.core.evaluation.aggregate import describe
         from stilt_cli.core.evaluation.scoring import score

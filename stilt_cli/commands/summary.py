@@ -4,16 +4,15 @@ from typing import Annotated
 
 import typer
 
-from stilt_cli.commands._common import Output, Quiet, Seed, guard, setup
+from stilt_cli.commands._common import Output, Quiet, Seed, XtremeVersion, guard, one_of, setup
 
 
 def command(
     results: Annotated[list[str], typer.Argument(help="Result JSONL files or folders (read recursively); NAME=PATH "
                                                       "names the run of every record in PATH.")],
-    version: Annotated[str, typer.Option("--xtreme-version", help="xtreme or xtreme-r: task set, languages and "
-                                                                  "categories.")] = "xtreme",
-    fmt: Annotated[str, typer.Option("--format", help="table (default), jsonl (summary records), markdown or "
-                                                      "csv.")] = "table",
+    version: XtremeVersion = "xtreme",
+    fmt: Annotated[str, typer.Option("--format", callback=one_of("stilt_cli.core.evaluation.summary_render:FORMATS"),
+                                     help="table (default), jsonl (summary records), markdown or csv.")] = "table",
     baseline: Annotated[str | None, typer.Option("--baseline", help="Run the deltas are taken against "
                                                                     "(default: the first run).")] = None,
     split: Annotated[str | None, typer.Option("--split", help="Only records of this split (default: test where a "
@@ -32,7 +31,7 @@ def command(
     """The XTREME score table of one or more runs: per-task language means, categories, overall, and
     per-task / per-language deltas against a baseline (mean ± sd over seeds, paired bootstrap 95% CI)."""
     setup(quiet)
-    with guard():
+    with guard(output):
         from stilt_cli.core.evaluation.summary import SummaryConfig, parse_params
         from stilt_cli.core.evaluation.summary_render import report
 

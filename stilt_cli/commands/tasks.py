@@ -6,14 +6,14 @@ from typing import Annotated
 
 import typer
 
-from stilt_cli.commands._common import Format, Quiet, guard, setup
+from stilt_cli.commands._common import Format, Quiet, checked_by, guard, one_of, setup
 
 app = typer.Typer(help="The task registry: every XTREME / XTREME-R target task and intermediate task, as data.",
                   invoke_without_command=True, no_args_is_help=False, add_completion=False,
                   rich_markup_mode=None)
 
-Role = Annotated[str | None, typer.Option("--role", help="Only tasks of this role: target, intermediate or demo.")]
-Benchmark = Annotated[str | None, typer.Option("--benchmark", help="Only tasks of this benchmark: xtreme or xtreme-r.")]
+Role = Annotated[str | None, typer.Option("--role", callback=one_of("stilt_cli.core.tasks.spec:ROLES"), help="Only tasks of this role: target, intermediate or demo.")]
+Benchmark = Annotated[str | None, typer.Option("--benchmark", callback=one_of("stilt_cli.core.tasks.benchmarks:VERSIONS"), help="Only tasks of this benchmark: xtreme or xtreme-r.")]
 
 
 @app.callback(invoke_without_command=True)
@@ -26,16 +26,9 @@ def list_tasks(ctx: typer.Context, role: Role = None, benchmark: Benchmark = Non
     with guard():
         from stilt_cli.core import tasks
         from stilt_cli.core.console import emit
-        from stilt_cli.core.errors import UsageError
         from stilt_cli.core.tasks.describe import summary
 
         specs = list(tasks.registry().values())
-        roles = sorted({s.role for s in specs})
-        if role is not None and role not in roles:
-            raise UsageError(f"unknown --role '{role}'", f"roles: {', '.join(roles)}")
-        benchmarks = sorted({b for s in specs for b in s.benchmarks})
-        if benchmark is not None and benchmark not in benchmarks:
-            raise UsageError(f"unknown --benchmark '{benchmark}'", f"benchmarks: {', '.join(benchmarks)}")
         rows = [summary(s) for s in specs if (role is None or s.role == role)
                 and (benchmark is None or benchmark in s.benchmarks)]
         columns = ["name", "type", "role", "n_languages", "main_metric", "benchmarks", "supported"] \
@@ -43,9 +36,15 @@ def list_tasks(ctx: typer.Context, role: Role = None, benchmark: Benchmark = Non
         emit(rows, fmt, None, columns=columns)
 
 
+def _task(value: str) -> None:
+    from stilt_cli.core import tasks
+
+    tasks.get(value)
+
+
 @app.command("show")
 def show(
-    name: Annotated[str, typer.Argument(help="Task name (or alias, e.g. paws-x, wikiann, squad).")],
+    name: Annotated[str, typer.Argument(callback=checked_by(_task), help="Task name (or alias, e.g. paws-x, wikiann, squad).")],
     fmt: Format = "jsonl",
     quiet: Quiet = False,
 ) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -48,11 +49,18 @@ class DeviceChoice:
         return torch.autocast(device_type="cuda", dtype=getattr(torch, self.amp_dtype))
 
 
+def check_name(requested: str) -> str:
+    """`--device` / STILT_DEVICE as typed: auto, cpu, cuda, cuda:N or mps (whether it is there, choose() decides)."""
+    if requested in ("auto", "cpu", "cuda", "mps") or re.fullmatch(r"cuda:\d+", requested):
+        return requested
+    raise UsageError(f"unknown device '{requested}'", "use cpu, cuda, cuda:N or mps")
+
+
 def choose(requested: str | None = None, precision: str = "auto") -> DeviceChoice:
     """Pick the device. `precision`: auto | fp32 | bf16 | fp16."""
     import torch
 
-    requested = requested or os.environ.get("STILT_DEVICE") or "auto"
+    requested = check_name(requested or os.environ.get("STILT_DEVICE") or "auto")
     if requested == "auto":
         if torch.cuda.is_available():
             requested = "cuda"
@@ -64,8 +72,6 @@ def choose(requested: str | None = None, precision: str = "auto") -> DeviceChoic
         raise UsageError(f"device '{requested}' asked for, but CUDA is not available", "use --device cpu")
     if requested == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise UsageError("device 'mps' asked for, but MPS is not available", "use --device cpu")
-    if not (requested in ("cpu", "mps") or requested.startswith("cuda")):
-        raise UsageError(f"unknown device '{requested}'", "use cpu, cuda, cuda:N or mps")
     if precision not in ("auto", "fp32", "bf16", "fp16"):
         raise UsageError(f"unknown precision '{precision}'", "use auto, fp32, bf16 or fp16")
 

@@ -46,7 +46,7 @@ def test_export_unlabelled_test_split_says_so(cli, xnli_dir):
 
 @pytest.mark.parametrize("args,code,message", [
     (["--langs", "ja"], 1, "language 'ja' is not a language of task xnli"),
-    (["--langs", "qq"], 1, "unknown language code 'qq'"),
+    (["--langs", "qq"], 2, "--langs: unknown language 'qq'"),  # a usage error, found while options are parsed
     (["--langs", "fr"], 1, "no xnli dev file for 'fr' under .* looked for dev-fr.tsv, XNLI-1.0/xnli.dev.tsv"),
     (["--split", "tst"], 2, "unknown split of xnli 'tst' \\(did you mean 'test'"),
 ])
@@ -172,7 +172,7 @@ def test_cli_errors_are_one_line(cli, tmp_path):
     run = _demo_cli(cli)
     bad = run("-o", tmp_path / "x", "--langs", "de,xx")
     assert bad.exit_code == 2 and bad.stdout == ""
-    assert bad.stderr.startswith("error: unknown language 'xx'") and bad.stderr.count("\n") == 1
+    assert bad.stderr.startswith("error: --langs: unknown language 'xx'") and bad.stderr.count("\n") == 1
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "a.txt").write_text("x")
     taken = run("-o", tmp_path / "taken", "--langs", "de")

@@ -185,7 +185,7 @@ def test_bom_crlf_blank_lines_and_extra_fields_are_read(cli, checkpoints, tmp_pa
     (["retrieve", "CKPT", "--task", "tatoeba", "--langs", "dee"], 2, "did you mean 'de'"),
     (["target", "CKPT", "--task", "xnli", "--data", "DATA", "--train-langs", "dee", "-o", "OUT"], 2,
      "did you mean 'de'"),
-    (["data", "export", "xnli", "--split", "dev", "--langs", "dee", "--data-dir", "TMP"], 1, "did you mean 'de'"),
+    (["data", "export", "xnli", "--split", "dev", "--langs", "dee", "--data-dir", "TMP"], 2, "did you mean 'de'"),
     (["correlate", "RECORDS", "RECORDS", "--metric", "acuracy"], 1, "did you mean 'accuracy'"),
     (["correlate", "RECORDS", "RECORDS", "--task", "xnl"], 1, "did you mean 'xnli'"),
     (["summary", "RECORDS", "--xtreme-version", "xtrem"], 2, "did you mean 'xtreme'"),

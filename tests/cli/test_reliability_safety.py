@@ -253,8 +253,8 @@ def test_a_language_from_data_cannot_become_a_path(tmp_path, lang):
 
 @pytest.mark.parametrize("argv, code", [
     (["retrieve", "CKPT", "--task", "tatoeba", "--data-dir", "ROOT", "--langs", "../de"], 2),
-    (["data", "export", "xnli", "--split", "dev", "--data-dir", "ROOT", "--langs", "../../de"], 1),
-    (["data", "export", "mlqa", "--split", "dev", "--data-dir", "ROOT", "--langs", "en-../de"], 1),
+    (["data", "export", "xnli", "--split", "dev", "--data-dir", "ROOT", "--langs", "../../de"], 2),
+    (["data", "export", "mlqa", "--split", "dev", "--data-dir", "ROOT", "--langs", "en-../de"], 2),
     (["retrieve", "CKPT", "--task", "tatoeba", "--data-dir", "ROOT", "--protocol", "../x"], 2),
 ])
 def test_a_language_or_name_on_the_command_line_cannot_become_a_path(cli, tiny_xlmr, tmp_path, argv, code):

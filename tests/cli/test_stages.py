@@ -142,7 +142,7 @@ def test_if_exists_error_skip_overwrite(cli, tiny_xlmr, data, tmp_path):
     (("--task", "xnli,pawsx"), 2, "`stilt target` trains one task"),
     (("--task", "mlm"), 2, "--task mlm needs `stilt intermediate … --mlm-data FILE`"),
     (("--task", "xnli", "--batch-size", "6", "--grad-accum", "4"), 2, "not divisible by --grad-accum"),
-    (("--task", "xnli", "--preset", "paper"), 2, "unknown preset 'paper'"),
+    (("--task", "xnli", "--preset", "paper"), 2, "unknown --preset 'paper'"),
     (("--task", "xnli", "--data", "pawsx=PLACEHOLDER"), 2, "pawsx is not a task of this run"),
 ])
 def test_bad_usage_is_one_line_with_exit_2(cli, tiny_xlmr, data, tmp_path, args, code, message):

@@ -178,7 +178,7 @@ def _squad_row(row: Row, lang: str, empty_is_unanswerable: bool = False) -> Row:
 
 def map_squad(rows, features, spec, split, lang):
     for row in rows:
-        yield _squad_row(row, lang, empty_is_unanswerable=spec.name == "squad_v2")
+        yield _squad_row(row, lang, empty_is_unanswerable=spec.null_answers)
 
 
 def map_tydiqa(rows, features, spec, split, lang):
@@ -255,11 +255,14 @@ def map_copa(rows, features, spec, split, lang):
                       [row["choice1"], row["choice2"]], _int_label(row.get("label")))
 
 
+def map_gold_only(rows, features, spec, split, lang):
+    """A Hub copy that holds only the gold pairs (BUCC), not the corpora to mine them from."""
+    raise DataError(f"{spec.name}: the Hub copy holds only the gold pairs, not the corpora to mine",
+                    "read the original files with --data-dir")
+
+
 def map_pairs(rows, features, spec, split, lang):
     """Tatoeba: aligned (xx, English) rows; the gold is the row alignment."""
-    if spec.name == "bucc":
-        raise DataError("bucc: the Hub copy holds only the gold pairs, not the corpora to mine",
-                        "read the BUCC 2018 files with --data-dir")
     for n, row in enumerate(rows):
         src, tgt = f"{lang}-{n}", f"en-{n}"
         yield {"id": src, "lang": lang, "side": "src", "text": row["source_sentence"].strip()}
@@ -271,6 +274,7 @@ MAPPERS: dict[str, Callable] = {
     "xnli": map_xnli, "pawsx": map_pawsx, "tokens:pos_tags": _tokens("pos_tags"), "tokens:ner_tags": _tokens("ner_tags"),
     "squad": map_squad, "tydiqa": map_tydiqa, "nli": map_nli, "glue": map_glue, "hellaswag": map_hellaswag,
     "csqa": map_csqa, "cosmos": map_cosmos, "siqa": map_siqa, "copa": map_copa, "pairs": map_pairs,
+    "gold-only": map_gold_only,
 }
 
 

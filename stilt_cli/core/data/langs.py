@@ -142,6 +142,30 @@ def normalise(code: str) -> str:
     return get(code).code
 
 
+def checked(code: str, where: str) -> str:
+    """A language code, or MLQA's 'context-question' pair (en-de), normalised through the table. Unknown:
+    a usage error when `where` is the --langs option, a data error when it names a data row."""
+    from stilt_cli.core.errors import DataError, StiltError, did_you_mean
+
+    parts = code.split("-")
+    try:
+        if len(parts) > 2:
+            raise ValueError(code)
+        return "-".join(normalise(part) for part in parts)
+    except (StiltError, ValueError):
+        option = where.startswith("--")  # an option is a usage error, a data row a data one
+        guess = did_you_mean(code, table(), "language" if option else "language code")
+        raise (UsageError if option else DataError)(f"{where}: {guess}", "use ISO 639-1 codes such as de, zh") from None
+
+
+def check_codes(value: str) -> None:
+    """`--langs` as typed, before any work: every code — or MLQA 'context-question' pair (en-de) — must be
+    in the language table (a typo gets did-you-mean). Which languages a task has is checked later."""
+    for raw in comma_list(value, "--langs", example="de,fr") or []:
+        if raw.lower() not in table() and raw.lower() not in _aliases():
+            checked(raw, "--langs")
+
+
 def parse_list(value: str | None, allowed: list[str] | None = None, what: str = "language") -> list[str] | None:
     """Parse `--langs de,fr` (or `all`, or None) into stilt codes, checked against `allowed`."""
     def checked(raw: str) -> str:

@@ -144,7 +144,7 @@ def _check_langs(spec: TaskSpec, langs: list[str] | None) -> list[str]:
 
 
 def _check_dir(spec: TaskSpec, split: str, langs: list[str] | None, data_dir: Path) -> list[dict[str, Any]]:
-    from stilt_cli.core.data.readers import COMBINED, OWN_READERS, Tree, candidates, locate
+    from stilt_cli.core.data.readers import COMBINED, FOLDER_FORMATS, Tree, candidates, folder_format, locate
 
     if not data_dir.is_dir():
         raise DataError(f"--data-dir {data_dir}: no such folder")
@@ -157,15 +157,11 @@ def _check_dir(spec: TaskSpec, split: str, langs: list[str] | None, data_dir: Pa
     combined: dict[tuple, set[str] | str] = {}
     for lang in _check_langs(spec, langs):
         base = {"task": spec.name, "split": split, "lang": lang, "source": "data-dir"}
-        if spec.name in OWN_READERS:
-            from stilt_cli.core.data.readers import bucc, tatoeba
-
-            if spec.name == "tatoeba":
-                expected, present = tatoeba.expected_files(lang), lang in tatoeba.available(data_dir)
-            else:
-                expected, present = bucc.expected_files(lang, split), lang in bucc.available(data_dir, split)
-            rows.append(dict(base, status="present" if present else "missing", format=spec.name, files=[],
-                             looked_for=expected))
+        whole_folder = folder_format(spec, split)
+        if whole_folder is not None:
+            reader = FOLDER_FORMATS[whole_folder]
+            rows.append(dict(base, status="present" if lang in reader.available(data_dir, split) else "missing",
+                             format=whole_folder, files=[], looked_for=reader.expected_files(lang, split)))
             continue
         try:
             found = locate(spec, split, lang, data_dir, tree)

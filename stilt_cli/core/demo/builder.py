@@ -27,6 +27,7 @@ from stilt_cli.core.console import info
 from stilt_cli.core.data import offline_text
 from stilt_cli.core.errors import OutputExistsError, UsageError
 from stilt_cli.core.hashing import file_sha256, json_sha256
+from stilt_cli.core.tasks import demo as demo_tasks
 from stilt_cli.core.tasks.demo import DEMO_LANGS
 
 SCHEMA = "stilt.demo/1"
@@ -146,8 +147,8 @@ def _make(langs: list[str], seed: int, per_lang: int, names_per_class: int,
     english_test = {name_task.fold(r["text_a"]) for r in names["test"] if r["lang"] == "en"}
     pairs = pair_task.build(name_task.english_keys(), english_test, seed)
     parallel = parallel_task.build(langs, seed, per_lang)
-    return {"demo-names": names, "demo-name-tags": tag_task.build(names), "demo-territory-pairs": pairs,
-            "demo-parallel": {"test": parallel}}
+    return {demo_tasks.NAMES: names, demo_tasks.NAME_TAGS: tag_task.build(names), demo_tasks.TERRITORY_PAIRS: pairs,
+            demo_tasks.PARALLEL: {"test": parallel}}
 
 
 def _validate(task: str, split: str, rows: list[dict[str, Any]]) -> None:
@@ -184,8 +185,9 @@ def build(out_dir: str | Path, langs: list[str] | None = None, seed: int = 0, pe
             if isinstance(exc, OSError):
                 raise atomic.disk_error(partial, exc) from None
             raise
-    n_test = len(readme["tasks"]["demo-names"]["splits"]["test"]["per_lang"])
-    info(f"wrote {out}: {len(readme['tasks'])} demo tasks, {n_test} test languages for demo-names (see {out / README})")
+    n_test = len(readme["tasks"][demo_tasks.NAMES]["splits"]["test"]["per_lang"])
+    info(f"wrote {out}: {len(readme['tasks'])} demo tasks, {n_test} test languages for {demo_tasks.NAMES} "
+         f"(see {out / README})")
     return readme
 
 
@@ -198,7 +200,7 @@ def _write(partial: Path, data: dict[str, dict[str, list[dict[str, Any]]]], key:
     readme = {"schema": SCHEMA, "key": key, "inputs": inputs, "tasks": {}}
     for task, splits in data.items():
         spec = tasks.get(task)
-        entry: dict[str, Any] = {"title": spec.title, "type": spec.type, "role": _role(task),
+        entry: dict[str, Any] = {"title": spec.title, "type": spec.type, "role": demo_tasks.ROLES[task],
                                  "labels": list(spec.labels or ()), "sources": list(spec.sources),
                                  "notes": spec.notes, "splits": {}}
         for split, rows in splits.items():
@@ -212,11 +214,6 @@ def _write(partial: Path, data: dict[str, dict[str, list[dict[str, Any]]]], key:
         readme["tasks"][task] = entry
     atomic.write_text(partial / README, json.dumps(readme, ensure_ascii=False, indent=1) + "\n")
     return readme
-
-
-def _role(task: str) -> str:
-    return {"demo-names": "target", "demo-name-tags": "target", "demo-territory-pairs": "intermediate",
-            "demo-parallel": "retrieval"}[task]
 
 
 def summary_rows(readme: dict[str, Any], out_dir: str | Path) -> list[dict[str, Any]]:

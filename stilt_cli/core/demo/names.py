@@ -23,9 +23,10 @@ from datetime import date
 from typing import Any
 
 from stilt_cli.core.data import offline_text
+from stilt_cli.core.tasks import demo as demo_tasks
 from stilt_cli.core.tasks.demo import DEMO_LANGS, NAME_CLASSES
 
-TASK = "demo-names"
+TASK = demo_tasks.NAMES
 # ISO 639 special-purpose codes: not languages
 _SPECIAL_LANGUAGES = frozenset({"mis", "mul", "und", "zxx"})
 _KEY_SHAPE = {"language": re.compile(r"[a-z]{2,3}"), "territory": re.compile(r"[A-Z]{2}"),

@@ -23,8 +23,9 @@ from typing import Any
 
 from stilt_cli.core.data import offline_text
 from stilt_cli.core.demo.names import TENDER_FROM, TENDER_TO, fold, rank
+from stilt_cli.core.tasks import demo as demo_tasks
 
-TASK = "demo-territory-pairs"
+TASK = demo_tasks.TERRITORY_PAIRS
 MIN_PERCENT = 1.0
 OFFICIAL = ("official", "de_facto_official")
 RELATED, UNRELATED = "related", "unrelated"

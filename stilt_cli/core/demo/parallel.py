@@ -20,8 +20,9 @@ from typing import Any
 
 from stilt_cli.core.data import offline_text
 from stilt_cli.core.demo.names import fold, rank
+from stilt_cli.core.tasks import demo as demo_tasks
 
-TASK = "demo-parallel"
+TASK = demo_tasks.PARALLEL
 # Tatoeba's sentences are short; the few paragraph-long help texts would also dominate embedding time
 MAX_WORDS = 12
 

@@ -20,44 +20,9 @@ from dataclasses import dataclass, field
 from statistics import fmean
 
 from stilt_cli.core import tasks
-from stilt_cli.core.errors import DataError, unknown
+from stilt_cli.core.errors import DataError
+from stilt_cli.core.tasks.benchmarks import Benchmark, benchmark
 from stilt_cli.core.tasks.spec import TaskSpec
-
-
-@dataclass(frozen=True)
-class Benchmark:
-    name: str
-    title: str
-    protocol: str
-    categories: dict[str, tuple[str, ...]]  # category -> task names, in XTREME's order
-
-    @property
-    def tasks(self) -> tuple[str, ...]:
-        return tuple(t for names in self.categories.values() for t in names)
-
-    def category_of(self, task: str) -> str | None:
-        return next((c for c, names in self.categories.items() if task in names), None)
-
-    def languages(self, task: str) -> tuple[str, ...]:
-        return tasks.get(task).all_languages(self.name)
-
-
-BENCHMARKS = {
-    "xtreme": Benchmark("xtreme", "XTREME", "xtreme-v1", {
-        "classification": ("pawsx", "xnli"), "structured": ("udpos", "panx"),
-        "qa": ("xquad", "mlqa", "tydiqa"), "retrieval": ("bucc", "tatoeba")}),
-    "xtreme-r": Benchmark("xtreme-r", "XTREME-R", "xtreme-r", {
-        "classification": ("xnli", "xcopa"), "structured": ("udpos", "panx"),
-        "qa": ("xquad", "mlqa", "tydiqa"), "retrieval": ("mewsli-x", "lareqa", "tatoeba")}),
-}
-CATEGORY_TITLES = {"classification": "Classification", "structured": "Structured prediction",
-                   "qa": "Question answering", "retrieval": "Sentence retrieval"}
-
-
-def benchmark(name: str) -> Benchmark:
-    if name not in BENCHMARKS:
-        raise unknown(name, BENCHMARKS, "XTREME version")
-    return BENCHMARKS[name]
 
 
 def score_metrics(spec: TaskSpec) -> tuple[str, ...]:
@@ -161,7 +126,7 @@ def describe(agg: Aggregate) -> list[str]:
         lines.append(f"  {name:<10} {value:>7}   ({len(ts.present)}/{len(ts.expected)} languages)")
     for category, value in agg.categories.items():
         shown = "—" if value is None else f"{100 * value:.2f}" + ("*" if agg.partial.get(category) else "")
-        lines.append(f"  {CATEGORY_TITLES[category]:<22} {shown}")
+        lines.append(f"  {agg.benchmark.category_titles[category]:<22} {shown}")
     overall = "—" if agg.overall is None else f"{100 * agg.overall:.2f}" + ("*" if agg.partial.get("overall") else "")
     lines.append(f"  {title} overall: {overall}")
     lines += [f"  note: {note}" for note in agg.notes]

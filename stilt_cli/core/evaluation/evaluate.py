@@ -25,7 +25,7 @@ from typing import Any
 
 from stilt_cli.core import checkpoint, records, tasks
 from stilt_cli.core.console import info, progress, warn
-from stilt_cli.core.data import sources
+from stilt_cli.core.data import langs, sources
 from stilt_cli.core.errors import DataError, UsageError, comma_list, did_you_mean
 from stilt_cli.core.evaluation.submission import PredictionSinks
 from stilt_cli.core.tasks.spec import TaskSpec
@@ -116,22 +116,6 @@ def _codes(value: str | None) -> list[str] | None:
     return comma_list(value, "--langs", example="de,fr")
 
 
-def checked_lang(code: str, where: str) -> str:
-    """A language code (or MLQA 'context-question' pair) normalised through the language table."""
-    from stilt_cli.core.data import langs
-    from stilt_cli.core.errors import StiltError, did_you_mean
-
-    parts = code.split("-")
-    try:
-        if len(parts) > 2:
-            raise ValueError(code)
-        return "-".join(langs.normalise(part) for part in parts)
-    except (StiltError, ValueError):
-        guess = did_you_mean(code, langs.table(), "language code")
-        error = UsageError if where == "--langs" else DataError  # an option is a usage error, a data row a data one
-        raise error(f"{where}: {guess}", "use ISO 639-1 codes such as de, zh") from None
-
-
 @dataclass
 class Source:
     data_file: str | None
@@ -170,7 +154,7 @@ def load_by_language(spec: TaskSpec, split: str, codes: list[str] | None, source
 
         codes = languages_for(spec, codes)[0]  # unknown languages of the task: one line, exit 1
     elif codes is not None:
-        codes = [checked_lang(code, "--langs") for code in codes]
+        codes = [langs.checked(code, "--langs") for code in codes]
     rows = sources.load_examples(spec, split, codes, data_file=source.data_file, data_dir=source.data_dir)
     if source.data_file is not None:
         split, rows = sources.split_of_file(rows, given, split)
@@ -179,7 +163,7 @@ def load_by_language(spec: TaskSpec, split: str, codes: list[str] | None, source
     for row in rows:
         raw = row["lang"]
         if raw not in checked:  # the code becomes part of a file name: only table codes pass
-            checked[raw] = checked_lang(raw, f"{source.name()}: example {row.get('id')}")
+            checked[raw] = langs.checked(raw, f"{source.name()}: example {row.get('id')}")
         groups.setdefault(checked[raw], []).append(row)
     if codes is not None:
         missing = [code for code in codes if code not in groups]
@@ -326,7 +310,7 @@ class Runner:
         model = heads.load_model(ckpt, encoder.model, head, expected)
         model.to(choice.torch_device())
         options = predict.Options(batch_size=config.batch_size, max_answer_length=config.max_answer_length,
-                                  null_answer=spec.name == "squad_v2")
+                                  null_answer=spec.null_answers)
         return cls(spec, head, model, encoder.tokenizer, choice, list(model.specs[head].labels), options)
 
     def evaluate(self, lang: str, split: str, examples: list[dict[str, Any]], max_length: int,

@@ -26,11 +26,10 @@ from typing import Any
 
 from stilt_cli.core import tasks, textio
 from stilt_cli.core.errors import DataError, StiltError, unknown
-from stilt_cli.core.evaluation.submission import folder_name, shape
+from stilt_cli.core.evaluation.submission import folder_name
 from stilt_cli.core.tasks.spec import TaskSpec
 
 EXTENSIONS = (".tsv", ".json", ".jsonl")
-UNSUPPORTED_FOLDERS = {"mewslix": "mewsli-x", "lareqa": "lareqa"}
 
 
 # ---- reading ----------------------------------------------------------------------------------
@@ -105,7 +104,7 @@ def _canonical_gold(path: Path, spec: TaskSpec) -> Any:
     rows = list(canonical.read(path, spec))
     if not rows:
         raise DataError(f"{path}: no {spec.name} examples")
-    kind = shape(spec)
+    kind = spec.prediction_shape
     if kind == "answer":
         return {ex["id"]: [a["text"] for a in ex["answers"]] for ex in rows}
     if kind == "pair":
@@ -130,7 +129,7 @@ def _canonical_gold(path: Path, spec: TaskSpec) -> Any:
 def _prediction_jsonl(path: Path, spec: TaskSpec) -> Any:
 
 
-    kind = shape(spec)
+    kind = spec.prediction_shape
     items: list[tuple[int, Any, Any]] = []
     for number, obj in textio.read_jsonl(path, expect="prediction object"):
         if "prediction" not in obj:
@@ -153,7 +152,7 @@ def _prediction_jsonl(path: Path, spec: TaskSpec) -> Any:
 
 def read_file(path: Path, spec: TaskSpec, side: str) -> Any:
     """One submission or gold file as labels [(line, str)], tag sentences, {id: answer(s)} or pairs."""
-    kind = shape(spec)
+    kind = spec.prediction_shape
     if path.suffix == ".jsonl":
         return _canonical_gold(path, spec) if side == "gold" else _prediction_jsonl(path, spec)
     if kind == "answer":
@@ -186,12 +185,10 @@ def task_folders(root: Path) -> dict[str, Path]:
     if not root.is_dir():
         raise DataError(f"{root}: no such directory", "give a folder laid out as <task>/test-<lang>.<ext>")
     found: dict[str, Path] = {}
+    by_folder = {spec.submission_folder: spec for spec in tasks.registry().values()}
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if folder.name in UNSUPPORTED_FOLDERS:
-            warn(f"{folder}: {UNSUPPORTED_FOLDERS[folder.name]} is not supported by stilt yet; not scored")
-            continue
         try:
-            spec = tasks.get(folder.name)
+            spec = by_folder.get(folder.name) or tasks.get(folder.name)
         except StiltError:
             error = unknown(folder.name, [folder_name(t) for t in tasks.names("target")], "task folder", DataError)
             error.message = f"{folder}: {error.message}"
@@ -242,15 +239,14 @@ def score_file(spec: TaskSpec, pred_path: Path, gold_path: Path, lang: str) -> t
     from stilt_cli.core.console import warn
     from stilt_cli.core.evaluation import metrics
 
-    kind = shape(spec)
+    kind = spec.prediction_shape
     gold = read_file(gold_path, spec, "gold")
     pred = read_file(pred_path, spec, "pred")
     if kind == "answer":
         if not set(pred) & set(gold):
             raise DataError(f"{pred_path}: none of the {len(gold)} question ids of {gold_path} is answered",
                             "predictions are {question id: answer text}")
-        scorer = metrics.QA_SCORERS.get(spec.name, "squad_v1")
-        result = metrics.qa.mlqa(pred, gold, lang) if scorer == "mlqa" else metrics.qa.squad(pred, gold)
+        result = metrics.qa.score(spec.qa_scorer, pred, gold, lang)
         missing = int(result.pop("missing"))
         if missing:
             warn(f"{pred_path}: no answer for {missing} of {len(gold)} questions; they score 0 (official behaviour)")
@@ -278,7 +274,7 @@ def score_file(spec: TaskSpec, pred_path: Path, gold_path: Path, lang: str) -> t
 
 
 def _order(names: Iterable[str], version: str) -> list[str]:
-    from stilt_cli.core.evaluation.aggregate import benchmark
+    from stilt_cli.core.tasks.benchmarks import benchmark
 
     first = [t for t in benchmark(version).tasks if t in names]
     return first + sorted(set(names) - set(first))
@@ -289,7 +285,8 @@ def score(predictions: Path, labels: Path, version: str = "xtreme", split: str =
     """Score a submission folder against a gold folder: (result records, XTREME aggregate)."""
     from stilt_cli.core import records
     from stilt_cli.core.console import info, warn
-    from stilt_cli.core.evaluation.aggregate import aggregate, benchmark, language_score
+    from stilt_cli.core.evaluation.aggregate import aggregate, language_score
+    from stilt_cli.core.tasks.benchmarks import benchmark
 
     bench = benchmark(version)
     gold_tasks, pred_tasks = task_folders(labels), task_folders(predictions)
@@ -312,7 +309,7 @@ def score(predictions: Path, labels: Path, version: str = "xtreme", split: str =
         missing = [lang for lang in gold_files if lang not in pred_files]
         if missing:
             raise DataError(f"{pred_tasks[task]}: no predictions for {', '.join(missing)}",
-                            f"expected {split}-{missing[0]}.{'json' if shape(spec) == 'answer' else 'tsv'} "
+                            f"expected {split}-{missing[0]}.{'json' if spec.prediction_shape == 'answer' else 'tsv'} "
                             f"for every language of {gold_tasks[task]}")
         for lang in sorted(set(pred_files) - set(gold_files)):
             warn(f"{pred_files[lang]}: no gold file for {lang}; not scored")

@@ -20,7 +20,6 @@ from typing import Any
 
 from stilt_cli.core import atomic, tasks
 from stilt_cli.core.errors import DataError, UsageError
-from stilt_cli.core.tasks.spec import TaskSpec
 
 # a split name becomes part of a file name: letters, digits, '_' and '-' only
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,40}")
@@ -69,7 +68,7 @@ class PredictionSinks:
             write_jsonl(path, ({"id": ex["id"], "prediction": p} for ex, p in zip(examples, predictions)))
             written.append(path)
         if self.xtreme_dir is not None:
-            kind = shape(tasks.get(self.task))
+            kind = tasks.get(self.task).prediction_shape
             value: Any = predictions
             if kind == "answer":
                 value = {ex["id"]: p for ex, p in zip(examples, predictions)}
@@ -79,27 +78,16 @@ class PredictionSinks:
 
 # ---- the XTREME submission layout -------------------------------------------------------------------
 
-FOLDERS = {"bucc": "bucc2018"}  # stilt task name -> XTREME's folder name where they differ
-
-
 def folder_name(task: str) -> str:
-    return FOLDERS.get(task, task)
-
-
-def shape(spec: TaskSpec) -> str:
-    """What one prediction looks like: label, tags, answer, index or pair."""
-    if spec.name == "tatoeba":
-        return "index"
-    if spec.name == "bucc":
-        return "pair"
-    return {"tagging": "tags", "qa": "answer"}.get(spec.type, "label")
+    """The task's folder in the submission layout (XTREME's name for it: bucc -> bucc2018)."""
+    return tasks.get(task).submission_folder
 
 
 # ---- writing (also for `evaluate --export-xtreme`) -------------------------------------------
 def write_predictions(root: str | os.PathLike, task: str, lang: str, predictions: Any, split: str = "test") -> Path:
     """Write one language's predictions in the XTREME layout, atomically; returns the file written."""
     spec = tasks.get(task)
-    kind = shape(spec)
+    kind = spec.prediction_shape
     atomic.safe_name(split, "split")
     atomic.safe_name(lang, "language")
     path = Path(root) / folder_name(spec.name) / f"{split}-{lang}.{'json' if kind == 'answer' else 'tsv'}"

@@ -27,8 +27,9 @@ from typing import Any
 
 from stilt_cli.core import records, tasks
 from stilt_cli.core.errors import DataError, UsageError, unknown
-from stilt_cli.core.evaluation.aggregate import aggregate, benchmark, language_score, score_metrics
+from stilt_cli.core.evaluation.aggregate import aggregate, language_score, score_metrics
 from stilt_cli.core.evaluation.runs import load as load_runs
+from stilt_cli.core.tasks.benchmarks import benchmark
 
 KINDS = ("eval", "retrieval")
 # params that are measured outputs or say *how* something ran (exact search is the same on CPU and GPU),

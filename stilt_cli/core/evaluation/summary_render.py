@@ -12,8 +12,8 @@ import io
 from typing import Any
 
 from stilt_cli.core import records
-from stilt_cli.core.evaluation.aggregate import CATEGORY_TITLES, benchmark
 from stilt_cli.core.evaluation.summary import Cell, Delta, Row, Summary
+from stilt_cli.core.tasks.benchmarks import benchmark
 
 FORMATS = ("table", "jsonl", "markdown", "csv")
 LEGEND = ("* computed on a subset of the benchmark's languages or tasks (not comparable with the leaderboard); "
@@ -44,7 +44,7 @@ def delta_text(delta: Delta | None) -> str:
 
 def _label(summary: Summary, row: Row) -> str:
     if row.level == "category":
-        return CATEGORY_TITLES.get(row.name, row.name)
+        return benchmark(summary.version).category_titles.get(row.name, row.name)
     if row.level == "overall":
         return f"{benchmark(summary.version).title} overall"
     return row.name

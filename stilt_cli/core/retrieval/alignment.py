@@ -108,7 +108,7 @@ def load_pairs(config: AlignConfig) -> dict[str, tuple[list[str], list[str]]]:
         if path.suffix == ".jsonl" or str(path) == "-":
             from stilt_cli.core.data import examples
 
-            rows = list(examples.read(path, tasks.get("tatoeba"), wanted))
+            rows = list(examples.read(path, tasks.generic("retrieval"), wanted))
             if not rows:
                 raise DataError(f"{'stdin' if str(path) == '-' else path}: no parallel sentences"
                                 + (f" for {','.join(wanted)}" if wanted else ""),
@@ -122,7 +122,7 @@ def load_pairs(config: AlignConfig) -> dict[str, tuple[list[str], list[str]]]:
                 raise UsageError("--pairs with a TSV file needs --langs naming its one language", "e.g. --langs de")
             return {wanted[0]: _pairs_from_tsv(path, wanted[0])}
     else:
-        spec = sets.retrieval_spec(config.task)
+        spec = tasks.get_of_type(config.task, "retrieval")
         from stilt_cli.core.data import sources
 
         data_file = sources.parse_data_option(config.data, default_task=spec.name).get(spec.name) if config.data else None

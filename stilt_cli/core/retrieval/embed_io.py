@@ -21,6 +21,8 @@ from stilt_cli.core.retrieval.embed_cache import cache_enabled, embed, fill_npy,
 from stilt_cli.core.retrieval.encoder import dim_of, load, resolve_layers
 from stilt_cli.core.retrieval.extract import DEFAULT_MAX_LENGTH, EmbedSpec
 
+DTYPES = ("float16", "float32")
+
 
 def read_inputs(source: str | os.PathLike) -> tuple[list[str], list[str]]:
     """(ids, texts) from JSONL (`text`, optional `id`; else the line number) or plain text, one
@@ -78,20 +80,20 @@ def output_paths(output: str | os.PathLike) -> tuple[Path, Path, Path]:
 
 def embed_file(model: str, source: str | os.PathLike, output: str | os.PathLike, *, layer: int | str | None = None,
                pooling: str = "mean", dtype: str = "float16", max_length: int | None = None, if_exists: str = "error",
-               cache: bool = True, revision: str | None = None) -> dict[str, Any]:
+               cache: bool = True, revision: str | None = None, batch_tokens: int = 16384) -> dict[str, Any]:
     """Write OUT.npy ((n, dim), or (layers, n, dim) for --layer all), OUT.ids (one id per row) and
     OUT.json (what made them). Returns the OUT.json content."""
     from stilt_cli.core import atomic
     from stilt_cli.core.errors import OutputExistsError
 
-    if dtype not in ("float16", "float32"):
+    if dtype not in DTYPES:
         raise UsageError(f"--dtype must be float16 or float32, not '{dtype}'")
     atomic.check_if_exists(if_exists)
     npy, ids_path, meta_path = output_paths(output)
     ids, texts = read_inputs(source)
     embedder = load(model, pooling, revision)
     layers = resolve_layers(embedder, layer)
-    spec = EmbedSpec(layers, pooling, max_length or DEFAULT_MAX_LENGTH)
+    spec = EmbedSpec(layers, pooling, max_length or DEFAULT_MAX_LENGTH, batch_tokens=batch_tokens)
     meta = {"format": "stilt.embeddings/1", "model": embedder.ref(), "model_fingerprint": embedder.fingerprint(),
             "layers": list(layers) or None, "pooling": pooling, "max_length": spec.max_length, "dtype": dtype,
             "texts": texts_fingerprint(texts), "rows": len(texts)}

@@ -1,7 +1,7 @@
 """`stilt retrieve`: Tatoeba-style search accuracy and BUCC-style mining F1 on any encoder.
 
-A retrieval task whose main metric is accuracy (tatoeba, demo-parallel) is scored by exact
-nearest-neighbour search; one whose main metric is F1 (bucc) by margin-based mining (`core/retrieval/mining.py`).
+A retrieval task's spec names its mode: `search` (tatoeba, demo-parallel) is scored by exact
+nearest-neighbour search; `mine` (bucc) by margin-based mining (`core/retrieval/mining.py`).
 
 Search (Tatoeba): L2-normalised vectors, exact inner product (FAISS `IndexFlatIP`; the GPU index
 sharded over the visible GPUs when faiss-gpu sees one and the device is CUDA; exact torch search
@@ -36,10 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stilt_cli.core import console, records
+from stilt_cli.core import console, records, tasks
 from stilt_cli.core.errors import UsageError
 from stilt_cli.core.retrieval.search import accuracy
-from stilt_cli.core.retrieval.sets import Group, load_groups, require_gold, retrieval_spec
+from stilt_cli.core.retrieval.sets import Group, load_groups, require_gold
 
 PROTOCOLS = ("xstilts", "xtreme")
 DIRECTIONS = ("en2xx", "xx2en", "both")
@@ -67,20 +67,22 @@ class RetrieveConfig:
 
 # ---- protocols and layers ----------------------------------------------------------------------------
 
-def xtreme_layer(task: str, family: str, num_layers: int) -> int | None:
-    """The hidden_states index XTREME's published scripts read (see the module docstring)."""
-    if task == "tatoeba" and family == "xlmr" and num_layers == 24:
-        return 14
+def xtreme_layer(spec: Any, family: str, num_layers: int) -> int | None:
+    """The hidden_states index XTREME's published scripts read (see the module docstring): the task
+    spec's own exception for this family and depth (`xtreme_layers`), else L - 4 from 12 layers up."""
+    exception = spec.xtreme_layers.get(f"{family}/{num_layers}")
+    if exception is not None:
+        return exception
     if num_layers >= 12:
         return num_layers - 4
     return None
 
 
-def protocol_layer(protocol: str, task: str, embedder: Any) -> int | None:
+def protocol_layer(protocol: str, spec: Any, embedder: Any) -> int | None:
     if embedder.num_layers is None:
         return None
     if protocol == "xtreme":
-        layer = xtreme_layer(task, embedder.family, embedder.num_layers)
+        layer = xtreme_layer(spec, embedder.family, embedder.num_layers)
         if layer is None:
             console.info(f"XTREME's scripts define no layer for a {embedder.num_layers}-layer encoder; "
                          f"using the checkpoint default {embedder.default_layer}")
@@ -134,8 +136,10 @@ def run(config: RetrieveConfig) -> list[dict[str, Any]]:
 
     protocol = check_choice(config.protocol, PROTOCOLS, "--protocol")
     direction = check_choice(config.direction, DIRECTIONS, "--direction")
-    spec = retrieval_spec(config.task)
-    mining_task = spec.main_metric == "f1"
+    spec = tasks.get_of_type(config.task, "retrieval")
+    if spec.retrieval not in ("search", "mine"):
+        raise UsageError(f"{spec.name}: retrieval mode '{spec.retrieval}' is not supported yet")
+    mining_task = spec.retrieval == "mine"
     if config.threshold is not None and not mining_task:
         raise UsageError(f"--threshold applies to mining tasks (bucc), not {spec.name}")
     data_file = sources.parse_data_option(config.data, default_task=spec.name).get(spec.name) if config.data else None
@@ -143,7 +147,7 @@ def run(config: RetrieveConfig) -> list[dict[str, Any]]:
     split, groups = load_groups(spec, config.split, wanted, config.data_dir, data_file)  # data errors before the model
     pooling = config.pooling or "mean"
     embedder = encoder.load(config.model, pooling, config.revision)
-    layers = encoder.resolve_layers(embedder, config.layer, protocol_layer(protocol, spec.name, embedder))
+    layers = encoder.resolve_layers(embedder, config.layer, protocol_layer(protocol, spec, embedder))
     embed_spec = extract.EmbedSpec(layers, pooling, config.max_length or extract.DEFAULT_MAX_LENGTH,
                                       batch_tokens=config.batch_tokens)
     base = {"task": spec.name, "split": split, "protocol": protocol, "checkpoint": embedder.ref(),

@@ -27,17 +27,6 @@ class Group:
     links: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
 
 
-def retrieval_spec(name: str):
-    from stilt_cli.core import tasks
-
-    spec = tasks.get(name)
-    if spec.type != "retrieval":
-        choices = [n for n, s in tasks.registry().items() if s.type == "retrieval" and s.supported]
-        raise UsageError(f"task {spec.name} is not a retrieval task (it is {spec.type})",
-                         f"retrieval tasks: {', '.join(choices)}")
-    return spec
-
-
 def load_groups(spec: Any, given: str | None, langs: list[str] | None, data_dir: Path | None,
                 data_file: str | None) -> tuple[str, dict[str, Group]]:
     """The split and its groups: --split `given`, else the one split a --data file names, else the task's default."""

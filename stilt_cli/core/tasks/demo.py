@@ -23,6 +23,9 @@ from stilt_cli.core.tasks.spec import TaskSpec
 DEMO_LANGS = ("ar", "bg", "de", "el", "es", "et", "eu", "fa", "fi", "fr", "he", "hi", "hu", "id", "ja", "ka", "ko",
               "ru", "sw", "th", "tr", "vi", "zh")
 NAME_CLASSES = ("language", "territory", "currency", "script")
+# the demo tasks' names, for their builders in core/demo/, and the part each plays in the demo
+NAMES, NAME_TAGS, TERRITORY_PAIRS, PARALLEL = "demo-names", "demo-name-tags", "demo-territory-pairs", "demo-parallel"
+ROLES = {NAMES: "target", NAME_TAGS: "target", TERRITORY_PAIRS: "intermediate", PARALLEL: "retrieval"}
 PAIR_LABELS = ("related", "unrelated")
 
 # names and UI strings are short: 32-64 tokens cover them; batch and lr sized for a few hundred CPU steps
@@ -40,7 +43,7 @@ _SOURCES_DJANGO = ("Django's translation catalogs (django/**/locale/*/LC_MESSAGE
 
 TASKS = [
     TaskSpec(
-        name="demo-names", title="Demo: what does this CLDR name name? (language/territory/currency/script)",
+        name=NAMES, title="Demo: what does this CLDR name name? (language/territory/currency/script)",
         type="classification", role="demo", languages=("en",) + DEMO_LANGS, metrics=("accuracy",),
         labels=NAME_CLASSES, splits={"train": "labelled", "dev": "labelled", "test": "labelled"},
         protocol="stilt-demo-v1", hparams=_presets(_DEMO_CLS),
@@ -51,7 +54,7 @@ TASKS = [
               "identical to the English one or to an English training name, and names ambiguous between classes.",
     ),
     TaskSpec(
-        name="demo-name-tags", title="Demo: BIO-tag each word of a CLDR name with what it names",
+        name=NAME_TAGS, title="Demo: BIO-tag each word of a CLDR name with what it names",
         type="tagging", role="demo", languages=("en",) + DEMO_LANGS, metrics=("f1",),
         labels=tuple(f"{p}-{c}" for c in NAME_CLASSES for p in "BI"), splits={"train": "labelled",
         "dev": "labelled", "test": "labelled"}, protocol="stilt-demo-v1", hparams=_presets(_DEMO_CLS),
@@ -62,7 +65,7 @@ TASKS = [
               "scored with XTREME's span F1. Names in scripts without spaces are one token.",
     ),
     TaskSpec(
-        name="demo-territory-pairs", title="Demo intermediate: does this currency or language belong to this "
+        name=TERRITORY_PAIRS, title="Demo intermediate: does this currency or language belong to this "
         "territory?", type="pair-classification", role="demo", languages=("en",), metrics=("accuracy",),
         labels=PAIR_LABELS, splits={"train": "labelled", "dev": "labelled"}, protocol="stilt-demo-v1",
         hparams=_presets(_DEMO_PAIR),
@@ -73,8 +76,9 @@ TASKS = [
               "between train and dev; no name of a demo-names test key occurs.",
     ),
     TaskSpec(
-        name="demo-parallel", title="Demo: parallel UI-string retrieval (Tatoeba-style, Django catalogs)",
+        name=PARALLEL, title="Demo: parallel UI-string retrieval (Tatoeba-style, Django catalogs)",
         type="retrieval", role="demo", languages=DEMO_LANGS, metrics=("accuracy",), splits={"test": "labelled"},
+        retrieval="search",
         protocol="stilt-demo-v1", files={"test": "demo-parallel/test.jsonl"}, sources=_SOURCES_DJANGO,
         notes="Per language: a few hundred Django UI strings (placeholders stripped) and their English msgids, "
               "gold = msgid alignment; untranslated (== English) and duplicate strings removed. Scored like "

@@ -103,7 +103,7 @@ TASKS = [
     TaskSpec(
         name="squad_v2", title="SQuAD v2.0 (with unanswerable questions)", type="qa", role="intermediate",
         languages=EN, metrics=("f1", "exact_match"), splits={"train": "labelled", "dev": "labelled"},
-        head="squad_v2", hparams=_h(_INTER_QA),
+        head="squad_v2", hparams=_h(_INTER_QA), null_answers=True, qa_scorer="squad_v2",
         hub=_hub("rajpurkar/squad_v2", "squad_v2", "squad", {"train": "train", "dev": "validation"}),
         files={"train": ("squad-json:train-v2.0.json",), "dev": ("squad-json:dev-v2.0.json",)},
         sources=("Rajpurkar et al. 2018, SQuAD 2.0",),

@@ -10,6 +10,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 TYPES = ("pair-classification", "classification", "tagging", "qa", "multiple-choice", "retrieval", "mlm")
+RETRIEVAL_MODES = ("search", "mine", "rank")
+ROLES = ("target", "intermediate", "demo")
+QA_SCORERS = ("squad_v1", "squad_v2", "mlqa")
 CATEGORIES = ("classification", "structured", "qa", "retrieval")
 HEAD_OF_TYPE = {"pair-classification": "classification", "classification": "classification", "tagging": "tagging",
                 "qa": "qa", "multiple-choice": "multiple-choice", "mlm": "mlm", "retrieval": None}
@@ -39,6 +42,13 @@ class TaskSpec:
     notes: str = ""
     supported: bool = True
     version: int = 1
+    # what the pipeline does differently per task, as data (no module outside core/tasks tests a task name)
+    retrieval: str | None = None  # retrieval tasks: search (Tatoeba-like), mine (BUCC-like), rank (Mewsli-X, LAReQA)
+    null_answers: bool = False  # QA: unanswerable questions belong to the task (SQuAD v2.0)
+    qa_scorer: str = "squad_v1"  # QA: the official scorer, squad_v1 | squad_v2 | mlqa (core/evaluation/metrics/qa.py)
+    # retrieval: "family/num_layers" -> the hidden_states index XTREME's scripts read where their rule L - 4 does not hold
+    xtreme_layers: dict[str, int] = field(default_factory=dict)
+    folder: str | None = None  # the task's folder in XTREME's submission layout, where it is not `name`
 
     @property
     def main_metric(self) -> str:
@@ -56,6 +66,17 @@ class TaskSpec:
     @property
     def head_name(self) -> str:
         return self.head or self.train_task or self.name
+
+    @property
+    def submission_folder(self) -> str:
+        return self.folder or self.name
+
+    @property
+    def prediction_shape(self) -> str:
+        """What one prediction looks like in a submission file: label, tags, answer, index, pair or ranking."""
+        if self.type == "retrieval":
+            return {"search": "index", "mine": "pair", "rank": "ranking"}[self.retrieval or "search"]
+        return {"tagging": "tags", "qa": "answer"}.get(self.type, "label")
 
     def all_languages(self, version: str = "xtreme") -> tuple[str, ...]:
         if version == "xtreme-r":

@@ -148,7 +148,7 @@ TASKS = [
         name="mlqa", title="MLQA: multilingual question answering", type="qa", role="target", languages=MLQA_LANGS,
         metrics=("f1", "exact_match"), splits={"dev": "labelled", "test": "labelled"},
         benchmarks=("xtreme", "xtreme-r"), category="qa", train_task="squad_v1", head="squad_v1", hparams=_qa(),
-        hub=_hub("MLQA.{lang}.{qlang}", "squad", {"dev": "validation", "test": "test"}),
+        qa_scorer="mlqa", hub=_hub("MLQA.{lang}.{qlang}", "squad", {"dev": "validation", "test": "test"}),
         files={"dev": ("squad-json:dev-context-{lang}-question-{qlang}.json",),
                "test": ("squad-json:test-context-{lang}-question-{qlang}.json",)},
         sources=("Lewis et al. 2020, MLQA", "https://github.com/facebookresearch/MLQA"),
@@ -172,8 +172,8 @@ TASKS = [
     TaskSpec(
         name="bucc", title="BUCC 2018: parallel sentence mining", type="retrieval", role="target",
         languages=BUCC_LANGS, metrics=("f1", "precision", "recall"), splits={"dev": "labelled", "test": "labelled"},
-        benchmarks=("xtreme",), category="retrieval",
-        hub=_hub("bucc18.{lang}", "pairs", {"dev": "validation", "test": "test"}),
+        benchmarks=("xtreme",), category="retrieval", retrieval="mine", folder="bucc2018",
+        hub=_hub("bucc18.{lang}", "gold-only", {"dev": "validation", "test": "test"}),
         files={split: (f"bucc:{{lang}}-en.{split}.{{lang}}", f"bucc:{{lang}}-en.{split}.en",
                        f"bucc:{{lang}}-en.{split}.gold") for split in ("dev", "test")},
         sources=("Zweigenbaum et al. 2018, BUCC shared task",),
@@ -184,7 +184,9 @@ TASKS = [
     TaskSpec(
         name="tatoeba", title="Tatoeba: parallel sentence retrieval (LASER test sets)", type="retrieval",
         role="target", languages=TATOEBA_LANGS, languages_r=("az", "lt", "pl", "uk", "ro"), metrics=("accuracy",),
-        splits={"test": "labelled"}, benchmarks=("xtreme", "xtreme-r"), category="retrieval",
+        splits={"test": "labelled"}, benchmarks=("xtreme", "xtreme-r"), category="retrieval", retrieval="search",
+        # scripts/run_tatoeba.sh: LAYER=13 for XLM-R Large, i.e. hidden_states index 14, not the rule's L - 4 = 20
+        xtreme_layers={"xlmr/24": 14},
         hub=_hub("tatoeba.{laser}", "pairs", {"test": "validation"}),
         files={"test": ("tatoeba:tatoeba.{laser}-eng.{laser}", "tatoeba:tatoeba.{laser}-eng.eng")},
         sources=("Artetxe & Schwenk 2019, LASER", "https://github.com/facebookresearch/LASER/tree/main/data/tatoeba/v1"),
@@ -205,12 +207,13 @@ TASKS = [
         name="mewsli-x", title="Mewsli-X: multilingual entity linking", type="retrieval", role="target",
         languages=("ar", "de", "en", "es", "fa", "ja", "pl", "ro", "ta", "tr", "uk"), metrics=("map@20",),
         splits={"test": "labelled"}, benchmarks=("xtreme-r",), category="retrieval", supported=False,
+        retrieval="rank", folder="mewslix",
         notes="Not yet supported: listed so that XTREME-R tables can say what is missing.",
     ),
     TaskSpec(
         name="lareqa", title="LAReQA: language-agnostic retrieval QA", type="retrieval", role="target",
         languages=XQUAD_LANGS, metrics=("map@20",), splits={"test": "labelled"}, benchmarks=("xtreme-r",),
-        category="retrieval", supported=False,
+        category="retrieval", supported=False, retrieval="rank",
         notes="Not yet supported: listed so that XTREME-R tables can say what is missing.",
     ),
 ]

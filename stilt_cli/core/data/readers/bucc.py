@@ -18,7 +18,6 @@ from stilt_cli.core.data import langs as langmod
 from stilt_cli.core.data.readers.tatoeba import read_lines
 from stilt_cli.core.errors import DataError
 
-TASK = "bucc"
 LANGS = ("de", "fr", "ru", "zh")
 SPLIT_NAMES = {"dev": ("dev", "sample"), "test": ("test", "training")}
 

@@ -23,8 +23,6 @@ from stilt_cli.core import console, textio
 from stilt_cli.core.data import langs as langmod
 from stilt_cli.core.errors import DataError
 
-TASK = "tatoeba"
-
 
 def read_lines(path: Path) -> list[str]:
     """Lines of a UTF-8 text file, stripped like XTREME strips them; trailing blank lines dropped.
@@ -51,13 +49,13 @@ def _labels_file(data_dir: Path, code: str) -> Path | None:
     return None
 
 
-def expected_files(code: str) -> list[str]:
+def expected_files(code: str, split: str = "test") -> list[str]:
     """The file names looked for, for messages and `stilt data check`."""
     laser = langmod.get(code).laser or code
     return [f"tatoeba.{laser}-eng.{laser}", f"tatoeba.{laser}-eng.eng", f"{code}-en.{code}", f"{code}-en.en"]
 
 
-def available(data_dir: str | os.PathLike) -> list[str]:
+def available(data_dir: str | os.PathLike, split: str = "test") -> list[str]:
     """Languages (ISO 639-1) with a complete file pair in `data_dir`, in either format."""
     data_dir = Path(data_dir)
     found = []

@@ -24,10 +24,7 @@ from stilt_cli.core.errors import DataError
 from stilt_cli.core.evaluation.metrics import classification, qa, retrieval, tagging
 from stilt_cli.core.tasks.spec import TaskSpec
 
-__all__ = ["classification", "compute", "qa", "retrieval", "tagging", "QA_SCORERS"]
-
-# which official QA scorer a task uses (default: SQuAD v1.1, as XTREME does for XQuAD and TyDiQA-GoldP)
-QA_SCORERS = {"mlqa": "mlqa", "squad_v2": "squad_v2"}
+__all__ = ["classification", "compute", "qa", "retrieval", "tagging"]
 GOLD_FIELD = {"pair-classification": "label", "classification": "label", "multiple-choice": "label", "tagging": "tags"}
 
 
@@ -76,13 +73,7 @@ def compute(spec: TaskSpec, predictions: Mapping[str, Any] | Sequence[Any], exam
         pred_by_id = (dict(predictions) if isinstance(predictions, Mapping)
                       else {ex["id"]: p for ex, p in zip(examples, _aligned(predictions, examples))})
         gold_by_id = {ex["id"]: [a["text"] for a in ex.get("answers") or []] for ex in examples}
-        scorer = QA_SCORERS.get(spec.name, "squad_v1")
-        if scorer == "mlqa":
-            result = qa.mlqa(pred_by_id, gold_by_id, lang)
-        elif scorer == "squad_v2":
-            result = qa.squad_v2(pred_by_id, gold_by_id)
-        else:
-            result = qa.squad(pred_by_id, gold_by_id)
+        result = qa.score(spec.qa_scorer, pred_by_id, gold_by_id, lang)  # the official scorer the spec names
         missing = int(result.pop("missing", 0))
         result.pop("n", None)
         if missing:

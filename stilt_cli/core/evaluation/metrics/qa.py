@@ -178,3 +178,13 @@ def squad_v2(pred_by_id: Mapping[str, str], gold_by_id: Mapping[str, Sequence[st
             result[f"{group}_exact_match"] = em / count
             result[f"{group}_f1"] = f1 / count
     return result
+
+
+def score(scorer: str, pred_by_id: Mapping[str, str], gold_by_id: Mapping[str, Sequence[str]],
+          lang: str) -> dict[str, float]:
+    """EM/F1 with the official scorer a task spec names (`qa_scorer`): squad_v1, squad_v2 or mlqa."""
+    if scorer == "mlqa":
+        return mlqa(pred_by_id, gold_by_id, lang)
+    if scorer == "squad_v2":
+        return squad_v2(pred_by_id, gold_by_id)
+    return squad(pred_by_id, gold_by_id)
