@@ -16,6 +16,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 from stilt_cli.core.libs import quiet_env  # noqa: E402
+from tests.helpers import invoke, refuse_connections  # noqa: E402
 
 quiet_env()
 
@@ -45,16 +46,24 @@ def shared_data() -> Path:
 @pytest.fixture
 def cli():
     """Run the real CLI in-process; returns click's Result with .stdout and .stderr kept apart."""
-    from typer.testing import CliRunner
-
-    from stilt_cli.cli import app
-
-    runner = CliRunner()
-
-    def invoke(*args: str, input: str | bytes | None = None):
-        return runner.invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
-
     return invoke
+
+
+@pytest.fixture
+def no_network(monkeypatch) -> list:
+    """Every connection (and name lookup) is refused at the socket layer; -> the list of what was tried."""
+    return refuse_connections(monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def typology_cache(tmp_path_factory):
+    """One distance cache for the session's typology users (URIEL / URIEL+ load once); a module takes it
+    with `pytestmark = pytest.mark.usefixtures("typology_cache")`."""
+    folder = tmp_path_factory.getbasetemp() / "stilt-typology-cache"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STILT_CACHE", str(folder))
+        patch.delenv("STILT_NO_CACHE", raising=False)
+        yield folder
 
 
 def _build_tiny(root: Path, kind: str) -> Path:

@@ -2,14 +2,13 @@
 
 Each task has a signal a 2-layer random model picks up in a few dozen steps: an NLI label that is
 visible from the hypothesis, entity tags from a fixed word list, an answer right after a marker
-word, the choice that repeats the context.
+word, the choice that repeats the context. Retrieval examples are sentences with their gold links.
+Writing them to files: `tests.helpers.write_jsonl`.
 """
 
 from __future__ import annotations
 
-import json
 import random
-from pathlib import Path
 
 WORDS = ("cat dog house tree river sun moon car book water light green small big old new red blue "
          "bird fish stone road hill door").split()
@@ -78,11 +77,18 @@ def choices(n: int, seed: int = 0) -> list[dict]:
     return rows
 
 
+def parallel(lang: str, src: list[str], tgt: list[str], links: list[tuple[int, int]], split: str | None = None
+             ) -> list[dict]:
+    """Retrieval examples: `lang` sentences (ids LANG:i), English ones (en:i) and the gold links between them."""
+    rows = [{"id": f"{lang}:{i}", "lang": lang, "side": "src", "text": t} for i, t in enumerate(src)]
+    rows += [{"id": f"en:{i}", "lang": lang, "side": "tgt", "text": t} for i, t in enumerate(tgt)]
+    rows += [{"lang": lang, "link": [f"{lang}:{s}", f"en:{t}"]} for s, t in links]
+    if split:
+        for row in rows:
+            row["split"] = split
+    return rows
+
+
 def text_lines(n: int, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
     return [_sentence(rng, 4, 10) for _ in range(n)]
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
-import time
+import textwrap
 
 import typer.main
 
@@ -24,16 +25,29 @@ def test_every_command_has_help_text():
     assert missing == []
 
 
-def test_help_lists_commands_and_is_fast():
-    start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "stilt_cli", "--help"], capture_output=True, text=True, check=True)
-    elapsed = time.perf_counter() - start
+# what makes `stilt --help` slow is importing these; every command imports them inside its function
+HEAVY = ("torch", "transformers", "datasets", "faiss", "sentence_transformers", "numpy", "scipy", "matplotlib")
+HELP_THEN_MODULES = textwrap.dedent("""
+    import json, runpy, sys
+    sys.argv = ["stilt", "--help"]
+    try:
+        runpy.run_module("stilt_cli", run_name="__main__", alter_sys=True)  # = python -m stilt_cli --help
+    except SystemExit as stop:
+        status = stop.code
+    sys.stderr.write(json.dumps({"status": status, "modules": sorted(sys.modules)}))
+""")
+
+
+def test_help_lists_commands_without_importing_heavy_libraries():
+    """A fresh interpreter runs `--help`; afterwards no heavy library is in sys.modules (the time this
+    takes is `make bench`'s business, not an assertion here)."""
+    result = subprocess.run([sys.executable, "-c", HELP_THEN_MODULES], capture_output=True, text=True, timeout=120)
+    report = json.loads(result.stderr.splitlines()[-1])
+    assert report["status"] in (0, None), result.stderr
     assert "pretrain-load" in result.stdout and "env" in result.stdout
-    # heavy libraries are imported lazily: --help must not pay for torch/transformers
-    probe = subprocess.run([sys.executable, "-X", "importtime", "-m", "stilt_cli", "--help"], capture_output=True, text=True)
-    heavy = [m for m in ("torch", "transformers", "datasets", "faiss") if f" {m}\n" in probe.stderr or f"| {m}\n" in probe.stderr]
-    assert heavy == []
-    assert elapsed < 5  # generous for a loaded CI machine; typically ~0.2 s
+    loaded = {name.split(".")[0] for name in report["modules"]}
+    assert "stilt_cli" in loaded and "typer" in loaded  # the probe saw the real start-up
+    assert sorted(loaded & set(HEAVY)) == []
 
 
 def test_version(cli):

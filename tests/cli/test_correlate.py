@@ -1,4 +1,5 @@
-"""`stilt correlate` end to end on constructed result records with known answers, and its bad inputs."""
+"""`stilt correlate` end to end on constructed result records with known answers, its covariates
+(pretraining size, fertility through a tiny checkpoint), and its bad inputs."""
 
 from __future__ import annotations
 
@@ -9,17 +10,10 @@ import pytest
 
 from stilt_cli.core import records
 from stilt_cli.core.analysis import stats, typology
-from tests.unit.analysis.test_plots import png_size
+from tests.helpers import jsonl, png_size
 
+pytestmark = pytest.mark.usefixtures("typology_cache")
 LANGS = ["de", "nl", "fr", "hi", "ja", "sw"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def typology_cache(tmp_path_factory):
-    folder = tmp_path_factory.getbasetemp() / "stilt-typology-cache"  # shared with test_typology
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("STILT_CACHE", str(folder))
-        yield folder
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +39,6 @@ def runs(tmp_path, gains, *, task="xnli", metric="accuracy", base=50.0, extra_ba
             write(tmp_path / f"run-{task}.jsonl", run, shuffle_seed=1 if shuffle else None))
 
 
-def parse(stdout):
-    return [json.loads(line) for line in stdout.splitlines()]
-
-
 def pick(rows, task, feature, metric):
     found = [r for r in rows if r["task"] == task and r["params"]["feature"] == feature and r["metric"] == metric]
     assert len(found) == 1, (task, feature, metric, len(found))
@@ -60,7 +50,7 @@ def test_perfect_monotone_gain_gives_rho_one(cli, tmp_path, syntax):
     baseline, run = runs(tmp_path, gains)
     result = cli("correlate", baseline, run, "--features", "syntax", "--bootstrap", "200", "--seed", "3")
     assert result.exit_code == 0, result.stderr
-    rows = parse(result.stdout)
+    rows = jsonl(result.stdout)
     rho = pick(rows, "xnli", "syntax", "spearman")
     assert rho["value"] == pytest.approx(1.0)
     assert rho["p_value"] == pytest.approx(2 / 720) and rho["permutation"]["exact"]
@@ -80,7 +70,7 @@ def test_shuffled_gains_give_no_significant_correlation(cli, tmp_path, syntax):
     gains = {lang: float(order[i]) for i, lang in enumerate(by_distance)}
     baseline, run = runs(tmp_path, gains)
     result = cli("correlate", baseline, run, "--features", "syntax", "--bootstrap", "200", "--permutations", "2000")
-    rho = pick(parse(result.stdout), "xnli", "syntax", "spearman")
+    rho = pick(jsonl(result.stdout), "xnli", "syntax", "spearman")
     assert rho["value"] == pytest.approx(stats.spearman([syntax[lang] for lang in by_distance], order))
     assert abs(rho["value"]) < 0.2 and rho["p_value"] > 0.3
 
@@ -90,11 +80,11 @@ def test_matching_is_by_identity_not_position_and_seeded(cli, tmp_path, syntax):
     baseline, run = runs(tmp_path, gains)
     shuffled_base, shuffled_run = runs(tmp_path / "..", gains, shuffle=True)
     args = ["--features", "syntax", "--bootstrap", "300", "--permutations", "300", "--seed", "5"]
-    first = parse(cli("correlate", baseline, run, *args).stdout)
-    second = parse(cli("correlate", shuffled_base, shuffled_run, *args).stdout)
+    first = jsonl(cli("correlate", baseline, run, *args).stdout)
+    second = jsonl(cli("correlate", shuffled_base, shuffled_run, *args).stdout)
     strip = [{k: v for k, v in r.items() if k not in ("created", "inputs")} for r in first]
     assert strip == [{k: v for k, v in r.items() if k not in ("created", "inputs")} for r in second]
-    other_seed = parse(cli("correlate", baseline, run, *args[:-1], "6").stdout)
+    other_seed = jsonl(cli("correlate", baseline, run, *args[:-1], "6").stdout)
     assert [r["ci_low"] for r in other_seed] != [r["ci_low"] for r in first]
 
 
@@ -104,7 +94,7 @@ def test_languages_in_one_run_only_are_listed_and_left_out(cli, tmp_path, syntax
     result = cli("correlate", baseline, run, "--features", "syntax", "--bootstrap", "200", "--permutations", "200")
     assert result.exit_code == 0
     assert f"only in {baseline}, left out: tr" in result.stderr
-    rho = pick(parse(result.stdout), "xnli", "syntax", "spearman")
+    rho = pick(jsonl(result.stdout), "xnli", "syntax", "spearman")
     assert "tr" not in {p["lang"] for p in rho["points"]}
 
 
@@ -113,7 +103,7 @@ def test_reference_language_is_left_out(cli, tmp_path, syntax):
     baseline, run = runs(tmp_path, gains)
     result = cli("correlate", baseline, run, "--features", "syntax", "--bootstrap", "200", "--permutations", "200")
     assert "English (en) is the reference" in result.stderr
-    rows = parse(result.stdout)
+    rows = jsonl(result.stdout)
     assert all("en" not in {p["lang"] for p in r["points"]} for r in rows)
     assert pick(rows, "xnli", "syntax", "pearson")["n_langs"] == 6
 
@@ -137,7 +127,7 @@ def test_pooled_fixed_effects_slope_and_correction(cli, tmp_path, syntax):
     result = cli("correlate", both_base, both_run, "--features", "syntax,geographic", "--bootstrap", "300",
                  "--permutations", "300", "--correction", "bh")
     assert result.exit_code == 0, result.stderr
-    rows = parse(result.stdout)
+    rows = jsonl(result.stdout)
     slope = pick(rows, "pooled", "syntax", "slope")
     assert slope["value"] == pytest.approx(4.0)
     assert "fixed effects" in slope["params"]["pooling"] and slope["n"] == 12 and slope["n_langs"] == 6
@@ -155,7 +145,7 @@ def test_script_factor_is_a_difference_of_means(cli, tmp_path):
     gains = {"de": 1.0, "fr": 2.0, "es": 3.0, "ru": 5.0, "hi": 6.0, "ja": 7.0}  # Latin: 1,2,3; others 5,6,7
     baseline, run = runs(tmp_path, gains)
     result = cli("correlate", baseline, run, "--features", "syntax", "--bootstrap", "200", "--permutations", "200")
-    script = pick(parse(result.stdout), "xnli", "script", "mean_diff")
+    script = pick(jsonl(result.stdout), "xnli", "script", "mean_diff")
     assert script["value"] == pytest.approx(6.0 - 2.0)
     assert script["params"]["groups"] == {"same": ["de", "es", "fr"], "different": ["hi", "ja", "ru"]}
     assert script["p_value"] == pytest.approx(2 / 20)  # exact: 2 of the C(6,3) splits are as extreme
@@ -190,7 +180,7 @@ def test_retrieval_records_with_params_are_units(cli, tmp_path, syntax):
                        params={"layer": 9, "pooling": "mean"})
     baseline = write(tmp_path / "b.jsonl", [json.loads(x) for p in (base8, base9) for x in p.read_text().splitlines()])
     run = write(tmp_path / "r.jsonl", [json.loads(x) for p in (run8, run9) for x in p.read_text().splitlines()])
-    rows = parse(cli("correlate", baseline, run, "--features", "syntax", "--bootstrap", "200",
+    rows = jsonl(cli("correlate", baseline, run, "--features", "syntax", "--bootstrap", "200",
                      "--permutations", "200").stdout)
     spearman = {r["params"]["gain_params"]["layer"]: r["value"] for r in rows
                 if r["metric"] == "spearman" and r["task"] == "tatoeba"}
@@ -234,7 +224,7 @@ def test_minimal_user_records_of_published_numbers(cli, tmp_path, syntax):
     result = cli("correlate", tmp_path / "base.jsonl", tmp_path / "run.jsonl", "--features", "syntax",
                  "--bootstrap", "200", "--permutations", "200")
     assert result.exit_code == 0, result.stderr
-    rho = pick(parse(result.stdout), "xnli", "syntax", "spearman")
+    rho = pick(jsonl(result.stdout), "xnli", "syntax", "spearman")
     gains = {lang: run - base for lang, (base, run) in published.items()}
     assert {p["lang"]: p["gain"] for p in rho["points"]} == pytest.approx(gains)
     assert rho["value"] == pytest.approx(stats.spearman([syntax[k] for k in gains], list(gains.values())))
@@ -245,3 +235,37 @@ def test_help_texts(cli):
         result = cli(command, "--help")
         assert result.exit_code == 0
         assert "--features" in result.stdout and "--ref" in result.stdout
+
+
+def test_cli_partial_correlation_with_pretrain_size(cli, tmp_path):
+    langs = LANGS + ["es", "ru", "tr", "qu"]
+    gains = {lang: float(i) for i, lang in enumerate(langs)}
+    baseline, run = runs(tmp_path, gains)
+    result = cli("correlate", baseline, run, "--features", "syntax", "--covariates", "pretrain-size",
+                 "--bootstrap", "200", "--permutations", "200")
+    assert result.exit_code == 0, result.stderr
+    assert "pretrain-size of qu is missing" in result.stderr
+    assert "partial correlations leave out qu" in result.stderr
+    rows = jsonl(result.stdout)
+    partial = pick(rows, "xnli", "syntax", "partial_spearman")
+    assert partial["n_langs"] == 9 and "qu" not in {p["lang"] for p in partial["points"]}
+    assert "Table 6" in partial["params"]["covariates"]["pretrain-size"]
+    assert pick(rows, "xnli", "syntax", "spearman")["n_langs"] == 10  # the plain one keeps qu
+
+
+def test_cli_fertility_with_a_tiny_checkpoint(cli, tmp_path, tiny_xlmr):
+    langs = LANGS + ["es", "ru", "tr"]
+    gains = {lang: float(i) for i, lang in enumerate(langs)}
+    baseline, run = runs(tmp_path, gains)
+    examples = [{"id": f"{lang}{i}", "lang": lang, "text_a": f"word{i} another sentence here",
+                 "text_b": "short one", "label": "neutral"} for lang in langs for i in range(3)]
+    data = write(tmp_path / "xnli.jsonl", examples)
+    result = cli("correlate", baseline, run, "--features", "syntax", "--covariates", "fertility",
+                 "--checkpoint", tiny_xlmr, "--data", f"xnli={data}", "--bootstrap", "200", "--permutations", "200")
+    assert result.exit_code == 0, result.stderr
+    assert "fertility for xnli/ja is missing" in result.stderr  # Japanese text without word segmentation
+    partial = pick(jsonl(result.stdout), "xnli", "syntax", "partial_pearson")
+    fertility = {p["lang"]: p["fertility"] for p in partial["points"]}
+    assert "ja" not in fertility and len(fertility) == 8
+    assert all(value >= 1.0 for value in fertility.values())
+    assert json.dumps(partial["params"]["covariates"]).count("tokenizer of") == 1

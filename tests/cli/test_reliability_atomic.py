@@ -5,14 +5,12 @@ folder at the same time (`make -j`) leave every file whole."""
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
 import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +19,7 @@ import pytest
 
 from stilt_cli.core import atomic, checkpoint
 from stilt_cli.core.errors import DataError
+from tests.helpers import held_by_another_run, write_jsonl
 
 NLI = {"id": "n1", "lang": "en", "text_a": "a cat sleeps", "text_b": "a cat sleeps", "label": "entailment"}
 PAIRS = ([{"id": f"de:{i}", "lang": "de", "side": "src", "text": t} for i, t in enumerate(["Hund", "Katze", "Haus"])]
@@ -28,11 +27,6 @@ PAIRS = ([{"id": f"de:{i}", "lang": "de", "side": "src", "text": t} for i, t in 
          + [{"lang": "de", "link": [f"de:{i}", f"en:{i}"]} for i in range(3)])
 RECORDS = [{"kind": "eval", "task": "xnli", "lang": lang, "split": "test", "metric": "accuracy", "value": v}
            for lang, v in (("de", 0.5), ("fr", 0.6), ("zh", 0.4), ("ar", 0.3))]
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-    return path
 
 
 @pytest.fixture
@@ -62,26 +56,6 @@ LOCKED = {  # command -> argv, OUT standing for the output
     "target": ["target", "CKPT", "--task", "xnli", "--data", "nli", "-o", "OUT", "--max-steps", "1"],
     "intermediate": ["intermediate", "CKPT", "--task", "mnli", "--data", "mnli=NLI", "-o", "OUT", "--max-steps", "1"],
 }
-
-
-@contextlib.contextmanager
-def held_by_another_run(out: Path):
-    """The lock of `out`, held by another thread for as long as the block runs (a concurrent run)."""
-    inside, release = threading.Event(), threading.Event()
-
-    def first_run():
-        with atomic.output_lock(out):
-            inside.set()
-            release.wait(60)
-
-    thread = threading.Thread(target=first_run)
-    thread.start()
-    assert inside.wait(10)
-    try:
-        yield
-    finally:
-        release.set()
-        thread.join()
 
 
 @pytest.mark.parametrize("name", list(LOCKED))
@@ -123,9 +97,15 @@ def test_make_j_different_outputs_whole_and_the_same_output_refused(inputs, tmp_
     code, stderr = done.pop("busy.jsonl")
     assert code == 2 and f"another stilt run is writing {results / 'busy.jsonl'}" in stderr
     assert all(code == 0 for code, _ in done.values()), done
-    contents = {(results / name).read_bytes() for name in done}
-    assert len(contents) == 1  # the same input gives the same bytes: nothing interleaved
-    rows = [orjson.loads(line) for line in contents.pop().splitlines()]
+    # every file is whole: each line one JSON record, ending with a newline, and the three files hold the
+    # same records (same input, same seed). `created` is the one field that follows the clock (seconds),
+    # so it is left out of the comparison: runs that straddle a second differ there and only there.
+    files = {name: (results / name).read_bytes() for name in done}
+    assert all(data.endswith(b"\n") for data in files.values()), files
+    contents = {name: [orjson.loads(line) for line in data.splitlines()] for name, data in files.items()}
+    assert all(r.pop("created") for rows in contents.values() for r in rows)
+    rows = contents.pop("a.jsonl")
+    assert all(other == rows for other in contents.values())  # nothing interleaved, nothing cut short
     assert rows and all(r["schema"].startswith("stilt.record/") for r in rows)
     assert sorted(p.name for p in results.iterdir() if not p.name.startswith(".")) == ["a.jsonl", "b.jsonl",
                                                                                       "c.jsonl"]

@@ -19,6 +19,7 @@ import orjson
 import pytest
 
 from stilt_cli.core import textio
+from tests.helpers import poison_loss
 
 # ---- one good line per input kind ----------------------------------------------------------------
 NLI = {"id": "n1", "lang": "en", "text_a": "a cat sleeps", "text_b": "a cat sleeps", "label": "entailment"}
@@ -310,17 +311,7 @@ def test_disk_full_while_writing(cli, checkpoints, tmp_path, monkeypatch, name, 
 
 # ---- a NaN loss through the command: one line, the last good state kept, nothing replaced ----------
 def test_nan_loss_through_the_command(cli, checkpoints, tmp_path, monkeypatch):
-    from stilt_cli.core.training import heads
-
-    real = heads.loss_sum
-    calls = {"n": 0}
-
-    def poisoned(head_type, logits, batch):
-        calls["n"] += 1
-        value = real(head_type, logits, batch)
-        return value * float("nan") if calls["n"] == 3 else value
-
-    monkeypatch.setattr(heads, "loss_sum", poisoned)
+    poison_loss(monkeypatch, at_call=3)
     data = tmp_path / "nli.jsonl"
     data.write_bytes(lines(*[NLI] * 8))
     out = tmp_path / "out"

@@ -18,8 +18,9 @@ from stilt_cli.core.data import cache
 from stilt_cli.core.errors import DataError
 from stilt_cli.core.training import trainstate
 from stilt_cli.core.training.distributed import Dist
+from tests.helpers import ROOT
 
-PACKAGE = Path(__file__).resolve().parents[2] / "stilt_cli"
+PACKAGE = ROOT / "stilt_cli"
 MARKER = "stilt-code-ran"  # a file the crafted payloads would create
 
 

@@ -12,12 +12,7 @@ from stilt_cli.core import tasks
 from stilt_cli.core.evaluation import aggregate as agg
 from stilt_cli.core.evaluation import scoring, submission
 from stilt_cli.core.tasks.benchmarks import benchmark
-
-
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
+from tests.helpers import write
 
 
 def _squad(questions: dict[str, list[str]]) -> str:
@@ -29,23 +24,23 @@ def _squad(questions: dict[str, list[str]]) -> str:
 @pytest.fixture
 def folders(tmp_path: Path) -> tuple[Path, Path]:
     gold, pred = tmp_path / "labels", tmp_path / "system-a"
-    _write(gold / "xnli/test-de.tsv", "entailment\nneutral\ncontradiction\nneutral\n")
-    _write(pred / "xnli/test-de.tsv", "entailment\nneutral\nneutral\nneutral\n")
-    _write(gold / "xnli/test-en.tsv", "neutral\ncontradiction\n")
-    _write(pred / "xnli/test-en.tsv", "neutral\ncontradiction\n")
+    write(gold / "xnli/test-de.tsv", "entailment\nneutral\ncontradiction\nneutral\n")
+    write(pred / "xnli/test-de.tsv", "entailment\nneutral\nneutral\nneutral\n")
+    write(gold / "xnli/test-en.tsv", "neutral\ncontradiction\n")
+    write(pred / "xnli/test-en.tsv", "neutral\ncontradiction\n")
     # gold keeps the tokens (token<TAB>tag, CRLF); predictions are bare tags
-    _write(gold / "udpos/test-de.tsv", "Hund\tNOUN\r\nbellt\tVERB\r\n\r\nund\tCCONJ\r\nweil\tSCONJ\r\n")
-    _write(pred / "udpos/test-de.tsv", "NOUN\nVERB\n\nSCONJ\nSCONJ\n")
-    _write(gold / "panx/test-de.tsv", "B-PER\nI-PER\nO\nB-LOC\n")
-    _write(pred / "panx/test-de.tsv", "B-PER\nI-PER\nO\nB-ORG\n")
-    _write(gold / "xquad/test-de.json", _squad({"q1": ["der Hund"], "q2": ["Katze"]}))
-    _write(pred / "xquad/test-de.json", json.dumps({"q1": "Hund", "q2": "eine Katze"}))
-    _write(gold / "mlqa/test-de.json", _squad({"m1": ["Hund"], "m2": ["Maus"]}))
-    _write(pred / "mlqa/test-de.json", json.dumps({"m1": "der Hund", "m2": "Katze"}))
-    _write(gold / "tatoeba/test-de.tsv", "2\n0\n1\n")
-    _write(pred / "tatoeba/test-de.tsv", "2\n1\n1\n")
-    _write(gold / "bucc2018/test-de.tsv", "de-1\ten-7\nde-2\ten-9\n")
-    _write(pred / "bucc2018/test-de.tsv", "de-1\ten-7\nde-3\ten-4\nde-5\ten-6\n")
+    write(gold / "udpos/test-de.tsv", "Hund\tNOUN\r\nbellt\tVERB\r\n\r\nund\tCCONJ\r\nweil\tSCONJ\r\n")
+    write(pred / "udpos/test-de.tsv", "NOUN\nVERB\n\nSCONJ\nSCONJ\n")
+    write(gold / "panx/test-de.tsv", "B-PER\nI-PER\nO\nB-LOC\n")
+    write(pred / "panx/test-de.tsv", "B-PER\nI-PER\nO\nB-ORG\n")
+    write(gold / "xquad/test-de.json", _squad({"q1": ["der Hund"], "q2": ["Katze"]}))
+    write(pred / "xquad/test-de.json", json.dumps({"q1": "Hund", "q2": "eine Katze"}))
+    write(gold / "mlqa/test-de.json", _squad({"m1": ["Hund"], "m2": ["Maus"]}))
+    write(pred / "mlqa/test-de.json", json.dumps({"m1": "der Hund", "m2": "Katze"}))
+    write(gold / "tatoeba/test-de.tsv", "2\n0\n1\n")
+    write(pred / "tatoeba/test-de.tsv", "2\n1\n1\n")
+    write(gold / "bucc2018/test-de.tsv", "de-1\ten-7\nde-2\ten-9\n")
+    write(pred / "bucc2018/test-de.tsv", "de-1\ten-7\nde-3\ten-4\nde-5\ten-6\n")
     return pred, gold
 
 
@@ -117,13 +112,13 @@ def test_jsonl_gold_and_predictions(tmp_path):
     gold, pred = tmp_path / "gold", tmp_path / "pred"
     examples = [{"id": "e0", "lang": "de", "text_a": "a", "text_b": "b", "label": "neutral"},
                 {"id": "e1", "lang": "de", "text_a": "a", "text_b": "b", "label": "entailment"}]
-    _write(gold / "xnli/test-de.jsonl", "\n".join(json.dumps(e) for e in examples) + "\n")
-    _write(pred / "xnli/test-de.jsonl", '{"id": "e0", "prediction": "neutral"}\n{"id": "e1", "prediction": "neutral"}\n')
+    write(gold / "xnli/test-de.jsonl", "\n".join(json.dumps(e) for e in examples) + "\n")
+    write(pred / "xnli/test-de.jsonl", '{"id": "e0", "prediction": "neutral"}\n{"id": "e1", "prediction": "neutral"}\n')
     retrieval = [{"id": "s0", "lang": "de", "side": "src", "text": "x"}, {"id": "s1", "lang": "de", "side": "src", "text": "y"},
                  {"id": "t0", "lang": "de", "side": "tgt", "text": "X"}, {"id": "t1", "lang": "de", "side": "tgt", "text": "Y"},
                  {"lang": "de", "link": ["s0", "t1"]}, {"lang": "de", "link": ["s1", "t0"]}]
-    _write(gold / "tatoeba/test-de.jsonl", "\n".join(json.dumps(e) for e in retrieval) + "\n")
-    _write(pred / "tatoeba/test-de.tsv", "1\n1\n")
+    write(gold / "tatoeba/test-de.jsonl", "\n".join(json.dumps(e) for e in retrieval) + "\n")
+    write(pred / "tatoeba/test-de.tsv", "1\n1\n")
     rows, _ = scoring.score(pred, gold)
     values = {(r["task"], r["metric"]): r["value"] for r in rows}
     assert values == {("xnli", "accuracy"): 0.5, ("tatoeba", "accuracy"): 0.5}
@@ -141,26 +136,26 @@ def _bad(cli, pred: Path, gold: Path):
 
 def test_wrong_number_of_lines(cli, folders):
     pred, gold = folders
-    _write(pred / "xnli/test-de.tsv", "entailment\nneutral\n")
+    write(pred / "xnli/test-de.tsv", "entailment\nneutral\n")
     line = _bad(cli, pred, gold)
     assert "xnli/test-de.tsv: expected 4 lines" in line and "got 2" in line
 
 
 def test_wrong_number_of_sentences_and_tags(cli, folders):
     pred, gold = folders
-    _write(pred / "udpos/test-de.tsv", "NOUN\nVERB\n\nSCONJ\n")
+    write(pred / "udpos/test-de.tsv", "NOUN\nVERB\n\nSCONJ\n")
     assert "sentence 2 has 1 tags, expected 2" in _bad(cli, pred, gold)
-    _write(pred / "udpos/test-de.tsv", "NOUN\nVERB\nSCONJ\nSCONJ\n")
+    write(pred / "udpos/test-de.tsv", "NOUN\nVERB\nSCONJ\nSCONJ\n")
     assert "expected 2 sentences" in _bad(cli, pred, gold)
 
 
 def test_unknown_labels(cli, folders):
     pred, gold = folders
-    _write(pred / "xnli/test-de.tsv", "entailment\nmaybe\nneutral\nneutral\n")
+    write(pred / "xnli/test-de.tsv", "entailment\nmaybe\nneutral\nneutral\n")
     line = _bad(cli, pred, gold)
     assert "xnli/test-de.tsv:2: unknown label 'maybe' for xnli" in line and "contradiction" in line
-    _write(pred / "xnli/test-de.tsv", "entailment\nneutral\nneutral\nneutral\n")
-    _write(pred / "panx/test-de.tsv", "B-PER\nI-PER\nO\nB-MISC\n")
+    write(pred / "xnli/test-de.tsv", "entailment\nneutral\nneutral\nneutral\n")
+    write(pred / "panx/test-de.tsv", "B-PER\nI-PER\nO\nB-MISC\n")
     assert "panx/test-de.tsv:4: unknown label 'B-MISC'" in _bad(cli, pred, gold)
 
 
@@ -173,25 +168,25 @@ def test_missing_language(cli, folders):
 
 def test_unknown_task_folder_and_bad_indices(cli, folders):
     pred, gold = folders
-    _write(pred / "xnl/test-de.tsv", "entailment\n")
+    write(pred / "xnl/test-de.tsv", "entailment\n")
     assert "unknown task folder 'xnl' (did you mean 'xnli'?)" in _bad(cli, pred, gold)
     (pred / "xnl/test-de.tsv").unlink()
     (pred / "xnl").rmdir()
-    _write(pred / "tatoeba/test-de.tsv", "2\nfoo\n1\n")
+    write(pred / "tatoeba/test-de.tsv", "2\nfoo\n1\n")
     assert "tatoeba/test-de.tsv:2: 'foo' is not a sentence index" in _bad(cli, pred, gold)
 
 
 def test_qa_predictions_for_other_questions(cli, folders):
     pred, gold = folders
-    _write(pred / "xquad/test-de.json", json.dumps({"other": "x"}))
+    write(pred / "xquad/test-de.json", json.dumps({"other": "x"}))
     assert "none of the 2 question ids" in _bad(cli, pred, gold)
-    _write(pred / "xquad/test-de.json", "[1, 2]")
+    write(pred / "xquad/test-de.json", "[1, 2]")
     assert "must be one JSON object" in _bad(cli, pred, gold)
 
 
 def test_no_common_task_is_an_error(cli, tmp_path):
-    _write(tmp_path / "a/xnli/test-de.tsv", "neutral\n")
-    _write(tmp_path / "b/pawsx/test-de.tsv", "1\n")
+    write(tmp_path / "a/xnli/test-de.tsv", "neutral\n")
+    write(tmp_path / "b/pawsx/test-de.tsv", "1\n")
     assert "share no task folder" in _bad(cli, tmp_path / "a", tmp_path / "b")
 
 
@@ -232,9 +227,9 @@ def test_xtreme_r_has_no_overall_score_while_mewsli_and_lareqa_are_unsupported(c
     assert "pawsx" not in result.tasks and "xcopa" in result.tasks
     assert len(result.tasks["xquad"].expected) == 12  # Romanian added
     assert any("no XTREME-R overall score can be given" in note and "mewsli-x" in note for note in result.notes)
-    _write(tmp_path / "g/xcopa/test-et.tsv", "0\n1\n")
-    _write(tmp_path / "p/xcopa/test-et.tsv", "0\n0\n")
-    _write(tmp_path / "p/mewslix/test-et.json", "{}")
+    write(tmp_path / "g/xcopa/test-et.tsv", "0\n1\n")
+    write(tmp_path / "p/xcopa/test-et.tsv", "0\n0\n")
+    write(tmp_path / "p/mewslix/test-et.json", "{}")
     run = cli("score", "--predictions", tmp_path / "p", "--labels", tmp_path / "g", "--xtreme-version", "xtreme-r")
     assert run.exit_code == 0, run.stderr
     assert "no XTREME-R overall score can be given" in run.stderr and "not supported" in run.stderr
@@ -244,8 +239,8 @@ def test_xtreme_r_has_no_overall_score_while_mewsli_and_lareqa_are_unsupported(c
 def test_jsonl_prediction_of_the_wrong_shape(tmp_path):
     from stilt_cli.core.errors import DataError
 
-    _write(tmp_path / "g/udpos/test-de.tsv", "NOUN\nVERB\n")
-    _write(tmp_path / "p/udpos/test-de.jsonl", '{"prediction": "NOUN"}\n')
+    write(tmp_path / "g/udpos/test-de.tsv", "NOUN\nVERB\n")
+    write(tmp_path / "p/udpos/test-de.jsonl", '{"prediction": "NOUN"}\n')
     with pytest.raises(DataError, match=r"test-de.jsonl:1: 'prediction' must be a list of tags"):
         scoring.score(tmp_path / "p", tmp_path / "g")
 
@@ -254,8 +249,8 @@ def test_score_then_summary_compares_two_systems(cli, folders, tmp_path):
     pred, gold = folders
     other = tmp_path / "system-b"
     for path in pred.rglob("*.*"):
-        _write(other / path.relative_to(pred), path.read_text())
-    _write(other / "xnli/test-de.tsv", "entailment\nneutral\ncontradiction\nneutral\n")  # all right now
+        write(other / path.relative_to(pred), path.read_text())
+    write(other / "xnli/test-de.tsv", "entailment\nneutral\ncontradiction\nneutral\n")  # all right now
     for system in (pred, other):
         assert cli("score", "--predictions", system, "--labels", gold, "-o", tmp_path / f"{system.name}.jsonl").exit_code == 0
     result = cli("summary", tmp_path / "system-a.jsonl", tmp_path / "system-b.jsonl", "--format", "jsonl")

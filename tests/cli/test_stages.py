@@ -10,6 +10,7 @@ from safetensors.torch import load_file
 
 from stilt_cli.core import checkpoint
 from tests import train_data as td
+from tests.helpers import write_jsonl
 
 
 @pytest.fixture(scope="module")
@@ -18,9 +19,9 @@ def data(tmp_path_factory):
     text = root / "text.txt"
     text.write_text("\n".join(td.text_lines(40)) + "\n", encoding="utf-8")
     return {
-        "nli": td.write_jsonl(root / "nli.jsonl", td.nli(48)),
-        "nli_dev": td.write_jsonl(root / "nli-dev.jsonl", td.nli(12, seed=3)),
-        "qa": td.write_jsonl(root / "qa.jsonl", td.questions(24)),
+        "nli": write_jsonl(root / "nli.jsonl", td.nli(48)),
+        "nli_dev": write_jsonl(root / "nli-dev.jsonl", td.nli(12, seed=3)),
+        "qa": write_jsonl(root / "qa.jsonl", td.questions(24)),
         "text": text,
     }
 
@@ -157,7 +158,7 @@ def test_bad_data_and_checkpoints_exit_1(cli, tiny_xlmr, tiny_ckpts, data, tmp_p
     bad.write_text('{"id": "1", "lang": "en", "text_a": "a", "text_b": "b", "label": "maybe"}\n')
     result = cli("target", tiny_xlmr, "--task", "xnli", "--data", str(bad), "-o", tmp_path / "o1")
     assert result.exit_code == 1 and "bad.jsonl:1: label 'maybe' is not in the label set of xnli" in result.stderr
-    tags = td.write_jsonl(tmp_path / "tags.jsonl", td.entities(3))  # data of another task type
+    tags = write_jsonl(tmp_path / "tags.jsonl", td.entities(3))  # data of another task type
     result = cli("target", tiny_xlmr, "--task", "xnli", "--data", str(tags), "-o", tmp_path / "o5")
     assert result.exit_code == 1 and "tags.jsonl:1: missing field 'text_a'" in result.stderr
     no_encoder = tmp_path / "broken"

@@ -12,13 +12,14 @@ import pytest
 from safetensors.torch import load_file
 
 from tests import train_data as td
+from tests.helpers import write_jsonl
 
 pytestmark = pytest.mark.slow
 
 
 def test_two_processes_match_one(tiny_mbert_or_xlmr, tmp_path):
-    train = td.write_jsonl(tmp_path / "train.jsonl", td.nli(64))
-    dev = td.write_jsonl(tmp_path / "dev.jsonl", td.nli(15, seed=2))
+    train = write_jsonl(tmp_path / "train.jsonl", td.nli(64))
+    dev = write_jsonl(tmp_path / "dev.jsonl", td.nli(15, seed=2))
     args = ["target", str(tiny_mbert_or_xlmr), "--task", "xnli", "--data", str(train), "--eval-data", str(dev),
             "--eval-every", "4", "--max-steps", "8", "--batch-size", "8", "--grad-accum", "2", "--lr", "1e-3",
             "--dropout", "0"]  # no dropout: its random masks differ between one and two processes by design

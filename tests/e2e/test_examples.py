@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import ROOT
+
 STILT = f"{shlex.quote(sys.executable)} -m stilt_cli"
 pytestmark = pytest.mark.slow
 

@@ -17,13 +17,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests import train_data as td
+from tests.helpers import invoke, write_jsonl
 
 pytestmark = pytest.mark.slow
 STEPS = 120  # info lines every 12 steps; saves every 5: steps 12, 24, 72, ... fall between two saves
@@ -38,9 +38,9 @@ def env():
 @pytest.fixture(scope="module")
 def job(tiny_xlmr, tmp_path_factory, env):
     root = tmp_path_factory.mktemp("resume")
-    nli = td.write_jsonl(root / "nli.jsonl", td.nli(64))
-    sst = td.write_jsonl(root / "sst.jsonl", td.sentiment(48))
-    dev = td.write_jsonl(root / "dev.jsonl", td.nli(16, seed=4))
+    nli = write_jsonl(root / "nli.jsonl", td.nli(64))
+    sst = write_jsonl(root / "sst.jsonl", td.sentiment(48))
+    dev = write_jsonl(root / "dev.jsonl", td.nli(16, seed=4))
     text = root / "text.txt"
     text.write_text("\n".join(td.text_lines(40)) + "\n", encoding="utf-8")
 
@@ -58,12 +58,8 @@ def job(tiny_xlmr, tmp_path_factory, env):
 
 def in_process(command: list[str], code: int):
     """The same command line through the real app in this process (no import cost)."""
-    from typer.testing import CliRunner
-
-    from stilt_cli.cli import app
-
     assert command[:3] == [sys.executable, "-m", "stilt_cli"]
-    result = CliRunner().invoke(app, command[3:], catch_exceptions=False)
+    result = invoke(*command[3:])
     assert result.exit_code == code, result.stderr
     return result
 
@@ -78,18 +74,23 @@ def digest(checkpoint: Path) -> str:
 
 def interrupt(command: list[str], env: dict, trigger: Callable[[str], bool], *signals: signal.Signals
               ) -> tuple[int, str]:
-    """Run `command`; at the first stderr line where `trigger` holds, send `signals` (a few ms apart);
+    """Run `command`; at the first stderr line where `trigger` holds, send the first of `signals`, and
+    each further one once the process has said it handled the one before ("SIGINT received: ...");
     return (exit code, all of stderr)."""
     proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     seen = []
-    for line in proc.stderr:
-        seen.append(line)
-        if trigger(line):
-            for i, sig in enumerate(signals):
-                if i:
-                    time.sleep(0.02)
-                proc.send_signal(sig)
-            break
+
+    def read_until(condition: Callable[[str], bool]) -> None:
+        for line in proc.stderr:
+            seen.append(line)
+            if condition(line):
+                return
+
+    read_until(trigger)
+    for i, sig in enumerate(signals):
+        if i:
+            read_until(lambda line, previous=signals[i - 1]: line.startswith(f"{previous.name} received"))
+        proc.send_signal(sig)
     seen.append(proc.stderr.read())
     code = proc.wait(timeout=600)
     stderr = "".join(seen)
@@ -162,11 +163,17 @@ def test_interrupted_again_and_again_then_resumed_is_bit_identical(job):
     kept = saved_step(out)
     assert kept % SAVE_EVERY == 0 and kept >= reached[0] - reached[0] % SAVE_EVERY
 
-    # an impatient Ctrl-C, twice: the second one stops at once; the last complete state is kept
+    # an impatient Ctrl-C, twice: the second one stops at once; the last complete state is kept. The
+    # loop holds still right after its next save (STILT_PAUSE_AT_STEP, see core/training/trainstate.py),
+    # so both signals arrive while it is inside training, whatever the machine's speed
     last = kept
-    code, stderr = interrupt(resume, env, lambda line: saved_at(line) is not None, signal.SIGINT, signal.SIGINT)
+    pause = last + SAVE_EVERY
+    code, stderr = interrupt(resume, dict(env, STILT_PAUSE_AT_STEP=str(pause)),
+                             lambda line: line.startswith(f"paused at step {pause}"), signal.SIGINT, signal.SIGINT)
     assert_interrupted(code, stderr, "SIGINT")
+    assert "then a second signal: stopped at once" in stderr
     assert resumed_from(stderr) == last and saved_step(out) >= last
+    assert saved_step(out) == pause  # the state saved just before the pause, not one cut short
 
     # SIGKILL right after a save: nothing is lost
     at: list[int] = []

@@ -8,15 +8,7 @@ import pytest
 
 from stilt_cli.core import records
 
-pytestmark = pytest.mark.realdata
-
-
-@pytest.fixture(scope="module", autouse=True)
-def typology_cache(tmp_path_factory):
-    folder = tmp_path_factory.getbasetemp() / "stilt-typology-cache"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("STILT_CACHE", str(folder))
-        yield folder
+pytestmark = [pytest.mark.realdata, pytest.mark.usefixtures("typology_cache")]
 
 
 def test_fertility_on_real_tatoeba_text(cli, tmp_path, shared_data, tiny_xlmr):

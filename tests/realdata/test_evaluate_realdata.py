@@ -10,17 +10,11 @@ from pathlib import Path
 
 import orjson
 import pytest
-from typer.testing import CliRunner
 
 from stilt_cli.core.data import sources
+from tests.helpers import invoke
 
 PER_LANGUAGE = 12
-
-
-def _invoke(*args):
-    from stilt_cli.cli import app
-
-    return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
 def _english(task: str, split: str, folder: Path, out: Path, limit: int, langs: list[str] | None = None) -> Path:
@@ -53,12 +47,12 @@ def test_every_language_present_then_summary(shared_data, tiny_xlmr, tmp_path):
             data = _english(train[0], train[1], shared_data / train[2], tmp_path / f"{task}-train.jsonl", 32)
             length = ("--max-length", "128", "--doc-stride", "32") if task == "xquad" else ("--max-length", "64")
             ckpts[task] = tmp_path / f"ck-{task}"
-            trained = _invoke("target", tiny_xlmr, "--task", trains, "--data", data, "-o", ckpts[task],
+            trained = invoke("target", tiny_xlmr, "--task", trains, "--data", data, "-o", ckpts[task],
                               "--max-steps", "3", "--batch-size", "8", "--eval-every", "0", *length)
             assert trained.exit_code == 0, trained.stderr
         ckpt = ckpts["xquad" if task == "mlqa" else task]
         out = results / f"{task}.jsonl"
-        result = _invoke("evaluate", ckpt, "--task", task, "--split", split, "--data-dir", shared_data / folder,
+        result = invoke("evaluate", ckpt, "--task", task, "--split", split, "--data-dir", shared_data / folder,
                          "--max-examples", PER_LANGUAGE, "-o", out)
         assert result.exit_code == 0, result.stderr
         rows = [orjson.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
@@ -78,13 +72,13 @@ def test_every_language_present_then_summary(shared_data, tiny_xlmr, tmp_path):
         assert all(r["params"]["head"] == ("squad_v1" if task in ("xquad", "mlqa") else task) for r in rows)
 
     # one target checkpoint per task, as in the paper: NAME=PATH makes them one run in the table
-    summary = _invoke("summary", f"tiny={results}", "--format", "table")
+    summary = invoke("summary", f"tiny={results}", "--format", "table")
     assert summary.exit_code == 0, summary.stderr
     lines = summary.stdout.splitlines()
     for task in ("xnli", "pawsx", "udpos", "panx", "xquad", "mlqa"):
         row = next(line for line in lines if line.strip("│ ").startswith(task))
         assert "*" in row  # a score over the languages present (a subset of the benchmark's)
-    as_records = _invoke("summary", f"tiny={results}", "--format", "jsonl")
+    as_records = invoke("summary", f"tiny={results}", "--format", "jsonl")
     assert as_records.exit_code == 0, as_records.stderr
     scores = {(r["task"], r["lang"]): r for r in map(orjson.loads, as_records.stdout.splitlines())}
     assert {task for task, _ in scores} >= {"xnli", "pawsx", "udpos", "panx", "xquad", "mlqa"}
@@ -96,10 +90,10 @@ def test_xtreme_stripped_test_labels_give_predictions_only(shared_data, tiny_xlm
     task = folder.split("/")[0]
     data = _english(task, "dev", shared_data / folder, tmp_path / "train.jsonl", 16)
     ckpt = tmp_path / "ck"
-    trained = _invoke("target", tiny_xlmr, "--task", task, "--data", data, "-o", ckpt, "--max-steps", "2",
+    trained = invoke("target", tiny_xlmr, "--task", task, "--data", data, "-o", ckpt, "--max-steps", "2",
                       "--batch-size", "8", "--max-length", "32", "--eval-every", "0")
     assert trained.exit_code == 0, trained.stderr
-    result = _invoke("evaluate", ckpt, "--task", task, "--split", split, "--data-dir", shared_data / folder,
+    result = invoke("evaluate", ckpt, "--task", task, "--split", split, "--data-dir", shared_data / folder,
                      "--max-examples", "5", "--export-xtreme", tmp_path / "xt")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "" and "no score is possible" in result.stderr

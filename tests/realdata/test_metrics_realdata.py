@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from stilt_cli.core.evaluation.metrics import qa, tagging
+from tests.helpers import shift_every_7th, tag_sentences
 
 pytestmark = pytest.mark.realdata
 
@@ -20,41 +21,14 @@ def _need(path: Path) -> Path:
     return path
 
 
-def _tag_file(path: Path) -> list[list[str]]:
-    sentences, current = [], []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            if current:
-                sentences.append(current)
-            current = []
-        else:
-            current.append(line.strip().split("\t")[-1])
-    if current:
-        sentences.append(current)
-    return sentences
-
-
-def _shift_every_7th(gold: list[list[str]]) -> list[list[str]]:
-    """Every 7th token (corpus order) takes the gold tag of the token before it."""
-    pred, count, previous = [], 0, "O"
-    for sentence in gold:
-        row = []
-        for tag in sentence:
-            count += 1
-            row.append(previous if count % 7 == 0 else tag)
-            previous = tag
-        pred.append(row)
-    return pred
-
-
 @pytest.mark.parametrize("relative, expected", [
     ("udpos/xtreme_format/test-en.tsv", (0.7681063838378399, 0.8267968648131783, 0.717195963353483)),
     ("udpos/xtreme_format/test-zh.tsv", (0.7581792725090721, 0.8177055512183096, 0.7067315375463892)),
     ("panx/xtreme_format/test-de.tsv", (0.6757513661202186, 0.6419024137036076, 0.7133689068358812)),
 ])
 def test_span_f1_equals_seqeval_0_0_12_on_real_files(shared_data, relative, expected):
-    gold = _tag_file(_need(shared_data / relative))
-    result = tagging.span_prf(_shift_every_7th(gold), gold)
+    gold = tag_sentences(_need(shared_data / relative))
+    result = tagging.span_prf(shift_every_7th(gold), gold)
     assert (result["f1"], result["precision"], result["recall"]) == pytest.approx(expected, abs=1e-12)
     assert tagging.span_f1(gold, gold) == 1.0
 

@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from stilt_cli.core.evaluation import submission
+from tests.helpers import shift_every_7th, tag_sentences
 
 pytestmark = pytest.mark.realdata
 
@@ -22,23 +23,6 @@ def _link(shared: Path, relative: str, target: Path) -> None:
         pytest.skip(f"{source} is absent")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.symlink_to(source)
-
-
-def _tags(path: Path) -> list[list[str]]:
-    blocks = path.read_text(encoding="utf-8").replace("\r", "").split("\n\n")
-    return [[line.split("\t")[-1] for line in block.split("\n") if line.strip()] for block in blocks if block.strip()]
-
-
-def _shift_every_7th(gold: list[list[str]]) -> list[list[str]]:
-    pred, count, previous = [], 0, "O"
-    for sentence in gold:
-        row = []
-        for tag in sentence:
-            count += 1
-            row.append(previous if count % 7 == 0 else tag)
-            previous = tag
-        pred.append(row)
-    return pred
 
 
 def _drop_first_word(path: Path) -> dict[str, str]:
@@ -58,7 +42,7 @@ def test_score_real_test_files(cli, shared_data, tmp_path):
     _link(shared_data, "mlqa/MLQA_V1/dev/dev-context-de-question-de.json", gold / "mlqa/test-de.json")
     _link(shared_data, "xquad/xquad.de.json", gold / "xquad/test-de.json")
     for task, lang in (("udpos", "en"), ("panx", "de")):
-        submission.write_predictions(pred, task, lang, _shift_every_7th(_tags(gold / task / f"test-{lang}.tsv")))
+        submission.write_predictions(pred, task, lang, shift_every_7th(tag_sentences(gold / task / f"test-{lang}.tsv")))
     for task in ("mlqa", "xquad"):
         submission.write_predictions(pred, task, "de", _drop_first_word(gold / task / "test-de.json"))
     result = cli("score", "--predictions", pred, "--labels", gold)

@@ -10,6 +10,7 @@ import pytest
 
 from stilt_cli.core import atomic, records, textio
 from stilt_cli.core.errors import DataError, UsageError
+from tests.helpers import held_by_another_run
 
 
 def _write(tmp_path, data: bytes, name: str = "f.jsonl"):
@@ -134,26 +135,10 @@ def test_disk_full_during_write(tmp_path, monkeypatch):
 
 def test_output_lock_refuses_a_second_writer(tmp_path):
     out = tmp_path / "results.jsonl"
-    inside = threading.Event()
-    release = threading.Event()
-    errors: list[Exception] = []
-
-    def first():
-        with atomic.output_lock(out):
-            inside.set()
-            release.wait(5)
-
-    thread = threading.Thread(target=first)
-    thread.start()
-    inside.wait(5)
-    try:
+    with held_by_another_run(out), pytest.raises(UsageError) as info:
         with atomic.output_lock(out):
             pass
-    except UsageError as exc:
-        errors.append(exc)
-    release.set()
-    thread.join()
-    assert errors and "another stilt run" in errors[0].one_line()
+    assert "another stilt run" in info.value.one_line()
     with atomic.output_lock(out):  # free again
         pass
 

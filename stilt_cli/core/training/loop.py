@@ -210,6 +210,7 @@ def train(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime
             if rt.resumable and rt.save_every and state.step % rt.save_every == 0 and state.step < total:
                 save()
                 info(f"saved resumable state at step {state.step}")
+            trainstate.pause_point(state.step)  # a no-op unless a test sets STILT_PAUSE_AT_STEP
     if best_weights is not None:
         model.load_state_dict(best_weights)
         info(f"kept the best weights: step {state.best_step}, dev {state.best:.4f}")

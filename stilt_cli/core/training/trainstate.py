@@ -18,9 +18,11 @@ the batch plan is a pure function of the seed (see `core/training/batching.py`, 
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,8 @@ from stilt_cli.core.training.distributed import Dist
 
 SCHEMA = "stilt.trainstate/1"
 SIGNALS = ("SIGTERM", "SIGINT", "SIGUSR1")  # SIGUSR1: Slurm's pre-emption warning (--signal=USR1@90)
+PAUSE_ENV = "STILT_PAUSE_AT_STEP"  # for tests only: see pause_point()
+PAUSE_S = 60.0
 
 
 def _staging(directory: Path) -> Path:
@@ -188,3 +192,18 @@ class Signals:
             raise Interrupted(f"interrupted ({self.received}, then a second signal: stopped at once); the last "
                               f"saved resumable state is kept in {self.state_dir}",
                               "run the same command again with --resume") from None
+
+
+def pause_point(step: int) -> None:
+    """A place where a test can signal the loop without racing it. Off unless the environment has
+    STILT_PAUSE_AT_STEP=N: then, at the end of step N (after its periodic save), the loop says
+    "paused at step N" on stderr and sleeps for up to a minute. Signals are handled while it sleeps as at
+    any other moment (the first asks for a save at the end of the next step, a second stops at once), so a
+    test that waits for that line, and for "SIGINT received" before its second signal, knows both arrived
+    while training was still running."""
+    if os.environ.get(PAUSE_ENV) != str(step):
+        return
+    info(f"paused at step {step} ({PAUSE_ENV})")
+    deadline = time.monotonic() + PAUSE_S
+    while time.monotonic() < deadline:
+        time.sleep(0.05)

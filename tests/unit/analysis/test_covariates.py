@@ -1,23 +1,15 @@
-"""core/analysis/covariates.py (fertility, pretraining size) and `correlate --covariates`."""
+"""core/analysis/covariates.py: fertility and pretraining size (`correlate --covariates`: tests/cli/test_correlate.py)."""
 
 from __future__ import annotations
 
-import json
 import math
 
 import pytest
 
 from stilt_cli.core.analysis import covariates
 from stilt_cli.core.errors import DataError
-from tests.cli.test_correlate import LANGS, parse, pick, runs, write
 
-
-@pytest.fixture(scope="module", autouse=True)
-def typology_cache(tmp_path_factory):
-    folder = tmp_path_factory.getbasetemp() / "stilt-typology-cache"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("STILT_CACHE", str(folder))
-        yield folder
+pytestmark = pytest.mark.usefixtures("typology_cache")
 
 
 class CharTokenizer:
@@ -85,37 +77,3 @@ def test_texts_by_lang_caps_the_sample_and_skips_the_english_side():
 def test_parse_covariates():
     assert covariates.parse("pretrain_size, fertility") == ["pretrain-size", "fertility"]
     assert covariates.parse(None) == []
-
-
-def test_cli_partial_correlation_with_pretrain_size(cli, tmp_path):
-    langs = LANGS + ["es", "ru", "tr", "qu"]
-    gains = {lang: float(i) for i, lang in enumerate(langs)}
-    baseline, run = runs(tmp_path, gains)
-    result = cli("correlate", baseline, run, "--features", "syntax", "--covariates", "pretrain-size",
-                 "--bootstrap", "200", "--permutations", "200")
-    assert result.exit_code == 0, result.stderr
-    assert "pretrain-size of qu is missing" in result.stderr
-    assert "partial correlations leave out qu" in result.stderr
-    rows = parse(result.stdout)
-    partial = pick(rows, "xnli", "syntax", "partial_spearman")
-    assert partial["n_langs"] == 9 and "qu" not in {p["lang"] for p in partial["points"]}
-    assert "Table 6" in partial["params"]["covariates"]["pretrain-size"]
-    assert pick(rows, "xnli", "syntax", "spearman")["n_langs"] == 10  # the plain one keeps qu
-
-
-def test_cli_fertility_with_a_tiny_checkpoint(cli, tmp_path, tiny_xlmr):
-    langs = LANGS + ["es", "ru", "tr"]
-    gains = {lang: float(i) for i, lang in enumerate(langs)}
-    baseline, run = runs(tmp_path, gains)
-    examples = [{"id": f"{lang}{i}", "lang": lang, "text_a": f"word{i} another sentence here",
-                 "text_b": "short one", "label": "neutral"} for lang in langs for i in range(3)]
-    data = write(tmp_path / "xnli.jsonl", examples)
-    result = cli("correlate", baseline, run, "--features", "syntax", "--covariates", "fertility",
-                 "--checkpoint", tiny_xlmr, "--data", f"xnli={data}", "--bootstrap", "200", "--permutations", "200")
-    assert result.exit_code == 0, result.stderr
-    assert "fertility for xnli/ja is missing" in result.stderr  # Japanese text without word segmentation
-    partial = pick(parse(result.stdout), "xnli", "syntax", "partial_pearson")
-    fertility = {p["lang"]: p["fertility"] for p in partial["points"]}
-    assert "ja" not in fertility and len(fertility) == 8
-    assert all(value >= 1.0 for value in fertility.values())
-    assert json.dumps(partial["params"]["covariates"]).count("tokenizer of") == 1

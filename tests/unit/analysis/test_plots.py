@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import struct
-
 import pytest
 
 from stilt_cli.core.analysis import plots
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def png_size(path) -> tuple[int, int]:
-    data = path.read_bytes()
-    assert data[:8] == PNG_SIGNATURE, "not a PNG file"
-    assert data[12:16] == b"IHDR"
-    assert data.rstrip(b"\x00").endswith(b"IEND\xaeB`\x82"), "truncated PNG"
-    return struct.unpack(">II", data[16:24])
+from tests.helpers import png_size
 
 
 def _series():

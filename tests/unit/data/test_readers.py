@@ -7,20 +7,13 @@ import contextlib
 import json
 import re
 import tarfile
-from pathlib import Path
 
 import pytest
 
 from stilt_cli.core import tasks
 from stilt_cli.core.data.readers import read_file, read_split
 from stilt_cli.core.errors import DataError, UsageError
-
-
-def write(path: Path, text: str, *, crlf: bool = False, bom: bool = False) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.replace("\n", "\r\n") if crlf else text
-    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data.encode("utf-8"))
-    return path
+from tests.helpers import write
 
 
 def spec(name: str):

@@ -1,4 +1,4 @@
-"""Tatoeba and BUCC readers: both Tatoeba formats, BUCC id/gold files, every bad input, the real files."""
+"""Tatoeba and BUCC readers: both Tatoeba formats, BUCC id/gold files, every bad input (the real files: tests/realdata/test_retrieval_realdata.py)."""
 
 from __future__ import annotations
 
@@ -125,27 +125,3 @@ def test_bucc_without_gold_reads_sentences(tmp_path, capsys):
     rows = bucc.read(tmp_path, None, "dev")
     assert not any("link" in r for r in rows) and len(rows) == 5
     assert "no gold file" in capsys.readouterr().err
-
-
-@pytest.mark.realdata
-def test_real_tatoeba_counts(shared_data):
-    folder = shared_data / "tatoeba"
-    assert tatoeba.available(folder) == ["ar", "de", "fr", "hi", "ja", "sw", "th", "zh"]
-    rows = tatoeba.read(folder, ["de", "sw", "th"])
-    counts = {lang: sum(1 for r in rows if r.get("side") == "src" and r["lang"] == lang) for lang in ("de", "sw", "th")}
-    assert counts == {"de": 1000, "sw": 390, "th": 548}  # SOURCES.md
-    first = next(r for r in rows if r.get("id") == "de:1")
-    assert first["text"] == "Maria sagte, sie wisse nicht, wo Tom sei."
-    assert next(r for r in rows if r.get("id") == "en:1" and r["lang"] == "de")["text"] == \
-        "Mary said she didn't know where Tom was."
-
-
-@pytest.mark.realdata
-def test_real_bucc_zh_dev(shared_data):
-    rows = bucc.read(shared_data / "bucc2018", ["zh"], "dev")
-    assert sum(1 for r in rows if r.get("side") == "src") == 8624
-    assert sum(1 for r in rows if r.get("side") == "tgt") == 13589
-    links = [r["link"] for r in rows if "link" in r]
-    assert len(links) == 257 and links[0] == ["zh-000000057", "en-000008530"]
-    with pytest.raises(DataError, match="no BUCC dev sentence files for 'de'"):
-        bucc.read(shared_data / "bucc2018", ["de"], "dev")  # only its gold file is present

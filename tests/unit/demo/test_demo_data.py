@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections import Counter
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from stilt_cli.core.data import offline_text
 from stilt_cli.core.demo import builder
 from stilt_cli.core.errors import OutputExistsError, UsageError
 from stilt_cli.core.textio import read_jsonl
+from tests.helpers import refuse_connections
 
 TASK_FILES = ["demo-names/train.jsonl", "demo-names/dev.jsonl", "demo-names/test.jsonl",
               "demo-territory-pairs/train.jsonl", "demo-territory-pairs/dev.jsonl", "demo-parallel/test.jsonl"]
@@ -22,17 +22,14 @@ def _rows(path: Path) -> list[dict]:
     return [row for _, row in read_jsonl(path)]
 
 
-def _no_network(*args, **kwargs):
-    raise AssertionError("the demo data builder tried to use the network")
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    """The default build (~20 languages), made with every socket connection refused."""
+    """The default build (~20 languages), made with every socket connection refused: none is tried."""
     out = tmp_path_factory.mktemp("demo") / "data"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", _no_network)
+        attempts = refuse_connections(patch)
         builder.build(out)
+    assert attempts == [], f"the demo data builder tried to use the network: {attempts}"
     return out
 
 
@@ -242,38 +239,6 @@ def test_langs_option():
         builder.parse_langs("de,yo")  # a language stilt knows but Django does not translate into
     with pytest.raises(UsageError):
         builder.parse_langs("en")
-
-
-def _demo_cli(cli):
-    return lambda *args: cli("data", "demo", *args)
-
-
-def test_cli_writes_files_and_prints_one_row_per_split(cli, tmp_path):
-    run = _demo_cli(cli)
-    out = tmp_path / "d"
-    result = run("-o", out, "--langs", "de,ja,sw", "--per-lang", "25")
-    assert result.exit_code == 0, result.stderr
-    rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [(r["task"], r["split"]) for r in rows] == [
-        ("demo-names", "train"), ("demo-names", "dev"), ("demo-names", "test"),
-        ("demo-name-tags", "train"), ("demo-name-tags", "dev"), ("demo-name-tags", "test"),
-        ("demo-territory-pairs", "train"), ("demo-territory-pairs", "dev"), ("demo-parallel", "test")]
-    assert rows[2]["languages"] == 4 and rows[8]["examples"] == 3 * 25 * 3  # src + tgt + link per pair
-    assert all(Path(r["file"]).is_file() for r in rows)
-    assert "wrote" in result.stderr and "{" not in result.stderr
-    again = run("-o", out, "--langs", "de,ja,sw", "--per-lang", "25")
-    assert again.exit_code == 0 and "up to date" in again.stderr and again.stdout == result.stdout
-
-
-def test_cli_errors_are_one_line(cli, tmp_path):
-    run = _demo_cli(cli)
-    bad = run("-o", tmp_path / "x", "--langs", "de,xx")
-    assert bad.exit_code == 2 and bad.stdout == ""
-    assert bad.stderr.startswith("error: --langs: unknown language 'xx'") and bad.stderr.count("\n") == 1
-    (tmp_path / "taken").mkdir()
-    (tmp_path / "taken" / "a.txt").write_text("x")
-    taken = run("-o", tmp_path / "taken", "--langs", "de")
-    assert taken.exit_code == 2 and "not a stilt demo folder" in taken.stderr and taken.stderr.count("\n") == 1
 
 
 def test_name_tags_follow_the_names(tmp_path):

@@ -15,6 +15,7 @@ from stilt_cli.core.errors import DataError
 from stilt_cli.core.training import config, heads, loop, sampling, trainstate
 from stilt_cli.core.training.distributed import Dist
 from tests import train_data as td
+from tests.helpers import poison_loss
 
 NLI = ["entailment", "neutral", "contradiction"]
 
@@ -95,15 +96,7 @@ def test_real_dev_evaluation_is_english_accuracy(tiny_xlmr, tmp_path):
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_state(tiny_xlmr, tmp_path, monkeypatch):
-    real = heads.loss_sum
-    calls = {"n": 0}
-
-    def poisoned(head_type, logits, batch):
-        calls["n"] += 1
-        value = real(head_type, logits, batch)
-        return value * float("nan") if calls["n"] == 4 else value
-
-    monkeypatch.setattr(heads, "loss_sum", poisoned)
+    poison_loss(monkeypatch, at_call=4)
     model, job, cfg, runtime = _setup(tiny_xlmr, tmp_path, max_steps=10)
     with pytest.raises(DataError, match=r"loss became nan at step 4 .*last good state \(step 3\)"):
         loop.train(model, [job], cfg, runtime)
