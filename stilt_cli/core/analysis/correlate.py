@@ -42,7 +42,7 @@ class CorrelateConfig:
     run: str
     tasks: list[str] | None = None
     metrics: list[str] | None = None
-    features: list[str] = field(default_factory=lambda: list(typology.FEATURES))
+    features: list[str] = field(default_factory=lambda: list(typology.DEFAULT_FEATURES))
     covariates: list[str] = field(default_factory=list)
     checkpoint: str | None = None
     data_dir: str | None = None
@@ -68,12 +68,13 @@ def run(config: CorrelateConfig) -> list[dict[str, Any]]:
         raise UsageError(f"--correction must be one of {', '.join(stats.CORRECTIONS)}, not '{config.correction}'")
     if config.n_boot < 100 or config.n_perm < 100:
         raise UsageError("--bootstrap and --permutations need at least 100 resamples")
+    typology.check_inputs(config.features, config.data_dir)
     units, ref = match(config)
     all_langs = sorted({lang for unit in units for lang in unit.gains})
     covs = covariates.collect(config.covariates, units, all_langs, checkpoint=config.checkpoint,
                               data_dir=config.data_dir, data_files=config.data_files,
                               pretrain_sizes=config.pretrain_sizes)
-    found = typology.distances(all_langs, config.features, ref, config.urielplus_data)
+    found = typology.distances(all_langs, config.features, ref, config.urielplus_data, config.data_dir)
     typology.report_missing(found)
     distance = {f: {d.lang: d.value for d in found if d.feature == f} for f in config.features}
     source = {d.feature: d.source for d in found}
@@ -203,8 +204,9 @@ def _record(config, units, feature, metric, result: stats.Association, points, r
         "gain_metric": unit.metric if not pooled else sorted({u.metric for u in units}),
         "gain_params": unit.params if not pooled else None,
     }
-    if feature in typology.FEATURES:
-        params["urielplus_data"] = config.urielplus_data
+    if feature in typology.FEATURES and typology.FEATURES[feature].library != "ud":
+        # morphology is always on the integrated data, whatever --urielplus-data says
+        params["urielplus_data"] = typology.FEATURES[feature].urielplus_data(config.urielplus_data) or config.urielplus_data
     if definition:
         params["definition"] = definition
     if pooled:

@@ -1,4 +1,4 @@
-"""How far a language is from English (or any reference language): six distances from URIEL.
+"""How far a language is from English (or any reference language): distances from URIEL, URIEL+ and UD.
 
 Languages are looked up by their *individual* ISO 639-3 code from `core/data/langs.py` (cmn not zho,
 arb not ara, swh, ekk, pes, zsm, lvs, khk, uzn, azj, quz, nob). Definitions (u, v are the two
@@ -12,6 +12,12 @@ languages' vectors):
 | genetic    | URIEL+ (urielplus) "genetic"   | angular distance 2 arccos(cos(u, v)) / pi over the 3,718 family-membership features (Glottolog tree) |
 | geographic | URIEL+ "geographic"            | angular distance over the 299 geographic features (the language's location expressed as its distance to 299 fixed points on the globe) |
 | featural   | URIEL+ "featural"              | angular distance over the typological features (the released data's 289: syntax + phonology + inventory) that *both* languages have a known value for; no imputation |
+| morphology | URIEL+ "morphological", integrated data | angular distance over the morphological (`M_`) features both languages have observed: Grambank's, which exist only after URIEL+'s database integration, so this feature always uses the integrated data |
+| script     | URIEL+ "script"                | angular distance over the 42 writing-system features (ScriptSource: script type, region, direction, word spacing, case, diacritics, ...) |
+| ud-feats-per-word, ud-forms-per-lemma, ud-mattr | UD CoNLL-U under `--data-dir` | absolute difference of corpus measures of morphology: see `core/analysis/udmorph.py` |
+
+Without `--features` the six URIEL / URIEL+ distances above `morphology` are computed (`DEFAULT_FEATURES`);
+`all` is every feature (the UD ones need `--data-dir`).
 
 lang2vec's k-NN sets cover every language, so syntax/phonology/inventory are never missing for a
 URIEL language. URIEL+ uses only observed values (union over sources), so a pair with no shared
@@ -47,6 +53,7 @@ from typing import Any
 import orjson
 
 from stilt_cli.core import atomic, console, records
+from stilt_cli.core.analysis import udmorph
 from stilt_cli.core.data import langs
 from stilt_cli.core.errors import DataError, UsageError, comma_list
 
@@ -57,9 +64,16 @@ URIELPLUS_DATA = ("released", "integrated")
 @dataclass(frozen=True)
 class Feature:
     name: str
-    library: str  # "lang2vec" or "urielplus"
-    key: str  # lang2vec feature set, or URIEL+ distance category
+    library: str  # "lang2vec", "urielplus" or "ud" (core/analysis/udmorph.py)
+    key: str  # lang2vec feature set, URIEL+ distance category, or UD measure
     definition: str
+    integrated: bool = False  # URIEL+ features that exist only in the integrated data
+
+    def urielplus_data(self, asked: str) -> str | None:
+        """The URIEL+ data this feature is computed on, given --urielplus-data (None: not URIEL+)."""
+        if self.library != "urielplus":
+            return None
+        return "integrated" if self.integrated else asked
 
 
 FEATURES: dict[str, Feature] = {f.name: f for f in (
@@ -76,7 +90,16 @@ FEATURES: dict[str, Feature] = {f.name: f for f in (
     Feature("featural", "urielplus", "featural",
             "URIEL+ featural distance: angular distance 2*arccos(cos)/pi over the typological features "
             "both languages have observed (no imputation)"),
+    Feature("morphology", "urielplus", "morphological",
+            "URIEL+ morphological distance: angular distance 2*arccos(cos)/pi over the morphological (M_, Grambank) "
+            "features both languages have observed; always on URIEL+'s integrated data, where they exist",
+            integrated=True),
+    Feature("script", "urielplus", "script",
+            "URIEL+ script distance: angular distance 2*arccos(cos)/pi over the 42 writing-system features "
+            "(ScriptSource)"),
+    *(Feature(name, "ud", name, definition) for name, definition in udmorph.DEFINITIONS.items()),
 )}
+DEFAULT_FEATURES = ("syntax", "phonology", "inventory", "genetic", "geographic", "featural")
 
 
 @dataclass
@@ -91,20 +114,30 @@ class Distance:
     definition: str
     missing_reason: str | None = None
     n_features: int | None = None
+    protocol: str = "uriel-distance-v1"
+    details: dict[str, Any] | None = None  # what the measure found (UD: both values, word counts, files)
 
     def record(self) -> dict[str, Any]:
         params = {"ref": self.ref, "source": self.source, "code": self.code, "ref_code": self.ref_code,
                   "definition": self.definition}
         if self.n_features is not None:
             params["n_features"] = self.n_features
+        extra = {"details": self.details} if self.details is not None else {}
         return records.make("distance", "typology", self.lang, self.feature, self.value, params=params,
-                            protocol="uriel-distance-v1", missing_reason=self.missing_reason)
+                            protocol=self.protocol, missing_reason=self.missing_reason, **extra)
 
 
 def parse_features(value: str | None) -> list[str]:
-    """`--features syntax,genetic` (None or 'all' = every feature) with did-you-mean for typos."""
+    """`--features syntax,genetic` with did-you-mean for typos; None = DEFAULT_FEATURES, 'all' = every one."""
+    if value is not None and value.strip().lower() == "all":
+        return list(FEATURES)
     return comma_list(value, "--features", choices=FEATURES, what="feature", normalise=str.lower,
-                      example="syntax,genetic") or list(FEATURES)
+                      example="syntax,genetic") or list(DEFAULT_FEATURES)
+
+
+def check_inputs(features: list[str], data_dir: str | None) -> None:
+    """What the features need, checked before any heavy work (the UD ones read --data-dir)."""
+    udmorph.check_data_dir(data_dir, features)
 
 
 def check_mode(mode: str) -> str:
@@ -113,16 +146,22 @@ def check_mode(mode: str) -> str:
     return mode
 
 
-def distances(codes: list[str], features: list[str], ref: str = "en", urielplus_data: str = "released") -> list[Distance]:
+def distances(codes: list[str], features: list[str], ref: str = "en", urielplus_data: str = "released",
+              data_dir: str | os.PathLike | None = None) -> list[Distance]:
     """Distance of each language to `ref` for each feature; missing ones carry their reason."""
     check_mode(urielplus_data)
+    check_inputs(features, None if data_dir is None else str(data_dir))
     ref_lang = langs.get(ref)
     targets = [langs.get(code) for code in codes]
     out: list[Distance] = []
     for name in features:
         feature = FEATURES[name]
-        source = _source(feature, urielplus_data)
-        entries = _cached_entries(feature, ref_lang, [t for t in targets if t.code != ref_lang.code], urielplus_data, source)
+        if feature.library == "ud":
+            out.extend(udmorph.distances([t.code for t in targets], [name], ref_lang.code, data_dir))
+            continue
+        mode = feature.urielplus_data(urielplus_data) or urielplus_data
+        source = _source(feature, mode)
+        entries = _cached_entries(feature, ref_lang, [t for t in targets if t.code != ref_lang.code], mode, source)
         for lang in targets:
             if lang.code == ref_lang.code:
                 out.append(Distance(lang.code, name, 0.0, ref_lang.code, lang.iso3, ref_lang.iso3, source,
@@ -135,10 +174,11 @@ def distances(codes: list[str], features: list[str], ref: str = "en", urielplus_
     return out
 
 
-def table(codes: list[str], features: list[str], ref: str = "en", urielplus_data: str = "released") -> dict[str, dict[str, float | None]]:
+def table(codes: list[str], features: list[str], ref: str = "en", urielplus_data: str = "released",
+          data_dir: str | os.PathLike | None = None) -> dict[str, dict[str, float | None]]:
     """{feature: {lang: distance or None}}: what `correlate` joins gains against."""
     result: dict[str, dict[str, float | None]] = {name: {} for name in features}
-    for item in distances(codes, features, ref, urielplus_data):
+    for item in distances(codes, features, ref, urielplus_data, data_dir):
         result[item.feature][item.lang] = item.value
     return result
 

@@ -106,7 +106,7 @@ def test_integrated_urielplus_data_is_looked_up_by_glottocode(monkeypatch):
 
 
 def test_parse_features_did_you_mean():
-    assert typology.parse_features(None) == list(typology.FEATURES)
+    assert typology.parse_features(None) == list(typology.DEFAULT_FEATURES)
     assert typology.parse_features("genetic, syntax,genetic") == ["genetic", "syntax"]
     with pytest.raises(UsageError, match="did you mean 'syntax'"):
         typology.parse_features("syntx")
@@ -125,8 +125,8 @@ def test_every_xtreme_and_xtreme_r_language_works_offline():
     wanted = sorted({lang for spec in tasks.registry().values() if spec.benchmarks
                      for lang in spec.all_languages("xtreme-r")})
     assert {"sw", "qu", "wo", "ht", "zh", "ja"} <= set(wanted)
-    found = typology.distances(wanted, list(typology.FEATURES))
-    assert len(found) == len(wanted) * len(typology.FEATURES)
+    found = typology.distances(wanted, list(typology.DEFAULT_FEATURES))
+    assert len(found) == len(wanted) * len(typology.DEFAULT_FEATURES)
     for item in found:
         if item.value is None:
             assert item.missing_reason, item

@@ -15,6 +15,7 @@ XTREME converts each treebank with `ud-conversion-tools/conllu_to_conll.py
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from stilt_cli.core.data.readers._io import Context, Located
@@ -32,10 +33,19 @@ PRECEDENCE = {
 EXPECTED = "10 tab-separated CoNLL-U columns (ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC)"
 
 
+@dataclass(frozen=True)
+class Word:
+    form: str
+    lemma: str
+    feats: str  # 'Case=Nom|Number=Sing', or '_'
+    upos: str
+
+
 class _Sentence:
     def __init__(self, start: int):
         self.start = start
         self.words: dict[int, tuple[str, str]] = {}  # id -> (form, upos)
+        self.morphology: dict[int, tuple[str, str]] = {}  # id -> (lemma, feats), for core/analysis/udmorph.py
         self.parents: dict[int, set] = {}  # id -> heads (basic + enhanced); '_' heads are the node None
         self.fused: list[tuple[int, int, str]] = []  # (first id, last id, surface form)
 
@@ -112,6 +122,7 @@ def _parse(path: Path) -> Iterator[_Sentence]:
         if node is None:
             raise DataError(f"{where}: bad word id '{word_id}'", f"expected {EXPECTED}")
         sentence.words[node] = (form, upos.strip())
+        sentence.morphology[node] = (fields[2], fields[5])
         parents = {_int(head)} if head != "_" else {None}
         if head != "_" and _int(head) is None:
             raise DataError(f"{where}: bad HEAD '{head}'", f"expected {EXPECTED}")
@@ -120,6 +131,13 @@ def _parse(path: Path) -> Iterator[_Sentence]:
         sentence.parents[node] = parents
     if sentence is not None and sentence.words:
         yield sentence
+
+
+def words(path: Path) -> Iterator[list[Word]]:
+    """The syntactic words of each sentence, as annotated (no fused forms, no empty nodes): what corpus
+    measures of morphology count."""
+    for sentence in _parse(path):
+        yield [Word(form, *sentence.morphology[node], upos) for node, (form, upos) in sorted(sentence.words.items())]
 
 
 def read(path: Path, ctx: Context) -> Iterator[Located]:
