@@ -27,15 +27,17 @@ def command(
                                                                 "metric; every metric of tasks stilt does not know).")] = None,
     features: Features = None,
     covariates: Annotated[str | None, typer.Option(
-        "--covariates", callback=checked_by(_covariates), help="Partial correlations controlling for: fertility (tokens per word of --checkpoint's "
-        "tokenizer on the evaluation text) and/or pretrain-size (log10 GiB of pretraining text).")] = None,
+        "--covariates", callback=checked_by(_covariates), help="Partial correlations controlling for: fertility "
+        "(tokens per word of --checkpoint's tokenizer on the evaluation text), subword-overlap (share of the "
+        "evaluation text's distinct subword types that also occur in the English evaluation text of the task) "
+        "and/or pretrain-size (log10 GiB of pretraining text).")] = None,
     checkpoint: Annotated[str | None, typer.Option("--checkpoint", help="Checkpoint or model folder whose tokenizer "
-                                                                        "--covariates fertility measures.")] = None,
+                                                                        "fertility and subword-overlap measure.")] = None,
     data_dir: Annotated[Path | None, typer.Option(
-        "--data-dir", help="Evaluation text for --covariates fertility: the task's files in their original "
-        "release format.")] = None,
+        "--data-dir", help="The task's files in their original release format (evaluation text for fertility and "
+        "subword-overlap), and the UD CoNLL-U treebanks the ud-* features read.")] = None,
     data: Annotated[list[str] | None, typer.Option(
-        "--data", help="Evaluation text for --covariates fertility as canonical examples JSONL: TASK=FILE "
+        "--data", help="Evaluation text for fertility / subword-overlap as canonical examples JSONL: TASK=FILE "
         "(repeatable). Without --data/--data-dir the Hub copy is used.")] = None,
     pretrain_sizes: Annotated[Path | None, typer.Option(
         "--pretrain-sizes", help="TSV of pretraining sizes (code, name, tokens_millions, size_gib, note); default: "

@@ -69,11 +69,12 @@ def run(config: CorrelateConfig) -> list[dict[str, Any]]:
     if config.n_boot < 100 or config.n_perm < 100:
         raise UsageError("--bootstrap and --permutations need at least 100 resamples")
     typology.check_inputs(config.features, config.data_dir)
+    covariates.check(config.covariates, config.checkpoint)
     units, ref = match(config)
     all_langs = sorted({lang for unit in units for lang in unit.gains})
     covs = covariates.collect(config.covariates, units, all_langs, checkpoint=config.checkpoint,
                               data_dir=config.data_dir, data_files=config.data_files,
-                              pretrain_sizes=config.pretrain_sizes)
+                              pretrain_sizes=config.pretrain_sizes, ref=ref)
     found = typology.distances(all_langs, config.features, ref, config.urielplus_data, config.data_dir)
     typology.report_missing(found)
     distance = {f: {d.lang: d.value for d in found if d.feature == f} for f in config.features}

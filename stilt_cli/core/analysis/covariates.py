@@ -6,6 +6,12 @@
   whitespace-separated words. For scripts written without spaces between words (Han, Japanese,
   Thai, Myanmar, Khmer) whitespace words are meaningless, so fertility is missing there unless the
   text comes pre-tokenized.
+- `subword-overlap`: the share of the distinct subword types (token ids, special tokens not counted)
+  in a language's evaluation text that also occur in the English (`--ref`) evaluation text of the same
+  task and split, both tokenized with the evaluated checkpoint's tokenizer, on the same sample as
+  fertility (the first `FERTILITY_SAMPLE` examples of each language). Missing when the task has no
+  English evaluation text. A share of types, not of running tokens: a rare shared subword counts as
+  much as a frequent one.
 - `pretrain-size`: log10 of the language's pretraining corpus size in GiB, from a table with its
   source: by default `stilt_cli/data/cc100_sizes.tsv`, XLM-R's CC-100 (Conneau et al. 2020,
   Appendix A, Table 6; see the file's header for the transcription used and its caveats). Languages
@@ -29,7 +35,14 @@ from stilt_cli.core import console
 from stilt_cli.core.data import langs
 from stilt_cli.core.errors import DataError, StiltError, UsageError, comma_list
 
-NAMES = ("fertility", "pretrain-size")
+NAMES = ("fertility", "subword-overlap", "pretrain-size")
+TOKENIZER_COVARIATES = ("fertility", "subword-overlap")  # measured with --checkpoint's tokenizer
+DEFINITIONS = {
+    "fertility": "subword tokens per word on the evaluation text",
+    "subword-overlap": "share of the distinct subword types of the evaluation text that also occur in the "
+                       "reference language's evaluation text of the same task",
+    "pretrain-size": "log10(pretraining corpus size in GiB)",
+}
 FERTILITY_SAMPLE = 1000  # examples per language: plenty for a stable ratio, cheap to tokenize
 UNSEGMENTED_SCRIPTS = {"Han", "Japanese", "Thai", "Myanmar", "Khmer"}
 DEFAULT_SIZES = Path(__file__).resolve().parents[2] / "data" / "cc100_sizes.tsv"
@@ -54,7 +67,7 @@ class Covariate:
 
 
 def parse(value: str | None) -> list[str]:
-    """`--covariates fertility,pretrain-size` -> names, with did-you-mean."""
+    """`--covariates fertility,subword-overlap,pretrain-size` -> names, with did-you-mean."""
     return comma_list(value, "--covariates", choices=NAMES, what="covariate", empty_ok=True, all_word=None,
                       normalise=lambda name: name.lower().replace("_", "-")) or []
 
@@ -103,7 +116,7 @@ def read_size_table(path: str | os.PathLike | None = None) -> dict[str, dict[str
 def pretrain_size(codes: Iterable[str], table: str | os.PathLike | None = None) -> Covariate:
     sizes = read_size_table(table)
     source = str(table) if table is not None else "CC-100 (XLM-R): Conneau et al. 2020, Appendix A, Table 6"
-    covariate = Covariate("pretrain-size", "log10(pretraining corpus size in GiB)", source)
+    covariate = Covariate("pretrain-size", DEFINITIONS["pretrain-size"], source)
     for code in codes:
         entry = sizes.get(code)
         if entry is None:
@@ -148,7 +161,7 @@ def texts_by_lang(examples: Iterable[dict[str, Any]], sample: int = FERTILITY_SA
 
 def fertility(tokenizer: Any, texts: dict[str, list[str | list[str]]], source: str = "") -> Covariate:
     """Subword tokens per word for each language's texts (special tokens not counted)."""
-    covariate = Covariate("fertility", "subword tokens per word on the evaluation text", source)
+    covariate = Covariate("fertility", DEFINITIONS["fertility"], source)
     for lang, items in texts.items():
         words = [item for item in items if isinstance(item, list) and item]
         strings = [item for item in items if isinstance(item, str) and item.strip()]
@@ -160,14 +173,37 @@ def fertility(tokenizer: Any, texts: dict[str, list[str | list[str]]], source: s
         if n_words == 0:
             covariate.set(lang, None, "no evaluation text")
             continue
-        n_tokens = 0
-        for start in range(0, len(words), 256):
-            batch = tokenizer(words[start:start + 256], is_split_into_words=True, add_special_tokens=False)
-            n_tokens += sum(len(ids) for ids in batch["input_ids"])
-        for start in range(0, len(strings), 256):
-            batch = tokenizer(strings[start:start + 256], add_special_tokens=False)
-            n_tokens += sum(len(ids) for ids in batch["input_ids"])
+        n_tokens = sum(len(ids) for ids in _token_ids(tokenizer, words + strings))
         covariate.set(lang, n_tokens / n_words)
+    return covariate
+
+
+def _token_ids(tokenizer: Any, items: list[str | list[str]]) -> list[list[int]]:
+    words = [item for item in items if isinstance(item, list) and item]
+    strings = [item for item in items if isinstance(item, str) and item.strip()]
+    out: list[list[int]] = []
+    for start in range(0, len(words), 256):
+        out.extend(tokenizer(words[start:start + 256], is_split_into_words=True, add_special_tokens=False)["input_ids"])
+    for start in range(0, len(strings), 256):
+        out.extend(tokenizer(strings[start:start + 256], add_special_tokens=False)["input_ids"])
+    return out
+
+
+def subword_overlap(tokenizer: Any, texts: dict[str, list[str | list[str]]], ref: str = "en",
+                    source: str = "") -> Covariate:
+    """|types(lang) & types(ref)| / |types(lang)| over each language's evaluation text."""
+    covariate = Covariate("subword-overlap", DEFINITIONS["subword-overlap"] + f" ({ref})", source)
+    ref_types = {i for ids in _token_ids(tokenizer, texts.get(ref, [])) for i in ids}
+    for lang, items in texts.items():
+        if lang == ref:
+            continue
+        types = {i for ids in _token_ids(tokenizer, items) for i in ids}
+        if not ref_types:
+            covariate.set(lang, None, f"no {ref} evaluation text to compare with")
+        elif not types:
+            covariate.set(lang, None, "no evaluation text")
+        else:
+            covariate.set(lang, len(types & ref_types) / len(types))
     return covariate
 
 
@@ -203,45 +239,76 @@ def load_tokenizer(source: str | os.PathLike) -> tuple[Any, str]:
 Lookup = Callable[[Any, str], "float | None"]  # (unit, lang) -> value
 
 
+def check(names: list[str], checkpoint: str | None) -> None:
+    """Usage errors before any heavy work."""
+    needing = [name for name in names if name in TOKENIZER_COVARIATES]
+    if needing and checkpoint is None:
+        verb = "needs" if len(needing) == 1 else "need"
+        raise UsageError(f"{' and '.join(needing)} {verb} --checkpoint CKPT (whose tokenizer is measured)")
+
+
 def collect(names: list[str], units: list[Any], all_langs: list[str], *, checkpoint: str | None = None,
             data_dir: str | None = None, data_files: dict[str, str] | None = None,
-            pretrain_sizes: str | None = None) -> dict[str, tuple[Lookup, str]]:
+            pretrain_sizes: str | None = None, ref: str = "en") -> dict[str, tuple[Lookup, str]]:
     """{name: (lookup(unit, lang), source)} for `correlate`'s units; every missing value is reported once."""
+    check(names, checkpoint)
     out: dict[str, tuple[Lookup, str]] = {}
-    if "fertility" in names and checkpoint is None:
-        raise UsageError("--covariates fertility needs --checkpoint CKPT (whose tokenizer is measured)")
     if "pretrain-size" in names:
         size = pretrain_size(all_langs, pretrain_sizes)
         for lang, reason in size.missing.items():
             console.warn(f"pretrain-size of {lang} is missing: {reason}")
         out["pretrain-size"] = (lambda unit, lang: size.values.get(lang), size.source)
-    if "fertility" in names:
-        out["fertility"] = _fertility_of_units(units, checkpoint, data_dir, data_files or {})
-    return out
+    measured = [name for name in names if name in TOKENIZER_COVARIATES]
+    if measured:
+        out.update(_tokenizer_covariates(measured, units, checkpoint, data_dir, data_files or {}, ref))
+    return {name: out[name] for name in names}
 
 
-def _fertility_of_units(units: list[Any], checkpoint: str, data_dir: str | None,
-                        data_files: dict[str, str]) -> tuple[Lookup, str]:
-    """Fertility per (unit, language) on each unit's own evaluation split."""
+def _tokenizer_covariates(names: list[str], units: list[Any], checkpoint: str, data_dir: str | None,
+                          data_files: dict[str, str], ref: str) -> dict[str, tuple[Lookup, str]]:
+    """Fertility and subword overlap per (unit, language) on each unit's own evaluation split."""
     from stilt_cli.core import tasks
     from stilt_cli.core.data import sources
 
     tokenizer, name = load_tokenizer(checkpoint)
-    values: dict[tuple[str, str], float | None] = {}
+    values: dict[str, dict[tuple[str, str], float | None]] = {covariate: {} for covariate in names}
     for unit in units:
         try:
             spec = tasks.get(unit.task)
         except StiltError:
-            for lang in unit.gains:
-                console.warn(f"fertility for {unit.label}/{lang} is missing: task '{unit.task}' is unknown to "
-                             "stilt, so it has no evaluation text")
+            for covariate in names:
+                for lang in unit.gains:
+                    console.warn(f"{covariate} for {unit.label}/{lang} is missing: task '{unit.task}' is unknown to "
+                                 "stilt, so it has no evaluation text")
             continue
-        examples = sources.load_examples(spec, unit.split or "test", sorted(unit.gains),
-                                         data_file=data_files.get(spec.name), data_dir=data_dir)
-        measured = fertility(tokenizer, texts_by_lang(examples), source=name)
-        for lang in unit.gains:
-            values[(unit.label, lang)] = measured.values.get(lang)
-            if values[(unit.label, lang)] is None:
-                reason = measured.missing.get(lang, f"no {spec.name} evaluation text for {lang}")
-                console.warn(f"fertility for {unit.label}/{lang} is missing: {reason}")
-    return (lambda unit, lang: values.get((unit.label, lang))), f"tokenizer of {name}"
+        wanted = sorted(unit.gains) + ([ref] if "subword-overlap" in names and ref not in unit.gains else [])
+        texts = texts_by_lang(_examples_found(sources, spec, unit.split or "test", wanted, data_files, data_dir))
+        for covariate in names:
+            measure = fertility if covariate == "fertility" else (lambda t, x, source: subword_overlap(t, x, ref, source))
+            found = measure(tokenizer, texts, source=name)
+            for lang in unit.gains:
+                value = values[covariate][(unit.label, lang)] = found.values.get(lang)
+                if value is None:
+                    reason = found.missing.get(lang, f"no {spec.name} evaluation text for {lang}")
+                    console.warn(f"{covariate} for {unit.label}/{lang} is missing: {reason}")
+    return {covariate: ((lambda unit, lang, table=values[covariate]: table.get((unit.label, lang))),
+                        f"tokenizer of {name}") for covariate in names}
+
+
+def _examples_found(sources: Any, spec: Any, split: str, wanted: list[str], data_files: dict[str, str],
+                    data_dir: str | None) -> list[dict[str, Any]]:
+    """The evaluation examples of `wanted`; a language the source lacks is left to the caller's warning."""
+    try:
+        return sources.load_examples(spec, split, wanted, data_file=data_files.get(spec.name), data_dir=data_dir)
+    except DataError:
+        if len(wanted) == 1:
+            raise
+        # one language missing (typically the reference's text): read the others one by one
+        found = []
+        for lang in wanted:
+            try:
+                found.extend(sources.load_examples(spec, split, [lang], data_file=data_files.get(spec.name),
+                                                   data_dir=data_dir))
+            except DataError:
+                continue
+        return found
