@@ -17,6 +17,12 @@ def _covariates(value: str) -> None:
     covariates.parse(value)
 
 
+def _model_terms(value: str) -> None:
+    from stilt_cli.core.analysis import model
+
+    model.parse(value)
+
+
 def command(
     baseline: Annotated[str, typer.Argument(help="Result records (JSONL, or '-') of the baseline, e.g. target-only.")],
     run: Annotated[str, typer.Argument(help="Result records of the run whose gain is measured, e.g. "
@@ -31,6 +37,11 @@ def command(
         "(tokens per word of --checkpoint's tokenizer on the evaluation text), subword-overlap (share of the "
         "evaluation text's distinct subword types that also occur in the English evaluation text of the task) "
         "and/or pretrain-size (log10 GiB of pretraining text).")] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", callback=checked_by(_model_terms), help="Several predictors at once, e.g. "
+        "'syntax+morphology+fertility' (any --features and --covariates names): OLS of the gain with standardised "
+        "coefficients, bootstrap CIs, permutation p, VIF, per task and pooled (task fixed effects). Needs "
+        "predictors + 3 languages.")] = None,
     checkpoint: Annotated[str | None, typer.Option("--checkpoint", help="Checkpoint or model folder whose tokenizer "
                                                                         "fertility and subword-overlap measure.")] = None,
     data_dir: Annotated[Path | None, typer.Option(
@@ -57,12 +68,14 @@ def command(
 ) -> None:
     """Does the gain grow or shrink with distance from English? Pearson r and Spearman rho per task and pooled
     (task fixed effects), seeded bootstrap CIs, permutation p-values, Holm/BH correction, script and family
-    factors, partial correlations. Fewer than 4 shared languages: exit 1."""
+    factors, partial correlations; with --model, several predictors in one regression. Fewer than 4 shared
+    languages (or, for --model, fewer than predictors + 3): exit 1."""
     setup(quiet)
     with guard(output):
         from stilt_cli.core.analysis import covariates as covariate_names
+        from stilt_cli.core.analysis import model as model_terms
         from stilt_cli.core.analysis import typology
-        from stilt_cli.core.analysis.correlate import CorrelateConfig, table_rows
+        from stilt_cli.core.analysis.correlate import CorrelateConfig, check, table_rows
         from stilt_cli.core.analysis.correlate import run as correlate
         from stilt_cli.core.console import emit
         from stilt_cli.core.data.sources import parse_data_option
@@ -72,10 +85,12 @@ def command(
             baseline=baseline, run=run, tasks=comma_list(task, "--task", empty_ok=True, all_word=None) or None,
             metrics=comma_list(metric, "--metric", empty_ok=True, all_word=None) or None,
             features=typology.parse_features(features), covariates=covariate_names.parse(covariates),
+            model=model_terms.parse(model),
             checkpoint=checkpoint, data_dir=None if data_dir is None else str(data_dir),
             data_files=parse_data_option(data), pretrain_sizes=None if pretrain_sizes is None else str(pretrain_sizes),
             seed=seed, correction=correction, n_boot=bootstrap, n_perm=permutations, ref=ref,
             urielplus_data=typology.check_mode(urielplus_data), plot=None if plot is None else str(plot),
         )
+        check(config)
         rows = correlate(config)
         emit(table_rows(rows) if fmt == "table" else rows, fmt, output)

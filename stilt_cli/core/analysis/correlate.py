@@ -12,6 +12,9 @@ distances demeaned within each task; `slope` is the fixed-effects coefficient). 
 correction (Holm or Benjamini-Hochberg) runs over all rows of the same statistic (features x units,
 pooled included; factors among themselves).
 
+With `--model a+b+c`, also one OLS model of the gain on several predictors at once per task and pooled
+(`core/analysis/model.py`).
+
 Fewer than 4 languages shared by both runs (after leaving out the reference) in every unit is a data
 error (exit 1, one line, nothing printed); units or features below 4 are skipped with a warning.
 """
@@ -26,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from stilt_cli.core import console, records
-from stilt_cli.core.analysis import covariates, stats, typology
+from stilt_cli.core.analysis import covariates, model, stats, typology
 from stilt_cli.core.analysis.gains import MIN_LANGS, Unit, match
 from stilt_cli.core.data import langs
 from stilt_cli.core.errors import DataError, UsageError
@@ -44,6 +47,7 @@ class CorrelateConfig:
     metrics: list[str] | None = None
     features: list[str] = field(default_factory=lambda: list(typology.DEFAULT_FEATURES))
     covariates: list[str] = field(default_factory=list)
+    model: list[str] = field(default_factory=list)  # regression terms: features and covariates
     checkpoint: str | None = None
     data_dir: str | None = None
     data_files: dict[str, str] = field(default_factory=dict)
@@ -57,28 +61,39 @@ class CorrelateConfig:
     plot: str | None = None
 
 
-# ---- reading and matching ------------------------------------------------------------------------
+def check(config: CorrelateConfig) -> None:
+    """Usage errors, before any file is read."""
+    if config.correction not in stats.CORRECTIONS:
+        raise UsageError(f"--correction must be one of {', '.join(stats.CORRECTIONS)}, not '{config.correction}'")
+    if config.n_boot < 100 or config.n_perm < 100:
+        raise UsageError("--bootstrap and --permutations need at least 100 resamples")
+    model_features, model_covariates = model.split_terms(config.model)
+    typology.check_inputs([*config.features, *model_features], config.data_dir)
+    covariates.check([*config.covariates, *model_covariates], config.checkpoint)
 
 
 # ---- the analysis --------------------------------------------------------------------------------
 
 def run(config: CorrelateConfig) -> list[dict[str, Any]]:
-    """All correlation records, corrected for multiple comparisons; plots when asked."""
-    if config.correction not in stats.CORRECTIONS:
-        raise UsageError(f"--correction must be one of {', '.join(stats.CORRECTIONS)}, not '{config.correction}'")
-    if config.n_boot < 100 or config.n_perm < 100:
-        raise UsageError("--bootstrap and --permutations need at least 100 resamples")
-    typology.check_inputs(config.features, config.data_dir)
-    covariates.check(config.covariates, config.checkpoint)
+    """All correlation (and, with --model, regression) records, corrected for multiple comparisons;
+    plots when asked."""
+    check(config)
     units, ref = match(config)
     all_langs = sorted({lang for unit in units for lang in unit.gains})
-    covs = covariates.collect(config.covariates, units, all_langs, checkpoint=config.checkpoint,
-                              data_dir=config.data_dir, data_files=config.data_files,
-                              pretrain_sizes=config.pretrain_sizes, ref=ref)
-    found = typology.distances(all_langs, config.features, ref, config.urielplus_data, config.data_dir)
+    model_features, model_covariates = model.split_terms(config.model)
+    every_covariate = list(dict.fromkeys([*config.covariates, *model_covariates]))
+    measured = covariates.collect(every_covariate, units, all_langs, checkpoint=config.checkpoint,
+                                  data_dir=config.data_dir, data_files=config.data_files,
+                                  pretrain_sizes=config.pretrain_sizes, ref=ref)
+    covs = {name: measured[name] for name in config.covariates}
+    every_feature = list(dict.fromkeys([*config.features, *model_features]))
+    found = typology.distances(all_langs, every_feature, ref, config.urielplus_data, config.data_dir)
     typology.report_missing(found)
-    distance = {f: {d.lang: d.value for d in found if d.feature == f} for f in config.features}
+    distance = {f: {d.lang: d.value for d in found if d.feature == f} for f in every_feature}
     source = {d.feature: d.source for d in found}
+    # the model first: too few languages for it is an error before any long computation
+    sources = {**source, **{name: measured[name][1] for name in model_covariates}}
+    model_rows = model.rows(config, units, distance, measured, sources, ref) if config.model else []
 
     rows: list[dict[str, Any]] = []
     for feature in config.features:
@@ -94,7 +109,8 @@ def run(config: CorrelateConfig) -> list[dict[str, Any]]:
                         f"each feature needs at least {MIN_LANGS} languages with a known distance")
     _correct(rows, config.correction)
     if config.plot:
-        _plots(config, units, distance, ref)
+        _plots(config, units, {f: distance[f] for f in config.features}, ref)
+    rows.extend(model_rows)
     return rows
 
 
@@ -281,6 +297,9 @@ def table_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The columns a person reads first."""
     out = []
     for row in rows:
+        if row["kind"] == "regression":
+            out.append(model.table_row(row))
+            continue
         low, high = row.get("ci_low"), row.get("ci_high")
         out.append({
             "task": row["task"], "feature": row["params"]["feature"], "statistic": row["metric"],

@@ -2,6 +2,7 @@
 
 - `scatter(path, series, ...)`: gain vs distance, one colour per series (task), each point labelled
   with its language code, with the least-squares line of each series.
+- `coefficients(path, models, ...)`: regression coefficients with their intervals (`correlate --model`).
 - `score_vs_layer(path, layers, series, ...)`: score against encoder layer (for `retrieve --layer
   all --plot DIR` and `align`).
 
@@ -86,4 +87,34 @@ def score_vs_layer(path: str | os.PathLike, layers: Sequence[int], series: dict[
     if series:
         ax.legend(fontsize=8, loc="best", ncol=2 if len(series) > 8 else 1)
     fig.subplots_adjust(left=0.1, right=0.97, top=0.92, bottom=0.1)
+    _save(fig, path)
+
+
+def coefficients(path: str | os.PathLike, models: dict[str, Sequence[tuple[str, float, float, float]]], *,
+                 title: str = "", xlabel: str = "coefficient", width: int = WIDTH, height: int = HEIGHT) -> None:
+    """Coefficients with their intervals: one row per term, one colour (and small offset) per model."""
+    import math
+
+    fig = _figure(width, height)
+    ax = fig.add_subplot(1, 1, 1)
+    terms = list(dict.fromkeys(term for rows in models.values() for term, *_ in rows))
+    step = 0.6 / max(1, len(models))
+    for index, (label, rows) in enumerate(models.items()):
+        offset = (index - (len(models) - 1) / 2) * step
+        for term, value, low, high in rows:
+            ypos = terms.index(term) + offset
+            if math.isfinite(low) and math.isfinite(high):
+                ax.plot([low, high], [ypos, ypos], color=f"C{index % 10}", linewidth=2, alpha=0.8)
+            ax.scatter([value], [ypos], color=f"C{index % 10}", s=30, zorder=3,
+                       label=label if term == rows[0][0] else None)
+    ax.axvline(0.0, color="0.6", linewidth=0.8, linestyle=":")
+    ax.set_yticks(range(len(terms)))
+    ax.set_yticklabels(terms)
+    ax.set_ylim(len(terms) - 0.5, -0.5)  # first term on top
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.grid(True, axis="x", alpha=0.3)
+    if len(models) > 1:
+        ax.legend(fontsize=8, loc="best")
+    fig.subplots_adjust(left=0.2, right=0.97, top=0.92, bottom=0.1)
     _save(fig, path)
