@@ -117,11 +117,11 @@ def _planted(langs, syntax_coef=10.0, size_coef=2.0):
     return {lang: syntax_coef * syntax[lang] + size_coef * size[lang] for lang in langs}
 
 
-def test_cli_model_recovers_planted_coefficients_and_writes_the_plot(cli, tmp_path):
+def test_cli_model_recovers_planted_coefficients_and_writes_plot_and_report(cli, tmp_path):
     baseline, run = runs(tmp_path, _planted(MANY))
-    plots = tmp_path / "plots"
+    plots, report = tmp_path / "plots", tmp_path / "report.md"
     result = cli("correlate", baseline, run, "--features", "syntax", "--model", "syntax+pretrain-size",
-                 "--bootstrap", "200", "--permutations", "500", "--plot", plots)
+                 "--bootstrap", "200", "--permutations", "500", "--plot", plots, "--report", report)
     assert result.exit_code == 0, result.stderr
     rows = [r for r in parse(result.stdout) if r["kind"] == "regression"]
     coefficient = {r["params"]["term"]: r for r in rows if r["metric"] == "coefficient"}
@@ -135,6 +135,10 @@ def test_cli_model_recovers_planted_coefficients_and_writes_the_plot(cli, tmp_pa
     r2 = next(r for r in rows if r["metric"] == "r_squared")
     assert r2["value"] == pytest.approx(1.0)
     assert png_size(plots / "coefficients.png") == (960, 720)
+    text = report.read_text()
+    assert "## Regression: gain ~ syntax + pretrain-size" in text
+    assert "| syntax | " in text and "| pretrain-size | " in text and "![coefficients](plots/coefficients.png)" in text
+    assert "## Correlations" in text and "| syntax | xnli |" in text
 
 
 def test_cli_model_pooled_over_tasks(cli, tmp_path):

@@ -62,6 +62,9 @@ def command(
     ref: Ref = "en",
     urielplus_data: UrielPlusData = "released",
     plot: Plot = None,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="Also write a one-page markdown report (answer, correlations, regression, plots, "
+        "definitions) to this file.")] = None,
     fmt: Format = "jsonl",
     output: Output = None,
     quiet: Quiet = False,
@@ -90,6 +93,7 @@ def command(
             data_files=parse_data_option(data), pretrain_sizes=None if pretrain_sizes is None else str(pretrain_sizes),
             seed=seed, correction=correction, n_boot=bootstrap, n_perm=permutations, ref=ref,
             urielplus_data=typology.check_mode(urielplus_data), plot=None if plot is None else str(plot),
+            report=None if report is None else str(report),
         )
         check(config)
         rows = correlate(config)

@@ -13,7 +13,7 @@ correction (Holm or Benjamini-Hochberg) runs over all rows of the same statistic
 pooled included; factors among themselves).
 
 With `--model a+b+c`, also one OLS model of the gain on several predictors at once per task and pooled
-(`core/analysis/model.py`).
+(`core/analysis/model.py`); with `--report FILE.md` a one-page markdown report (`core/analysis/report.py`).
 
 Fewer than 4 languages shared by both runs (after leaving out the reference) in every unit is a data
 error (exit 1, one line, nothing printed); units or features below 4 are skipped with a warning.
@@ -59,6 +59,7 @@ class CorrelateConfig:
     ref: str = "en"
     urielplus_data: str = "released"
     plot: str | None = None
+    report: str | None = None
 
 
 def check(config: CorrelateConfig) -> None:
@@ -76,7 +77,7 @@ def check(config: CorrelateConfig) -> None:
 
 def run(config: CorrelateConfig) -> list[dict[str, Any]]:
     """All correlation (and, with --model, regression) records, corrected for multiple comparisons;
-    plots when asked."""
+    plots and the report when asked."""
     check(config)
     units, ref = match(config)
     all_langs = sorted({lang for unit in units for lang in unit.gains})
@@ -111,6 +112,10 @@ def run(config: CorrelateConfig) -> list[dict[str, Any]]:
     if config.plot:
         _plots(config, units, {f: distance[f] for f in config.features}, ref)
     rows.extend(model_rows)
+    if config.report:
+        from stilt_cli.core.analysis import report
+
+        report.write(config.report, rows, config)
     return rows
 
 
