@@ -22,11 +22,12 @@ RES := $(OUT)/results
 TRAIN = --preset $(PRESET) --seed $(SEED) --if-exists skip $(STEPS)
 
 ifeq ($(TINY),1)
+DEMO_LANGS ?= de,fr,ja,sw,ar
 # train_data TASK[,TASK2] [SPLIT]: the demo JSONL of each task (train split unless given)
 train_data = $(foreach t,$(subst $(comma),$(space),$(1)),--data $(t)=$(DEMO)/$(t)/$(or $(2),train).jsonl)
 eval_data  = --data $(DEMO)/$(1)/test.jsonl
 $(DEMO)/README.json:
-	$(STILT) data demo -o $(DEMO) --langs de,fr,ja,sw,ar --per-lang 20 --if-exists skip --quiet > /dev/null
+	$(STILT) data demo -o $(DEMO) --langs $(DEMO_LANGS) --per-lang 20 --if-exists skip --quiet > /dev/null
 DATA_STAMP := $(DEMO)/README.json
 else
 train_data = --data-dir $(DATA_DIR)

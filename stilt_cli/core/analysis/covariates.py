@@ -9,8 +9,8 @@
 - `subword-overlap`: the share of the distinct subword types (token ids, special tokens not counted)
   in a language's evaluation text that also occur in the English (`--ref`) evaluation text of the same
   task and split, both tokenized with the evaluated checkpoint's tokenizer, on the same sample as
-  fertility (the first `FERTILITY_SAMPLE` examples of each language). Missing when the task has no
-  English evaluation text. A share of types, not of running tokens: a rare shared subword counts as
+  fertility (the first `FERTILITY_SAMPLE` examples of each language); for retrieval pairs the English
+  text is their English side. Missing when the task has no English evaluation text. A share of types, not of running tokens: a rare shared subword counts as
   much as a frequent one.
 - `pretrain-size`: log10 of the language's pretraining corpus size in GiB, from a table with its
   source: by default `stilt_cli/data/cc100_sizes.tsv`, XLM-R's CC-100 (Conneau et al. 2020,
@@ -145,14 +145,20 @@ def texts_of(example: dict[str, Any]) -> list[str | list[str]]:
     return out
 
 
-def texts_by_lang(examples: Iterable[dict[str, Any]], sample: int = FERTILITY_SAMPLE) -> dict[str, list[str | list[str]]]:
+def texts_by_lang(examples: Iterable[dict[str, Any]], sample: int = FERTILITY_SAMPLE,
+                  ref: str | None = None) -> dict[str, list[str | list[str]]]:
+    """Each language's evaluation text (the first `sample` examples). With `ref`, the reference-language
+    side of retrieval pairs (side 'tgt', filed under the other language) is the reference's text."""
     seen: dict[str, int] = {}
     out: dict[str, list[str | list[str]]] = {}
     for example in examples:
         lang = example.get("lang")
+        english_side = ref is not None and example.get("side") == "tgt" and isinstance(example.get("text"), str)
+        if english_side:
+            lang = ref
         if not isinstance(lang, str) or seen.get(lang, 0) >= sample:
             continue
-        parts = texts_of(example)
+        parts = [example["text"]] if english_side else texts_of(example)
         if parts:
             seen[lang] = seen.get(lang, 0) + 1
             out.setdefault(lang, []).extend(parts)
@@ -282,7 +288,8 @@ def _tokenizer_covariates(names: list[str], units: list[Any], checkpoint: str, d
                                  "stilt, so it has no evaluation text")
             continue
         wanted = sorted(unit.gains) + ([ref] if "subword-overlap" in names and ref not in unit.gains else [])
-        texts = texts_by_lang(_examples_found(sources, spec, unit.split or "test", wanted, data_files, data_dir))
+        texts = texts_by_lang(_examples_found(sources, spec, unit.split or "test", wanted, data_files, data_dir),
+                              ref=ref)
         for covariate in names:
             measure = fertility if covariate == "fertility" else (lambda t, x, source: subword_overlap(t, x, ref, source))
             found = measure(tokenizer, texts, source=name)
