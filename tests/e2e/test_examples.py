@@ -63,7 +63,7 @@ def test_research_question_examples_tiny(tmp_path, example):
     assert list((tmp_path / "out" / "results").glob("*")), result.stdout[-2000:]
     assert not list((tmp_path / "out").rglob("*.partial")) and "rm " not in result.stdout
     if example == "typology":  # the report answers its question: checked by content
-        from tests.test_report import check_typology_example
+        from tests.cli.test_correlate_report import check_typology_example
 
         check_typology_example(tmp_path / "out" / "results")
 

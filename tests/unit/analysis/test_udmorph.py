@@ -1,11 +1,10 @@
 """core/analysis/udmorph.py: corpus morphology from UD CoNLL-U, checked on treebanks written here
-(values worked out by hand) and on the real English EWT file when ../shared/data is there."""
+(values worked out by hand); the real English EWT file: tests/realdata/test_udmorph_realdata.py."""
 
 from __future__ import annotations
 
 import json
 import random
-from collections import Counter, defaultdict
 
 import pytest
 
@@ -138,36 +137,3 @@ def test_cli_distances_ud_features(cli, treebanks):
     missing = cli("distances", "--langs", "de", "--features", "ud-mattr")
     assert missing.exit_code == 2 and missing.stdout == ""
     assert "--data-dir" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
-
-
-def _by_hand(path):
-    """The three measures straight from the file's columns, independently of stilt's reader."""
-    words = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        cells = line.split("\t")
-        if len(cells) == 10 and cells[0].isdigit() and cells[3] != "PUNCT":
-            words.append(cells)
-    feats = sum(0 if w[5] == "_" else len(w[5].split("|")) for w in words) / len(words)
-    count, forms = Counter(), defaultdict(set)
-    for w in words:
-        count[w[2].lower()] += 1
-        forms[w[2].lower()].add(w[1].lower())
-    repeated = [lemma for lemma, n in count.items() if n >= 2]
-    tokens = [w[1].lower() for w in words]
-    windows = len(tokens) - 499
-    mattr = sum(len(set(tokens[i:i + 500])) for i in range(windows)) / (500 * windows)
-    return len(words), feats, sum(len(forms[lemma]) for lemma in repeated) / len(repeated), mattr
-
-
-@pytest.mark.realdata
-def test_real_english_ewt_treebank(shared_data):
-    path = shared_data / "udpos" / "ud_v2.5_conllu" / "UD_English-EWT" / "en_ewt-ud-test.conllu"
-    if not path.is_file():
-        pytest.skip("the English EWT treebank is absent")
-    english = udmorph.profile("en", shared_data)
-    assert english.files == ["udpos/ud_v2.5_conllu/UD_English-EWT/en_ewt-ud-test.conllu"]
-    n_words, feats, forms, mattr = _by_hand(path)
-    assert english.n_words == n_words == 21990  # 25,096 syntactic words, less punctuation
-    assert english.values["ud-feats-per-word"] == pytest.approx(feats) == pytest.approx(1.345703, abs=1e-6)
-    assert english.values["ud-forms-per-lemma"] == pytest.approx(forms) == pytest.approx(1.378178, abs=1e-6)
-    assert english.values["ud-mattr"] == pytest.approx(mattr) == pytest.approx(0.546129, abs=1e-6)

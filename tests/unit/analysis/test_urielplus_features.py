@@ -21,13 +21,7 @@ from stilt_cli.core.analysis import typology
 FIXTURE = Path(__file__).parent / "fixtures" / "urielplus_integrated_morphology.json"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def typology_cache(tmp_path_factory):
-    folder = tmp_path_factory.getbasetemp() / "stilt-typology-cache"  # shared with test_typology
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("STILT_CACHE", str(folder))
-        patch.delenv("STILT_NO_CACHE", raising=False)
-        yield folder
+pytestmark = pytest.mark.usefixtures("typology_cache")
 
 
 def _values(items):

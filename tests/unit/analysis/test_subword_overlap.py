@@ -6,15 +6,10 @@ from __future__ import annotations
 import pytest
 
 from stilt_cli.core.analysis import covariates
-from tests.test_correlate import LANGS, parse, pick, runs, write
+from tests.cli.test_correlate import LANGS, pick, runs, write
+from tests.helpers import jsonl
 
-
-@pytest.fixture(scope="module", autouse=True)
-def typology_cache(tmp_path_factory):
-    folder = tmp_path_factory.getbasetemp() / "stilt-typology-cache"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("STILT_CACHE", str(folder))
-        yield folder
+pytestmark = pytest.mark.usefixtures("typology_cache")
 
 
 class CharIds:
@@ -66,7 +61,7 @@ def test_cli_subword_overlap_with_a_tiny_checkpoint(cli, tmp_path, tiny_xlmr):
     result = cli("correlate", baseline, run, "--features", "syntax", "--covariates", "subword-overlap",
                  "--checkpoint", tiny_xlmr, "--data", f"xnli={data}", "--bootstrap", "200", "--permutations", "200")
     assert result.exit_code == 0, result.stderr
-    partial = pick(parse(result.stdout), "xnli", "syntax", "partial_pearson")
+    partial = pick(jsonl(result.stdout), "xnli", "syntax", "partial_pearson")
     overlap = {p["lang"]: p["subword-overlap"] for p in partial["points"]}
     texts = {lang: [e[f] for e in examples if e["lang"] == lang for f in ("text_a", "text_b")] for lang in words}
     assert overlap == pytest.approx(_direct_overlap(tiny_xlmr, texts))

@@ -1,5 +1,5 @@
 """`correlate --report` (core/analysis/report.py): the one-page markdown answer, checked by content; and
-the check the typology example's TINY run must pass (called from tests/test_examples.py)."""
+the check the typology example's TINY run must pass (called from tests/e2e/test_examples.py)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,12 @@ from pathlib import Path
 import pytest
 
 from stilt_cli.core.analysis import typology
-from tests.test_correlate import LANGS, runs
+from tests.cli.test_correlate import LANGS, runs
 
 MANY = LANGS + ["es", "ru", "tr", "ar", "fi", "vi"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def typology_cache(tmp_path_factory):
-    folder = tmp_path_factory.getbasetemp() / "stilt-typology-cache"  # shared with test_typology
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("STILT_CACHE", str(folder))
-        yield folder
+pytestmark = pytest.mark.usefixtures("typology_cache")
 
 
 def _table(text: str, header_start: str) -> list[list[str]]:
@@ -60,7 +55,7 @@ def check_report(text: str, report_dir: Path, features: list[str], terms: list[s
 
 
 def check_typology_example(results: Path) -> None:
-    """The typology example's TINY run answers in report.md (called by tests/test_examples.py)."""
+    """The typology example's TINY run answers in report.md (called by tests/e2e/test_examples.py)."""
     text = (results / "report.md").read_text(encoding="utf-8")
     check_report(text, results, ["syntax", "genetic", "geographic", "script"], ["syntax", "script", "subword-overlap"])
     rows = [json.loads(line) for line in (results / "correlate.jsonl").read_text().splitlines()]
