@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from statistics import fmean
 from pathlib import Path
+from statistics import fmean
 
 import orjson
 import pytest
