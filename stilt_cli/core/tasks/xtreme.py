@@ -8,7 +8,8 @@ Sources checked for these values:
   of `third_party/run_classify.py` / `run_tag.py` / `run_squad.py` (AdamW eps 1e-8, clip 1.0, weight
   decay 0 except QA 1e-4, no warmup except QA 500 steps). `batch_size` is the effective batch:
   8 x 4 accumulation (2 x 16 for XLM-R large) = 32; QA 4 x 8 = 32. For XLM-R large the XNLI and
-  XCOPA scripts use lr 3e-5 instead of 2e-5 (`lr_large`);
+  XCOPA scripts use lr 3e-5 instead of 2e-5 (`lr_large`: `*_large` values apply to 24-layer encoders);
+  LAReQA and Mewsli-X: `scripts/train_lareqa.sh` and `scripts/train_mewslix.sh` (see `_XTREME_LAREQA`);
 - the `xstilts` preset: Phang et al. 2020 as summarised in the training-stages issue (jiant recipe;
   its configs could not be consulted offline);
 - hub: `google/xtreme` parquet files at the last commit that adds data files (all configs present),
