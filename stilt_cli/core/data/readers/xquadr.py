@@ -89,25 +89,31 @@ def paragraph_rows(lang: str, number: int, context: str, spans: list[tuple[int, 
     return candidates, queries, skipped
 
 
-def _file_rows(path: Path, lang: str) -> tuple[list[dict], list[dict], int]:
+Paragraph = tuple[str, list[tuple[int, int]] | None, list]  # context, its sentence breaks (None: infer), questions
+
+
+def _paragraphs(path: Path) -> list[Paragraph]:
+    """A SQuAD-format file's paragraphs in file order, each with its breaks (where given) and questions."""
     from stilt_cli.core.data.readers.squad import _questions
 
+    grouped: dict[int, Paragraph] = {}
+    for _where, paragraph, qa, _title in _questions(path):
+        if id(paragraph) not in grouped:
+            given = _breaks(paragraph, f"{path}: paragraph {len(grouped) + 1}") if "sentence_breaks" in paragraph else None
+            grouped[id(paragraph)] = (paragraph["context"], given, [])
+        answers = qa.get("answers") or []
+        start = answers[0].get("answer_start") if answers and isinstance(answers[0], dict) else None
+        grouped[id(paragraph)][2].append((str(qa["id"]), qa["question"], start if isinstance(start, int) else None))
+    return list(grouped.values())
+
+
+def _rows(paragraphs: Iterable[Paragraph], lang: str) -> tuple[list[dict], list[dict], int]:
+    """(candidates, queries, skipped) of paragraphs numbered in order; breaks inferred where none are given."""
     candidates: list[dict] = []
     queries: list[dict] = []
     skipped = 0
-    numbers: dict[int, int] = {}  # id(paragraph) -> its number in the file
-    grouped: dict[int, tuple[dict, list]] = {}
-    for _where, paragraph, qa, _title in _questions(path):
-        key = id(paragraph)
-        if key not in grouped:
-            numbers[key] = len(numbers) + 1
-            grouped[key] = (paragraph, [])
-        answers = qa.get("answers") or []
-        start = answers[0].get("answer_start") if answers and isinstance(answers[0], dict) else None
-        grouped[key][1].append((str(qa["id"]), qa["question"], start if isinstance(start, int) else None))
-    for key, (paragraph, questions) in grouped.items():
-        spans = _breaks(paragraph, f"{path}: paragraph {numbers[key]}")
-        c, q, s = paragraph_rows(lang, numbers[key], paragraph["context"], spans, questions)
+    for number, (context, spans, questions) in enumerate(paragraphs, 1):
+        c, q, s = paragraph_rows(lang, number, context, spans if spans is not None else infer_breaks(context), questions)
         candidates += c
         queries += q
         skipped += s
@@ -133,7 +139,7 @@ def read(data_dir: str | os.PathLike, langs: list[str] | None = None, split: str
     queries: list[dict] = []
     gold_of: dict[str, list[str]] = {}  # question id -> its answer sentences in every language
     for code in present:
-        c, q, skipped = _file_rows(folder / f"{code}.json", code)
+        c, q, skipped = _rows(_paragraphs(folder / f"{code}.json"), code)
         if skipped:
             console.warn(f"lareqa {code}: {skipped} questions skipped: their answer starts outside every sentence")
         candidates += c
@@ -149,33 +155,17 @@ def read(data_dir: str | os.PathLike, langs: list[str] | None = None, split: str
     return [dict(row, split=split) for row in candidates + queries]
 
 
-def _squad_rows(paragraphs: Iterable[tuple[str, str, list[tuple[int, int]] | None, list]], lang: str) -> list[dict]:
-    """Ranking rows of SQuAD-format paragraphs (context, question list), numbered in order."""
-    rows: list[dict] = []
-    skipped = 0
-    for number, (context, _, spans, questions) in enumerate(paragraphs, 1):
-        c, q, s = paragraph_rows(lang, number, context, spans if spans is not None else infer_breaks(context), questions)
-        skipped += s
-        rows += c + [{k: v for k, v in query.items() if k != "xling"} for query in q]
+def _pairs(paragraphs: Iterable[Paragraph], lang: str) -> list[dict]:
+    """Training rows (candidates, then queries without their cross-language key)."""
+    candidates, queries, skipped = _rows(paragraphs, lang)
     if skipped:
         console.info(f"{skipped} questions skipped: their answer starts outside every sentence")
-    return rows
+    return candidates + [{k: v for k, v in query.items() if k != "xling"} for query in queries]
 
 
 def read_squad(path: Path, ctx: Context) -> Iterator[Located]:
     """`squad-rank`: a SQuAD-format file (SQuAD v1.1 train) as LAReQA training pairs."""
-    from stilt_cli.core.data.readers.squad import _questions
-
-    grouped: dict[int, list] = {}
-    for _where, paragraph, qa, _title in _questions(path):
-        entry = grouped.setdefault(id(paragraph), [paragraph["context"], None, None, []])
-        if entry[2] is None and "sentence_breaks" in paragraph:
-            entry[2] = _breaks(paragraph, str(path))
-        answers = qa.get("answers") or []
-        start = answers[0].get("answer_start") if answers and isinstance(answers[0], dict) else None
-        entry[3].append((str(qa["id"]), qa["question"], start if isinstance(start, int) else None))
-    lang = ctx.lang or "en"
-    for row in _squad_rows(grouped.values(), lang):
+    for row in _pairs(_paragraphs(path), ctx.lang or "en"):
         yield f"{path}: {row['side']} {row['id']}", row
 
 
@@ -183,15 +173,15 @@ def from_qa(examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """QA examples (any source: Hub, files, --data) -> ranking rows: each question with the sentence that
     holds its first answer; every sentence of every paragraph a candidate. Paragraphs are told apart by
     language and text."""
-    by_paragraph: dict[tuple[str, str], list] = {}
+    by_paragraph: dict[tuple[str, str], Paragraph] = {}
     for example in examples:
         key = (example["lang"], example["context"])
-        entry = by_paragraph.setdefault(key, [example["context"], None, None, []])
+        entry = by_paragraph.setdefault(key, (example["context"], None, []))
         answers = example.get("answers") or []
-        entry[3].append((example["id"], example["question"], answers[0]["start"] if answers else None))
+        entry[2].append((example["id"], example["question"], answers[0]["start"] if answers else None))
     rows: list[dict] = []
     for lang in dict.fromkeys(lang for lang, _ in by_paragraph):
         paragraphs = [entry for (code, _), entry in by_paragraph.items() if code == lang]
-        rows += _squad_rows(paragraphs, lang)
+        rows += _pairs(paragraphs, lang)
     split = examples[0].get("split") if examples else None
     return [dict(row, split=split) if split else row for row in rows]
