@@ -92,3 +92,17 @@ def parallel(lang: str, src: list[str], tgt: list[str], links: list[tuple[int, i
 def text_lines(n: int, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
     return [_sentence(rng, 4, 10) for _ in range(n)]
+
+
+def ranking(n: int, seed: int = 0) -> list[dict]:
+    """Ranking pairs: each query names the key word its candidate starts with (30 keys, so a batch holds a
+    few repeats: the loss falls, but not to zero)."""
+    rng = random.Random(seed)
+    keys = WORDS + CITIES
+    rows = []
+    for i in range(n):
+        key = keys[i % len(keys)]
+        rows.append({"id": f"c-{seed}-{i}", "lang": "en", "side": "candidate", "text": f"{key} {_sentence(rng, 2, 4)}"})
+        rows.append({"id": f"q-{seed}-{i}", "lang": "en", "side": "query", "text": f"where is the {key}?",
+                     "gold": [f"c-{seed}-{i}"]})
+    return rows

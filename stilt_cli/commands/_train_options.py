@@ -32,6 +32,7 @@ class TrainingOptions:
     grad_accum: Annotated[int | None, typer.Option("--grad-accum", help="Split each batch into N micro-batches (same update, less memory).")] = None
     max_length: Annotated[int | None, typer.Option("--max-length", help="Maximum tokens per input (QA: per stride window).")] = None
     doc_stride: Annotated[int | None, typer.Option("--doc-stride", help="QA: tokens of overlap between context windows.")] = None
+    query_length: Annotated[int | None, typer.Option("--query-length", help="Dual encoders (lareqa, mewsli-x): maximum tokens per query; --max-length bounds the candidates.")] = None
     warmup_ratio: Annotated[float | None, typer.Option("--warmup-ratio", help="Linear warmup as a share of all steps.")] = None
     warmup_steps: Annotated[int | None, typer.Option("--warmup-steps", help="Linear warmup in steps (instead of --warmup-ratio).")] = None
     weight_decay: Annotated[float | None, typer.Option("--weight-decay", help="AdamW weight decay (not on biases and norms).")] = None

@@ -48,6 +48,8 @@ def command(
                                                    "window); default: the length the head was trained with.")] = None,
     doc_stride: Annotated[int | None, typer.Option("--doc-stride", min=1, help="QA: tokens of overlap between "
                                                    "context windows; default: as trained.")] = None,
+    query_length: Annotated[int | None, typer.Option("--query-length", min=8, help="Dual encoders (lareqa, mewsli-x): "
+                                                     "maximum tokens per query; default: as trained.")] = None,
     max_answer_length: Annotated[int, typer.Option("--max-answer-length", min=1, help="QA: longest answer span in "
                                                                                       "tokens.")] = 30,
     max_examples: Annotated[int | None, typer.Option("--max-examples", min=1, help="Only the first N examples of "
@@ -62,6 +64,8 @@ def command(
     official XTREME metrics: one result record per task, language and metric (stdout or -o).
 
     A split without gold labels gets predictions (--save-predictions / --export-xtreme) but no score.
+    Ranking tasks (lareqa, mewsli-x) rank every language's queries against one shared candidate pool
+    with the dual-encoder head and report map@20.
     MLQA cross-language pairs are asked for as context-question, e.g. --langs en-de."""
     setup(quiet)
     with guard(output):
@@ -71,6 +75,6 @@ def command(
         config = EvaluateConfig(
             checkpoint=checkpoint, task=task, langs=langs, split=split, data=data, data_dir=data_dir,
             save_predictions=save_predictions, export_xtreme=export_xtreme, batch_size=batch_size,
-            max_length=max_length, doc_stride=doc_stride, max_answer_length=max_answer_length,
-            max_examples=max_examples, device=device, precision=precision)
+            max_length=max_length, doc_stride=doc_stride, query_length=query_length,
+            max_answer_length=max_answer_length, max_examples=max_examples, device=device, precision=precision)
         emit(run(config), fmt, output, columns=TABLE)

@@ -17,7 +17,7 @@ from stilt_cli.core.training.config import UNSET
 
 # a value for each declared option that differs from its default (types from the declaration)
 GIVEN = {"lr": "0.0003", "epochs": "2", "max_steps": "7", "batch_size": "12", "grad_accum": "3", "max_length": "40",
-         "doc_stride": "9", "warmup_ratio": "0.2", "warmup_steps": "5", "weight_decay": "0.5", "adam_eps": "1e-07",
+         "doc_stride": "9", "query_length": "24", "warmup_ratio": "0.2", "warmup_steps": "5", "weight_decay": "0.5", "adam_eps": "1e-07",
          "max_grad_norm": "2.5", "seed": "11", "train_langs": "de,fr", "max_examples": "30", "eval_every": "4",
          "eval_examples": "20", "patience": "2", "device": "cpu", "precision": "fp32", "dropout": "0.3",
          "sampling": "uniform", "temperature": "3.0", "preset": "xstilts", "save_every": "5"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from statistics import fmean
 
 import orjson
 import pytest
@@ -220,19 +221,25 @@ def test_qa_language_score_is_mean_of_em_and_f1():
     assert agg.language_score(tasks.get("bucc"), {"f1": 0.7, "precision": 0.1}) == 0.7
 
 
-def test_xtreme_r_has_no_overall_score_while_mewsli_and_lareqa_are_unsupported(cli, tmp_path):
-    result = agg.aggregate(_full("xtreme-r", lambda t, lang: 0.5), "xtreme-r")
-    assert result.overall is None and result.categories["retrieval"] is None
-    assert result.categories["classification"] == 0.5 and result.categories["structured"] == 0.5
+def test_xtreme_r_overall_is_the_mean_of_its_ten_tasks(cli, tmp_path):
+    bench = benchmark("xtreme-r")
+    assert len(bench.tasks) == 10 and all(tasks.get(t).supported for t in bench.tasks)
+    result = agg.aggregate(_full("xtreme-r", lambda t, lang: 0.05 * (1 + bench.tasks.index(t))), "xtreme-r")
+    assert result.overall == pytest.approx(0.05 * 5.5) and result.notes == []
+    assert result.categories["retrieval"] == pytest.approx(0.05 * fmean(1 + bench.tasks.index(t) for t in
+                                                                         ("tatoeba", "mewsli-x", "lareqa")))
     assert "pawsx" not in result.tasks and "xcopa" in result.tasks
     assert len(result.tasks["xquad"].expected) == 12  # Romanian added
-    assert any("no XTREME-R overall score can be given" in note and "mewsli-x" in note for note in result.notes)
+    without = agg.aggregate({t: v for t, v in _full("xtreme-r", lambda t, lang: 0.5).items() if t != "lareqa"},
+                            "xtreme-r")
+    assert without.overall is None and without.categories["retrieval"] is None
+    assert without.categories["classification"] == 0.5
+    assert any("no XTREME-R overall score" in note and "lareqa" in note for note in without.notes)
     write(tmp_path / "g/xcopa/test-et.tsv", "0\n1\n")
     write(tmp_path / "p/xcopa/test-et.tsv", "0\n0\n")
-    write(tmp_path / "p/mewslix/test-et.json", "{}")
     run = cli("score", "--predictions", tmp_path / "p", "--labels", tmp_path / "g", "--xtreme-version", "xtreme-r")
     assert run.exit_code == 0, run.stderr
-    assert "no XTREME-R overall score can be given" in run.stderr and "not supported" in run.stderr
+    assert "no XTREME-R overall score" in run.stderr and "mewsli-x" in run.stderr
     assert orjson.loads(run.stdout)["protocol"] == "xtreme-r"
 
 

@@ -155,8 +155,8 @@ def test_markdown_and_csv_shapes(cli, results):
 def test_xtreme_r_says_no_overall_score(cli, results):
     result = cli("summary", results, "--xtreme-version", "xtreme-r", "--resamples", RESAMPLES)
     assert result.exit_code == 0, result.stderr
-    assert "no XTREME-R overall score can be given" in result.stderr
-    assert "mewsli-x" in result.stderr and "XTREME-R overall" in result.stdout
+    assert "no XTREME-R overall score: incomplete or missing" in result.stderr
+    assert "mewsli-x" in result.stderr and "lareqa" in result.stderr and "XTREME-R overall" in result.stdout
 
 
 def test_named_runs_and_baseline(cli, results, tmp_path):

@@ -27,7 +27,8 @@ def test_tasks_lists_every_task_with_languages_and_metric(cli):
         assert listed[name]["main_metric"] and listed[name]["role"] == "target"
     for name in INTERMEDIATE:
         assert listed[name]["role"] == "intermediate" and listed[name]["main_metric"]
-    assert not listed["mewsli-x"]["supported"] and not listed["lareqa"]["supported"]
+    assert listed["mewsli-x"]["supported"] and listed["lareqa"]["supported"]
+    assert listed["mewsli-x"]["main_metric"] == listed["lareqa"]["main_metric"] == "map@20"
     assert listed["xcopa"]["benchmarks"] == ["xtreme-r"] and "xtreme-r" not in listed["pawsx"]["benchmarks"]
     assert listed["udpos"]["main_metric"] == "f1" and listed["tatoeba"]["main_metric"] == "accuracy"
 

@@ -11,8 +11,13 @@ rest depends on the task type:
 | qa                   | context, question, answers [{text, start}] ([] = unanswerable), title? |
 | multiple-choice      | context, question?, choices [str], label (index) or null            |
 | retrieval            | side ("src" = the non-English side, "tgt" = English), text; or a    |
-|                      | gold link: {"lang", "link": [src_id, tgt_id]} (no id needed)        |
+| (search, mine)       | gold link: {"lang", "link": [src_id, tgt_id]} (no id needed)        |
+| retrieval (rank)     | side "query", text, gold [candidate ids] (absent = unlabelled); or  |
+|                      | side "candidate", text, context? (LAReQA: the sentence's paragraph) |
 | mlm                  | text                                                                |
+
+Ranking sets (Mewsli-X, LAReQA) pool the candidates of every language: each query ranks all the
+candidate rows of its split, whatever their `lang`, and the ids in `gold` name candidate rows.
 
 `stilt data export` writes these; `--data FILE` reads them back (or a user's own, e.g. translations).
 """
@@ -104,9 +109,25 @@ def validate(example: dict[str, Any], spec: TaskSpec, where: str, labels: set[st
             raise DataError(f"{where}: label {example['label']} is out of range for {len(choices)} choices")
         example.setdefault("context", "")
         example.setdefault("question", None)
+    elif kind == "retrieval" and spec.retrieval == "rank":
+        _check_ranking(example, where)
     elif kind == "retrieval" and example["side"] not in ("src", "tgt"):
         raise DataError(f"{where}: 'side' must be 'src' (non-English) or 'tgt' (English), not '{example['side']}'")
     return example
+
+
+def _check_ranking(example: dict[str, Any], where: str) -> None:
+    side = example["side"]
+    if side == "query":
+        gold = example.get("gold")
+        if gold is not None and not (isinstance(gold, list) and gold and all(isinstance(g, str) for g in gold)):
+            raise DataError(f"{where}: 'gold' must be a non-empty list of candidate ids")
+    elif side == "candidate":
+        if not isinstance(example.get("context", ""), str):
+            raise DataError(f"{where}: 'context' must be a string")
+    else:
+        raise DataError(f"{where}: 'side' must be 'query' or 'candidate' in a ranking task, not '{side}'",
+                        'a ranking set is {"side": "query", "text", "gold": [ids]} and {"side": "candidate", "text"}')
 
 
 def _language(code: str, where: str) -> str:

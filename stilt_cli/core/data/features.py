@@ -11,6 +11,8 @@ concatenated, with their lengths). No padding here: batches pad dynamically (`co
 |                 | context), start_position, end_position (0, 0 = no answer in this window)   |
 | multiple-choice | input_ids (choices concatenated), [token_type_ids], choice_lengths, label |
 | mlm             | input_ids                                                                 |
+| dual-encoder    | input_ids (query), cand_input_ids (its first gold candidate; with a       |
+|                 | context, encoded as the pair (text, context)), [token_type_ids, cand_…]   |
 
 `word_ids` holds, per token, the index of the word it starts (-1 elsewhere): predictions map back
 to words through it. QA keeps offsets so answers are read back from the context.
@@ -185,6 +187,29 @@ def build_mlm(examples: list[dict], tokenizer: Any, max_length: int) -> dict[str
     return {"input_ids": list(encoded["input_ids"])}
 
 
+def build_dual(examples: list[dict], tokenizer: Any, max_length: int, query_length: int) -> dict[str, list]:
+    """Training pairs of a ranking set: one row per query with gold, its first gold candidate beside it.
+    Questions and candidates are cut at their own lengths (XTREME's LAReQA: 96 and 256)."""
+    candidates = {e["id"]: e for e in examples if e.get("side") == "candidate"}
+    queries = [e for e in examples if e.get("side") == "query" and any(g in candidates for g in e.get("gold") or [])]
+    if not queries:
+        raise DataError("no query with a gold candidate among the candidates: nothing to train on",
+                        'ranking training data is {"side": "query", "gold": [id]} and {"side": "candidate", "id"}')
+    positives = [candidates[next(g for g in q["gold"] if g in candidates)] for q in queries]
+    kwargs = _encode_kwargs(tokenizer)
+    encoded_q = tokenizer([q["text"] for q in queries], truncation=True, max_length=query_length, **kwargs)
+    with_context = [p for p in positives if p.get("context")]
+    if with_context and len(with_context) != len(positives):
+        raise DataError("some candidates have a context and some do not", "give every candidate a context, or none")
+    second = [p["context"] for p in positives] if with_context else None
+    encoded_c = tokenizer([p["text"] for p in positives], second, truncation=True, max_length=max_length, **kwargs)
+    out = {"input_ids": list(encoded_q["input_ids"]), "cand_input_ids": list(encoded_c["input_ids"])}
+    if "token_type_ids" in encoded_q:
+        out["token_type_ids"] = list(encoded_q["token_type_ids"])
+        out["cand_token_type_ids"] = list(encoded_c["token_type_ids"])
+    return out
+
+
 def featurize(
     examples: list[dict],
     tokenizer: Any,
@@ -198,6 +223,7 @@ def featurize(
     spec_version: int = 1,
     langs: Sequence[str] | None = None,
     from_stdin: bool = False,
+    query_length: int | None = None,
 ) -> Features:
     """Features of one task split, from the tokenized cache when this exact input was seen before."""
     if not examples:
@@ -211,6 +237,7 @@ def featurize(
         data=cache.STDIN if from_stdin else cache.examples_fingerprint(examples), max_length=max_length,
         stride=stride, spec_version=spec_version, featurizer_version=FEATURIZER_VERSION, head_type=head_type,
         labels=list(labels), max_query_tokens=MAX_QUERY_TOKENS if head_type == "qa" else None,
+        **({"query_length": query_length} if head_type == "dual-encoder" else {}),
     )
 
     def build() -> dict[str, list]:
@@ -224,6 +251,8 @@ def featurize(
             return build_multiple_choice(examples, tokenizer, max_length)
         if head_type == "mlm":
             return build_mlm(examples, tokenizer, max_length)
+        if head_type == "dual-encoder":
+            return build_dual(examples, tokenizer, max_length, query_length or max_length)
         raise ValueError(f"no featurizer for head type {head_type!r}")
 
     cached = cache.features(key, build)

@@ -120,10 +120,12 @@ def check(specs: list[TaskSpec], data_dir: str | os.PathLike | None, langs: list
                 rows.append({"task": spec.name, "split": split, "lang": None, "status": "needs --langs", "files": [],
                              "looked_for": [c for c in spec.files.get(split, ())]})
                 continue
+            # a target task trains on English (the zero-shot setting): its train split is checked for en
+            wanted = ["en"] if split == "train" and langs is None and spec.role == "target" else langs
             if data_dir is not None:
-                rows += _check_dir(spec, split, langs, Path(data_dir))
+                rows += _check_dir(spec, split, wanted, Path(data_dir))
             else:
-                rows += _check_hub(spec, split, langs)
+                rows += _check_hub(spec, split, wanted)
     return rows
 
 

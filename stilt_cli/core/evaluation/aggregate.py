@@ -6,8 +6,10 @@
 - A category score (classification, structured prediction, QA, retrieval) is the mean of its tasks'
   scores, given only when every task of the category is there with all its languages.
 - The overall score is the mean over *tasks* (not categories), given only when every task is there.
-- XTREME-R swaps PAWS-X and BUCC for XCOPA, Mewsli-X and LAReQA, and adds languages. While Mewsli-X and
-  LAReQA are unsupported, its retrieval category and its overall score cannot be given, and we say so.
+- XTREME-R swaps PAWS-X and BUCC for XCOPA, Mewsli-X and LAReQA, and adds languages: ten tasks in the
+  XTREME-R paper's four categories (classification: XNLI, XCOPA; structured prediction: UD-POS, PAN-X;
+  QA: XQuAD, MLQA, TyDiQA-GoldP; retrieval: Tatoeba, Mewsli-X, LAReQA), Mewsli-X and LAReQA scored by
+  mAP@20. Its overall score is the mean of the ten task scores, given when all ten are complete.
 
 `partial=True` (research summaries on a subset) computes category and XTREME overall scores over what
 is present and marks them partial; such numbers are not comparable with the leaderboard.

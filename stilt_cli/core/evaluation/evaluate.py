@@ -30,7 +30,7 @@ from stilt_cli.core.errors import DataError, UsageError, comma_list, did_you_mea
 from stilt_cli.core.evaluation.submission import PredictionSinks
 from stilt_cli.core.tasks.spec import TaskSpec
 
-EVALUABLE = ("classification", "tagging", "qa", "multiple-choice")
+EVALUABLE = ("classification", "tagging", "qa", "multiple-choice", "dual-encoder")
 
 
 @dataclass
@@ -46,6 +46,7 @@ class EvaluateConfig:
     batch_size: int = 64
     max_length: int | None = None  # default: the length the head was trained with
     doc_stride: int | None = None
+    query_length: int | None = None  # dual encoders: query tokens (default: as trained)
     max_answer_length: int = 30
     max_examples: int | None = None  # per language, the first N (quick runs)
     device: str | None = None
@@ -57,7 +58,7 @@ def resolve_task(name: str) -> TaskSpec:
     spec = tasks.get(name)
     if not spec.supported:
         raise UsageError(f"task {spec.name} is not supported yet", spec.notes or None)
-    if spec.type == "retrieval":
+    if spec.head_type is None:
         raise UsageError(f"{spec.name} is a retrieval task: it has no head to evaluate",
                          f"use `stilt retrieve CKPT --task {spec.name}`")
     if spec.head_type not in EVALUABLE:
@@ -108,7 +109,7 @@ def head_settings(stage: dict[str, Any] | None, head: str, spec: TaskSpec) -> di
         per_task = (stage.get("config") or {}).get("tasks") or {}
         found = dict(per_task.get(trained_tasks[0], {})) if trained_tasks else {}
     defaults = {**DEFAULTS, **TYPE_DEFAULTS.get(spec.head_type or "", {})}
-    return {key: found.get(key) or defaults[key] for key in ("max_length", "doc_stride")}
+    return {key: found.get(key) or defaults[key] for key in ("max_length", "doc_stride", "query_length")}
 
 
 # ---- examples, language by language ------------------------------------------------------------
@@ -239,6 +240,10 @@ def run(config: EvaluateConfig) -> list[dict[str, Any]]:
     """Evaluate; returns the result records (one per language and metric of the labelled languages)."""
     from stilt_cli.core.evaluation import metrics
 
+    if resolve_task(config.task).head_type == "dual-encoder":  # ranking: one candidate pool for all languages
+        from stilt_cli.core.retrieval.rank import evaluate_head
+
+        return evaluate_head(config)
     p = plan(config)
     runner = Runner.load(p.ckpt, p.spec, p.head, config)
     hub_source = p.source.data_file is None and p.source.data_dir is None

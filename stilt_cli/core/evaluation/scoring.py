@@ -11,9 +11,13 @@ The layout is XTREME's leaderboard submission (see google-research/xtreme `evalu
 | xquad, mlqa, tydiqa     | `test-de.json`  | `{"question id": "answer text", …}`                        |
 | tatoeba                 | `test-de.tsv`   | the index of the English sentence, a line per sentence     |
 | bucc2018                | `test-de.tsv`   | `source id<TAB>target id`, a line per mined pair           |
+| mewslix, lareqa         | `test-de.json`  | `{"query id": ["candidate id", …], …}`, best first         |
 
 Gold files use the same layout, except QA gold, which is SQuAD-format JSON (`{"data": [...]}`), and
-tag files may keep the token (`token<TAB>tag`: the last column is read). Either side may instead be
+tag files may keep the token (`token<TAB>tag`: the last column is read). Ranking gold lists each query's
+correct candidates (`mock_test_data/labels/mewslix`: `{"example id": ["Q46930"]}`); rankings are scored
+as mAP@20 (Mewsli-X: one gold each, so MRR@20, as `utils_mewslix.evaluate`), a query without a
+prediction scoring 0. XTREME's evaluate.py has no LAReQA scorer; stilt scores LAReQA files the same way. Either side may instead be
 `.jsonl`: gold as canonical examples (what `stilt data export` writes), predictions as objects
 `{"id": …, "prediction": …}` (`id` is needed for QA; elsewhere lines are matched by position).
 """
@@ -26,7 +30,7 @@ from typing import Any
 
 from stilt_cli.core import tasks, textio
 from stilt_cli.core.errors import DataError, StiltError, unknown
-from stilt_cli.core.evaluation.submission import folder_name
+from stilt_cli.core.evaluation.submission import extension, folder_name
 from stilt_cli.core.tasks.spec import TaskSpec
 
 EXTENSIONS = (".tsv", ".json", ".jsonl")
@@ -98,6 +102,14 @@ def _answers(path: Path) -> dict[str, str]:
     return {str(k): v for k, v in data.items()}
 
 
+def _rankings(path: Path, what: str) -> dict[str, list[str]]:
+    data = textio.load_json(path, what)
+    if not isinstance(data, dict) or not all(isinstance(v, list) and all(isinstance(c, str) for c in v)
+                                             for v in data.values()):
+        raise DataError(f"{path}: {what} must be one JSON object {{query id: [candidate ids]}}")
+    return {str(k): list(v) for k, v in data.items()}
+
+
 def _canonical_gold(path: Path, spec: TaskSpec) -> Any:
     from stilt_cli.core.data import examples as canonical
 
@@ -105,6 +117,8 @@ def _canonical_gold(path: Path, spec: TaskSpec) -> Any:
     if not rows:
         raise DataError(f"{path}: no {spec.name} examples")
     kind = spec.prediction_shape
+    if kind == "ranking":
+        return {ex["id"]: ex["gold"] for ex in rows if ex.get("side") == "query" and ex.get("gold")}
     if kind == "answer":
         return {ex["id"]: [a["text"] for a in ex["answers"]] for ex in rows}
     if kind == "pair":
@@ -139,6 +153,10 @@ def _prediction_jsonl(path: Path, spec: TaskSpec) -> Any:
         if any(i is None or not isinstance(p, str) for _, i, p in items):
             raise DataError(f"{path}: QA predictions need an 'id' and a string 'prediction' on every line")
         return {str(i): p for _, i, p in items}
+    if kind == "ranking":
+        if any(i is None or not isinstance(p, list) for _, i, p in items):
+            raise DataError(f"{path}: rankings need an 'id' and a list 'prediction' of candidate ids on every line")
+        return {str(i): [str(c) for c in p] for _, i, p in items}
     expected = {"tags": "a list of tags", "pair": "a [source id, target id] pair"}
     for number, _, p in items:
         if (kind == "tags" and not isinstance(p, list)) or (kind == "pair" and not (isinstance(p, list) and len(p) == 2)):
@@ -159,6 +177,10 @@ def read_file(path: Path, spec: TaskSpec, side: str) -> Any:
         if path.suffix != ".json":
             raise DataError(f"{path}: QA files are JSON", f"name it {path.with_suffix('.json').name}")
         return _squad_gold(path) if side == "gold" else _answers(path)
+    if kind == "ranking":
+        if path.suffix != ".json":
+            raise DataError(f"{path}: {spec.name} files are JSON", f"name it {path.with_suffix('.json').name}")
+        return _rankings(path, "ranking gold" if side == "gold" else "rankings")
     if path.suffix != ".tsv":
         raise DataError(f"{path}: {spec.name} files are .tsv", f"name it {path.with_suffix('.tsv').name}")
     return _tag_sentences(path) if kind == "tags" else _tsv_items(path, kind, last_column=side == "gold")
@@ -254,6 +276,8 @@ def score_file(spec: TaskSpec, pred_path: Path, gold_path: Path, lang: str) -> t
         return result, len(gold)
     if kind == "pair":
         return metrics.retrieval.bucc_prf(items_of(pred), items_of(gold)), len(gold)
+    if kind == "ranking":
+        return _score_rankings(spec, pred, gold, pred_path), len(gold)
     if len(pred) != len(gold):
         unit = "sentences" if kind == "tags" else "lines"
         raise DataError(f"{pred_path}: expected {len(gold)} {unit} (as in {gold_path}), got {len(pred)}")
@@ -271,6 +295,24 @@ def score_file(spec: TaskSpec, pred_path: Path, gold_path: Path, lang: str) -> t
         return {"accuracy": metrics.classification.accuracy(_as_indices(pred, pred_path), _as_indices(gold, gold_path))}, len(gold)
     _check_labels(spec, pred, gold, pred_path, gold_path)
     return {"accuracy": metrics.classification.accuracy(items_of(pred), items_of(gold))}, len(gold)
+
+
+def _score_rankings(spec: TaskSpec, pred: dict[str, list[str]], gold: dict[str, list[str]], pred_path: Path
+                    ) -> dict[str, float]:
+    from stilt_cli.core.console import warn
+    from stilt_cli.core.evaluation import metrics
+
+    if not gold or any(not g for g in gold.values()):
+        raise DataError(f"{pred_path}: every gold query needs at least one gold candidate id")
+    missing, unexpected = len(set(gold) - set(pred)), len(set(pred) - set(gold))
+    if missing == len(gold):
+        raise DataError(f"{pred_path}: none of the {len(gold)} gold query ids is ranked",
+                        "rankings are {query id: [candidate ids, best first]}")
+    if missing:
+        warn(f"{pred_path}: no ranking for {missing} of {len(gold)} queries; they score 0 (official behaviour)")
+    if unexpected:
+        warn(f"{pred_path}: {unexpected} ranked queries have no gold; not scored")
+    return {spec.main_metric: metrics.retrieval.map_at_k(gold, pred, spec.rank_k)}
 
 
 def _order(names: Iterable[str], version: str) -> list[str]:
@@ -309,7 +351,7 @@ def score(predictions: Path, labels: Path, version: str = "xtreme", split: str =
         missing = [lang for lang in gold_files if lang not in pred_files]
         if missing:
             raise DataError(f"{pred_tasks[task]}: no predictions for {', '.join(missing)}",
-                            f"expected {split}-{missing[0]}.{'json' if spec.prediction_shape == 'answer' else 'tsv'} "
+                            f"expected {split}-{missing[0]}.{extension(spec.prediction_shape)} "
                             f"for every language of {gold_tasks[task]}")
         for lang in sorted(set(pred_files) - set(gold_files)):
             warn(f"{pred_files[lang]}: no gold file for {lang}; not scored")

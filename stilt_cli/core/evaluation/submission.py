@@ -3,7 +3,7 @@ XTREME submission layout (`--export-xtreme`), and the layout's names that `stilt
 
 Both folders share one layout, `<task>/<split>-<lang>.<ext>` (task folders named as XTREME names them),
 so `stilt score --predictions DIR` reads either: the JSONL files hold `{"id", "prediction"}` per
-example (a label; a list of tags; an answer text; a choice index), the XTREME files what the
+example (a label; a list of tags; an answer text; a choice index; ranked candidate ids), the XTREME files what the
 leaderboard expects (`write_predictions`). Every file is written atomically, and its name is built
 only from the task name, the split and a language code that passed validation, never from text read
 out of the data.
@@ -70,7 +70,7 @@ class PredictionSinks:
         if self.xtreme_dir is not None:
             kind = tasks.get(self.task).prediction_shape
             value: Any = predictions
-            if kind == "answer":
+            if kind in ("answer", "ranking"):
                 value = {ex["id"]: p for ex, p in zip(examples, predictions)}
             written.append(write_predictions(self.xtreme_dir, self.task, lang, value, split=self.split))
         return written
@@ -90,9 +90,11 @@ def write_predictions(root: str | os.PathLike, task: str, lang: str, predictions
     kind = spec.prediction_shape
     atomic.safe_name(split, "split")
     atomic.safe_name(lang, "language")
-    path = Path(root) / folder_name(spec.name) / f"{split}-{lang}.{'json' if kind == 'answer' else 'tsv'}"
+    path = Path(root) / folder_name(spec.name) / f"{split}-{lang}.{extension(kind)}"
     if kind == "answer":
         text = json.dumps({str(k): str(v) for k, v in dict(predictions).items()}, ensure_ascii=False, indent=1) + "\n"
+    elif kind == "ranking":  # Mewsli-X's layout: {example id: [candidate ids, best first]}
+        text = json.dumps({str(k): [str(c) for c in v] for k, v in dict(predictions).items()}, ensure_ascii=False) + "\n"
     elif kind == "tags":
         sentences = [list(map(str, tags)) for tags in predictions]
         if any(not tags for tags in sentences):
@@ -104,6 +106,11 @@ def write_predictions(root: str | os.PathLike, task: str, lang: str, predictions
         text = "".join(f"{_one_line(value)}\n" for value in predictions)
     atomic.write_text(path, text)
     return path
+
+
+def extension(kind: str) -> str:
+    """The file extension of a prediction shape in XTREME's layout: JSON for answers and rankings."""
+    return "json" if kind in ("answer", "ranking") else "tsv"
 
 
 def _one_line(value: Any) -> str:

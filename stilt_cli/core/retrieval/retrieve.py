@@ -1,7 +1,11 @@
-"""`stilt retrieve`: Tatoeba-style search accuracy and BUCC-style mining F1 on any encoder.
+"""`stilt retrieve`: Tatoeba-style search accuracy, BUCC-style mining F1 and Mewsli-X / LAReQA-style
+ranking mAP@20 on any encoder.
 
 A retrieval task's spec names its mode: `search` (tatoeba, demo-parallel) is scored by exact
-nearest-neighbour search; `mine` (bucc) by margin-based mining (`core/retrieval/mining.py`).
+nearest-neighbour search; `mine` (bucc) by margin-based mining (`core/retrieval/mining.py`); `rank`
+(mewsli-x, lareqa) by ranking one shared candidate pool for each query language (`core/retrieval/rank.py`:
+mean pooling at the checkpoint's retrieval layer unless told otherwise; queries and candidates cut at
+XTREME-R's lengths, LAReQA 96 / 256 and Mewsli-X 64 / 64 tokens, or both at --max-length).
 
 Search (Tatoeba): L2-normalised vectors, exact inner product (FAISS `IndexFlatIP`; the GPU index
 sharded over the visible GPUs when faiss-gpu sees one and the device is CUDA; exact torch search
@@ -137,14 +141,19 @@ def run(config: RetrieveConfig) -> list[dict[str, Any]]:
     protocol = check_choice(config.protocol, PROTOCOLS, "--protocol")
     direction = check_choice(config.direction, DIRECTIONS, "--direction")
     spec = tasks.get_of_type(config.task, "retrieval")
-    if spec.retrieval not in ("search", "mine"):
-        raise UsageError(f"{spec.name}: retrieval mode '{spec.retrieval}' is not supported yet")
+    if not spec.supported:
+        raise UsageError(f"task {spec.name} is not supported yet", spec.notes or None)
     mining_task = spec.retrieval == "mine"
     if config.threshold is not None and not mining_task:
         raise UsageError(f"--threshold applies to mining tasks (bucc), not {spec.name}")
+    if direction != "en2xx" and spec.retrieval == "rank":
+        raise UsageError(f"--direction applies to search tasks (tatoeba); {spec.name} ranks queries against candidates")
     data_file = sources.parse_data_option(config.data, default_task=spec.name).get(spec.name) if config.data else None
     wanted = langmod.parse_list(config.langs)
-    split, groups = load_groups(spec, config.split, wanted, config.data_dir, data_file)  # data errors before the model
+    if spec.retrieval == "rank":  # data errors before the model
+        split, rankset = _load_ranking(spec, config, wanted, data_file)
+    else:
+        split, groups = load_groups(spec, config.split, wanted, config.data_dir, data_file)
     pooling = config.pooling or "mean"
     embedder = encoder.load(config.model, pooling, config.revision)
     layers = encoder.resolve_layers(embedder, config.layer, protocol_layer(protocol, spec, embedder))
@@ -153,7 +162,15 @@ def run(config: RetrieveConfig) -> list[dict[str, Any]]:
     base = {"task": spec.name, "split": split, "protocol": protocol, "checkpoint": embedder.ref(),
             "model_revision": embedder.revision()}
     params = {"pooling": pooling, "max_length": embed_spec.max_length}
-    if mining_task:
+    if spec.retrieval == "rank":
+        from stilt_cli.core.retrieval import rank
+
+        query_length, candidate_length = rank.lengths(spec, config.max_length)
+        specs = tuple(extract.EmbedSpec(layers, pooling, n, batch_tokens=config.batch_tokens)
+                      for n in (query_length, candidate_length))
+        params = {"pooling": pooling, "max_length": candidate_length, "query_length": query_length}
+        rows = rank.score_encoder(rankset, embedder, spec, specs, base=base, params=params, cache=config.cache)
+    elif mining_task:
         from stilt_cli.core.retrieval import mining
 
         rows = mining.score_groups(groups, embedder, embed_spec, base=base, params=params, cache=config.cache,
@@ -168,6 +185,27 @@ def run(config: RetrieveConfig) -> list[dict[str, Any]]:
     return rows
 
 
+def _load_ranking(spec: Any, config: RetrieveConfig, wanted: list[str] | None, data_file: str | None):
+    """(split, RankSet): the queries of the languages asked for, against every candidate of the split."""
+    from stilt_cli.core.data import sources
+    from stilt_cli.core.data.readers import languages_for
+    from stilt_cli.core.retrieval import rank
+
+    if config.data_dir is not None and data_file is not None:
+        raise UsageError("give either --data or --data-dir, not both")
+    if wanted is not None and data_file is None:
+        wanted = languages_for(spec, wanted)[0]
+    split = config.split or spec.default_split
+    # a file's candidates are kept whatever their language (the pool is shared); the folder readers do the same
+    rows = sources.load_examples(spec, split, None if data_file else wanted, data_file=data_file,
+                                 data_dir=config.data_dir)
+    if data_file is not None:
+        split, rows = sources.split_of_file(rows, config.split, split)
+        if wanted is not None:  # the candidates of every language stay: the pool is shared
+            rows = [r for r in rows if r.get("side") == "candidate" or r["lang"] in wanted]
+    return split, rank.build(rows, spec.name, split)
+
+
 def plot_layers(rows: list[dict[str, Any]], path: str | os.PathLike, title: str) -> Path | None:
     """PNG of each language's main score against the layer (only meaningful for --layer all)."""
     from matplotlib.figure import Figure
@@ -175,7 +213,8 @@ def plot_layers(rows: list[dict[str, Any]], path: str | os.PathLike, title: str)
 
     from stilt_cli.core import atomic
 
-    main = [r for r in rows if r["metric"] in ("accuracy", "f1", "cka", "cosine_gap", "retrieval_accuracy")]
+    main = [r for r in rows if r["metric"] in ("accuracy", "f1", "cka", "cosine_gap", "retrieval_accuracy")
+            or r["metric"].startswith("map@")]
     series: dict[tuple, list[tuple[int, float]]] = {}
     for row in main:
         params = row["params"]

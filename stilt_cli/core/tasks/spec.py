@@ -61,6 +61,10 @@ class TaskSpec:
 
     @property
     def head_type(self) -> str | None:
+        """The head that answers the task; ranking retrieval (Mewsli-X, LAReQA) trains a dual encoder,
+        the other retrieval modes score the encoder itself and have none."""
+        if self.type == "retrieval" and self.retrieval == "rank":
+            return "dual-encoder"
         return HEAD_OF_TYPE[self.type]
 
     @property
@@ -68,12 +72,21 @@ class TaskSpec:
         return self.head or self.train_task or self.name
 
     @property
+    def rank_k(self) -> int:
+        """Ranking tasks: the cut-off k of the main metric `map@k` (XTREME-R: 20)."""
+        metric = self.main_metric
+        if not metric.startswith("map@"):
+            raise ValueError(f"task {self.name}: main metric {metric} is not map@k")
+        return int(metric[4:])
+
+    @property
     def submission_folder(self) -> str:
         return self.folder or self.name
 
     @property
     def prediction_shape(self) -> str:
-        """What one prediction looks like in a submission file: label, tags, answer, index, pair or ranking."""
+        """What one prediction looks like in a submission file: label, tags, answer, index, pair or ranking
+        (the ranked candidate ids of a query)."""
         if self.type == "retrieval":
             return {"search": "index", "mine": "pair", "rank": "ranking"}[self.retrieval or "search"]
         return {"tagging": "tags", "qa": "answer"}.get(self.type, "label")

@@ -8,7 +8,8 @@ Sources checked for these values:
   of `third_party/run_classify.py` / `run_tag.py` / `run_squad.py` (AdamW eps 1e-8, clip 1.0, weight
   decay 0 except QA 1e-4, no warmup except QA 500 steps). `batch_size` is the effective batch:
   8 x 4 accumulation (2 x 16 for XLM-R large) = 32; QA 4 x 8 = 32. For XLM-R large the XNLI and
-  XCOPA scripts use lr 3e-5 instead of 2e-5 (`lr_large`);
+  XCOPA scripts use lr 3e-5 instead of 2e-5 (`lr_large`: `*_large` values apply to 24-layer encoders);
+  LAReQA and Mewsli-X: `scripts/train_lareqa.sh` and `scripts/train_mewslix.sh` (see `_XTREME_LAREQA`);
 - the `xstilts` preset: Phang et al. 2020 as summarised in the training-stages issue (jiant recipe;
   its configs could not be consulted offline);
 - hub: `google/xtreme` parquet files at the last commit that adds data files (all configs present),
@@ -37,6 +38,8 @@ BUCC_LANGS = ("de", "fr", "ru", "zh")
 TATOEBA_LANGS = ("af", "ar", "bg", "bn", "de", "el", "es", "et", "eu", "fa", "fi", "fr", "he", "hi", "hu", "id", "it",
                  "ja", "jv", "ka", "kk", "ko", "ml", "mr", "nl", "pt", "ru", "sw", "ta", "te", "th", "tl", "tr", "ur",
                  "vi", "zh")
+MEWSLIX_LANGS = ("ar", "de", "en", "es", "fa", "ja", "pl", "ro", "ta", "tr", "uk")  # utils_mewslix.MENTION_LANGUAGES
+LAREQA_LANGS = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")  # XQuAD-R
 XCOPA_LANGS = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
 
 _XSTILTS = {"lr": 1e-5, "adam_eps": 1e-8, "weight_decay": 0.01, "max_grad_norm": 1.0, "schedule": "linear",
@@ -46,6 +49,14 @@ _XTREME_CLS = {"lr": 2e-5, "adam_eps": 1e-8, "weight_decay": 0.0, "max_grad_norm
 _XTREME_TAG = dict(_XTREME_CLS, epochs=10)
 _XTREME_QA = dict(_XTREME_CLS, lr=3e-5, epochs=3, max_length=384, doc_stride=128, warmup_steps=500,
                   weight_decay=0.0001)
+
+# scripts/train_lareqa.sh: 4 per GPU x 4 accumulation = 16, so the in-batch negatives are the 3 others of a
+# micro-batch of 4 (grad_accum 4 keeps that); question length 96, answer (sentence + paragraph) length 256
+_XTREME_LAREQA = dict(_XTREME_CLS, lr=2e-5, epochs=3, batch_size=16, grad_accum=4, max_length=256, query_length=96)
+# scripts/train_mewslix.sh: mBERT 64 x 4 (lr 2e-5), XLM-R Large 8 x 4 (lr 1e-5); length 64 for both sides.
+# `*_large` values apply to 24-layer encoders (config.py)
+_XTREME_MEWSLIX = dict(_XTREME_CLS, lr=2e-5, lr_large=1e-5, epochs=2, batch_size=256, batch_size_large=32,
+                       grad_accum=4, max_length=64, query_length=64)
 
 
 def _cls(epochs: int, lr_large: float | None = None) -> dict:
@@ -204,16 +215,37 @@ TASKS = [
         notes="English training as in XTREME-R (scripts/train_xcopa.sh): SIQA, then COPA. Hub revision not pinned.",
     ),
     TaskSpec(
-        name="mewsli-x", title="Mewsli-X: multilingual entity linking", type="retrieval", role="target",
-        languages=("ar", "de", "en", "es", "fa", "ja", "pl", "ro", "ta", "tr", "uk"), metrics=("map@20",),
-        splits={"test": "labelled"}, benchmarks=("xtreme-r",), category="retrieval", supported=False,
-        retrieval="rank", folder="mewslix",
-        notes="Not yet supported: listed so that XTREME-R tables can say what is missing.",
+        name="mewsli-x", title="Mewsli-X: multilingual entity linking (mentions -> English entity descriptions)",
+        type="retrieval", role="target", languages=MEWSLIX_LANGS, metrics=("map@20",),
+        splits={"train": "labelled", "dev": "labelled", "test": "labelled"}, benchmarks=("xtreme-r",),
+        category="retrieval", retrieval="rank", folder="mewslix", protocol="xtreme-r",
+        hparams={"xtreme": dict(_XTREME_MEWSLIX)},
+        files={"train": ("mewsli:wikipedia_pairs-train.jsonl",),
+               "dev": ("mewsli:wikinews_mentions-dev.jsonl", "mewsli:candidate_set_entities.jsonl"),
+               "test": ("mewsli:wikinews_mentions-test.jsonl", "mewsli:candidate_set_entities.jsonl")},
+        sources=("Ruder et al. 2021, XTREME-R; Botha et al. 2020, Mewsli-9",
+                 "google-research/google-research dense_representations_for_entity_retrieval/mel (get-mewsli-x.sh)",
+                 "google-research/xtreme third_party/utils_mewslix.py, scripts/train_mewslix.sh"),
+        notes="Queries are WikiNews mentions in 11 languages, written as XTREME's baseline does: one sentence of "
+              "context, the mention marked '{ … }' and repeated in front; candidates are the English "
+              "descriptions of the whole candidate set (candidate_set_entities.jsonl, about a million). One gold "
+              "entity per mention, so map@20 is MRR@20. Training: English Wikipedia mention-entity pairs "
+              "(wikipedia_pairs-train.jsonl), one shared encoder tower, in-batch negatives. Files only: no Hub "
+              "source (--data-dir).",
     ),
     TaskSpec(
-        name="lareqa", title="LAReQA: language-agnostic retrieval QA", type="retrieval", role="target",
-        languages=XQUAD_LANGS, metrics=("map@20",), splits={"test": "labelled"}, benchmarks=("xtreme-r",),
-        category="retrieval", supported=False, retrieval="rank",
-        notes="Not yet supported: listed so that XTREME-R tables can say what is missing.",
+        name="lareqa", title="LAReQA: language-agnostic retrieval QA (XQuAD-R)", type="retrieval", role="target",
+        languages=LAREQA_LANGS, metrics=("map@20",), splits={"train": "labelled", "test": "labelled"},
+        benchmarks=("xtreme-r",), category="retrieval", retrieval="rank", protocol="xtreme-r",
+        train_task="squad_v1", head="lareqa", hparams={"xtreme": dict(_XTREME_LAREQA)},
+        files={"train": ("squad-rank:train-v1.1.json",), "test": ("xquadr:xquad-r/{lang}.json",)},
+        sources=("Roy et al. 2020, LAReQA", "https://github.com/google-research-datasets/lareqa",
+                 "google-research/xtreme third_party/utils_lareqa.py, evaluate_retrieval.py, scripts/train_lareqa.sh"),
+        notes="Every question of XQuAD-R (11 languages) ranks the answer-sentence candidates of all 11 languages "
+              "pooled (each sentence of each paragraph, encoded with its paragraph); the answer's sentence in "
+              "every language is gold. Trained on English SQuAD v1.1: question -> the sentence holding the "
+              "answer, with its paragraph, in-batch negatives. XTREME's evaluate.py has no LAReQA scorer: scored "
+              "as evaluate_retrieval.py does (mAP@20, utils_lareqa.mean_avg_prec_at_k). Test files only via "
+              "--data-dir.",
     ),
 ]

@@ -104,6 +104,12 @@ def collate(features: Features, rows: np.ndarray, pad_id: int) -> dict[str, torc
     elif kind == "qa":
         batch["start_positions"] = torch.tensor([int(cols["start_position"][i]) for i in rows], dtype=torch.long)
         batch["end_positions"] = torch.tensor([int(cols["end_position"][i]) for i in rows], dtype=torch.long)
+    elif kind == "dual-encoder":  # each query's positive candidate; the other rows' are its negatives
+        candidates = [_row(cols["cand_input_ids"], i) for i in rows]
+        batch["cand_input_ids"] = _pad(candidates, pad_id)
+        batch["cand_attention_mask"] = _pad([[1] * len(r) for r in candidates], 0)
+        if "cand_token_type_ids" in cols:
+            batch["cand_token_type_ids"] = _pad([_row(cols["cand_token_type_ids"], i) for i in rows], 0)
     return batch
 
 

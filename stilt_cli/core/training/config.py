@@ -44,7 +44,7 @@ class _Unset:
 
 UNSET: Any = _Unset()
 PRESETS = ("xstilts", "xtreme", "demo")  # demo: the CPU-sized settings of the offline demo tasks
-PER_TASK = ("batch_size", "max_length", "doc_stride", "epochs")
+PER_TASK = ("batch_size", "max_length", "doc_stride", "epochs", "query_length")
 DEFAULTS: dict[str, Any] = {
     "lr": 2e-5, "adam_eps": 1e-8, "weight_decay": 0.01, "max_grad_norm": 1.0, "schedule": "linear",
     "warmup_ratio": 0.1, "warmup_steps": None, "max_steps": None, "grad_accum": 1, "seed": 0,
@@ -53,14 +53,16 @@ DEFAULTS: dict[str, Any] = {
     "freeze_embeddings": False,
     "precision": "auto", "device": None, "mlm_probability": 0.15, "max_answer_length": 30, "eval_batch_size": 64,
     "batch_size": 32, "max_length": 128, "doc_stride": 128, "epochs": 3,
+    "query_length": None,  # dual encoders: tokens of a query (None: --max-length, which bounds the candidates)
 }
 TYPE_DEFAULTS: dict[str, dict[str, Any]] = {
     "qa": {"lr": 3e-5, "batch_size": 16, "max_length": 384, "doc_stride": 128},
     "multiple-choice": {"batch_size": 16, "max_length": 256},
+    "dual-encoder": {"batch_size": 32, "max_length": 128},
 }
 LAYERS = ("default", "task-type", "preset", "file", "cli")
-_INT_MIN = {"batch_size": 1, "grad_accum": 1, "epochs": 1, "max_length": 8, "doc_stride": 1, "max_steps": 1,
-            "eval_examples": 1, "patience": 1, "max_examples": 1, "eval_every": 0, "warmup_steps": 0,
+_INT_MIN = {"batch_size": 1, "grad_accum": 1, "epochs": 1, "max_length": 8, "doc_stride": 1, "query_length": 8,
+            "max_steps": 1, "eval_examples": 1, "patience": 1, "max_examples": 1, "eval_every": 0, "warmup_steps": 0,
             "max_answer_length": 1, "eval_batch_size": 1, "seed": 0}
 _FLOAT_RANGE = {"lr": (0.0, 1.0), "adam_eps": (0.0, 1.0), "weight_decay": (0.0, 10.0), "max_grad_norm": (0.0, 1e9),
                 "warmup_ratio": (0.0, 1.0), "temperature": (0.0, 1e9), "dropout": (0.0, 1.0),
@@ -132,15 +134,24 @@ def _check_keys(values: dict[str, Any], where: str, allowed: tuple[str, ...] | l
             raise UsageError(f"{where}: {did_you_mean(key, allowed, 'setting')}", f"settings: {', '.join(sorted(allowed))}")
 
 
-def _preset_values(spec: TaskSpec, preset: str) -> dict[str, Any]:
+def _preset_values(spec: TaskSpec, preset: str, large: bool = False) -> dict[str, Any]:
+    """A task's preset; for a large (24-layer) encoder its `*_large` values replace the plain ones, as
+    XTREME's scripts set other learning rates and batch sizes for XLM-R Large."""
     if preset not in spec.hparams:
         raise UsageError(f"task {spec.name} has no '{preset}' preset",
                          f"presets of {spec.name}: {', '.join(spec.hparams) or 'none'}; drop --preset")
-    return {k: v for k, v in spec.hparams[preset].items() if k in DEFAULTS}
+    values = spec.hparams[preset]
+    chosen = {k: v for k, v in values.items() if k in DEFAULTS}
+    if large:
+        chosen.update({k[:-len("_large")]: v for k, v in values.items()
+                       if k.endswith("_large") and k[:-len("_large")] in DEFAULTS})
+    return chosen
 
 
-def resolve(cli: dict[str, Any], specs: list[TaskSpec], preset: Any = UNSET, file: Path | None = None) -> Resolved:
-    """Merge the layers; `cli` maps setting names to values or UNSET."""
+def resolve(cli: dict[str, Any], specs: list[TaskSpec], preset: Any = UNSET, file: Path | None = None,
+            large: bool = False) -> Resolved:
+    """Merge the layers; `cli` maps setting names to values or UNSET. `large`: the encoder has 24 layers
+    or more (the presets' `*_large` values apply)."""
     file_values: dict[str, Any] = read_file(file) if file is not None else {}
     file_tasks = file_values.pop("tasks", {}) or {}
     if "preset" in file_values and preset is UNSET:
@@ -160,8 +171,9 @@ def resolve(cli: dict[str, Any], specs: list[TaskSpec], preset: Any = UNSET, fil
 
     def layers_for(spec: TaskSpec) -> list[tuple[str, dict[str, Any]]]:
         type_defaults = TYPE_DEFAULTS.get(spec.head_type or "", {})
-        chosen = _preset_values(spec, preset) if preset not in (UNSET, None) else type_defaults
-        return [("default", DEFAULTS), ("task-type" if preset in (UNSET, None) else f"preset:{preset}", chosen),
+        chosen = _preset_values(spec, preset, large) if preset not in (UNSET, None) else type_defaults
+        name = "task-type" if preset in (UNSET, None) else f"preset:{preset}" + ("-large" if large else "")
+        return [("default", DEFAULTS), (name, chosen),
                 ("file", file_values), ("cli", {k: v for k, v in cli.items() if v is not UNSET})]
 
     values: dict[str, Any] = {}

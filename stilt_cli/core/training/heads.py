@@ -12,6 +12,12 @@ Any encoder `pretrain-load` produces works: BERT / XLM-R / e5 via `AutoModel`, m
 - `qa`: start/end logits per token; the first position stands for "no answer" (SQuAD 2.0).
 - `mlm`: the pretrained MLM head from the checkpoint's `mlm_head/`, its decoder tied to the input
   embeddings, for continued-MLM training.
+- `dual-encoder` (ranking: LAReQA, Mewsli-X): queries and candidates go through the *same* encoder
+  tower (XTREME's `BertForRetrieval`), each pooled as above, then dense + tanh (the pooler XTREME reads;
+  ours starts fresh, since encoders load without theirs) and L2-normalised. Training scores every query
+  against every candidate of its micro-batch, the similarities scaled by a learned factor that starts at
+  100 as XTREME's `logit_scale`: cross-entropy with the query's own candidate as the answer (in-batch
+  negatives).
 
 Each head saves as safetensors + `head.json` (type, task, labels, sizes, pooling) through
 `checkpoint.Writer.save_head`, and loads back through `Checkpoint.load_head_files`.
@@ -108,6 +114,22 @@ class TokenHead(nn.Module):
         return self.out(self.dropout(hidden))
 
 
+class DualEncoderHead(nn.Module):
+    """Sequence -> unit vector (queries and candidates alike); `logits` = scaled in-batch similarities."""
+
+    def __init__(self, hidden: int, pooling: str):
+        super().__init__()
+        self.pooling = pooling
+        self.dense = nn.Linear(hidden, hidden)
+        self.logit_scale = nn.Parameter(torch.tensor(100.0))
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return F.normalize(torch.tanh(self.dense(pool(hidden, mask, self.pooling))).float(), dim=-1)
+
+    def logits(self, queries: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+        return self.logit_scale * queries @ candidates.T
+
+
 class MLMHead(nn.Module):
     """The pretrained MLM head of the source model (transformers' own module), decoder tied."""
 
@@ -136,6 +158,8 @@ def build_head(spec: HeadSpec) -> nn.Module:
         head = TokenHead(spec.hidden_size, len(spec.labels), spec.dropout)
     elif spec.type == "qa":
         head = TokenHead(spec.hidden_size, 2, spec.dropout)
+    elif spec.type == "dual-encoder":
+        head = DualEncoderHead(spec.hidden_size, spec.pooling)
     else:
         raise ValueError(f"no head type {spec.type!r}")
     _init(head)
@@ -187,8 +211,15 @@ class Model(nn.Module):
             inputs["token_type_ids"] = batch["token_type_ids"]
         return self.encoder(**inputs).last_hidden_state
 
+    def embed(self, name: str, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """A dual-encoder head's unit vectors for a batch of single sequences (queries or candidates)."""
+        return self.heads[name](self.encode(batch), batch["attention_mask"])
+
     def forward(self, name: str, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         spec, head = self.specs[name], self.heads[name]
+        if spec.type == "dual-encoder":  # one tower for both sides: (B, B) similarities of every pair
+            side = {k[len("cand_"):]: v for k, v in batch.items() if k.startswith("cand_")}
+            return head.logits(self.embed(name, batch), self.embed(name, side))
         if spec.type == "multiple-choice":  # (B, C, L) -> (B*C, L) -> one score per choice
             b, c, length = batch["input_ids"].shape
             flat = {k: v.reshape(b * c, length) for k, v in batch.items() if v.dim() == 3}
@@ -212,6 +243,8 @@ def loss_sum(head_type: str, logits: torch.Tensor, batch: dict[str, torch.Tensor
     if head_type in ("tagging", "mlm"):
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch["labels"].reshape(-1),
                                ignore_index=IGNORE, reduction="sum")
+    if head_type == "dual-encoder":  # row i's own candidate is column i
+        return F.cross_entropy(logits, torch.arange(len(logits), device=logits.device), reduction="sum")
     if head_type == "qa":
         start, end = logits.unbind(-1)
         start = start.masked_fill(batch["attention_mask"] == 0, NEG)

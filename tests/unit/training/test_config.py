@@ -44,6 +44,21 @@ def test_presets_come_from_the_task_specs():
     assert plain.task("xquad", "max_length") == 384 and plain.sources["xquad.max_length"] == "task-type"
 
 
+def test_large_encoders_take_the_presets_large_values():
+    # scripts/train_mewslix.sh: mBERT lr 2e-5, batch 64 x 4; XLM-R Large lr 1e-5, batch 8 x 4; length 64
+    base = config.resolve({}, [tasks.get("mewsli-x")], preset="xtreme")
+    large = config.resolve({}, [tasks.get("mewsli-x")], preset="xtreme", large=True)
+    assert (base["lr"], base.task("mewsli-x", "batch_size"), base["grad_accum"]) == (2e-5, 256, 4)
+    assert (large["lr"], large.task("mewsli-x", "batch_size"), large["grad_accum"]) == (1e-5, 32, 4)
+    assert large.sources["lr"] == "preset:xtreme-large" and large.task("mewsli-x", "query_length") == 64
+    assert config.resolve({}, [tasks.get("xnli")], preset="xtreme", large=True)["lr"] == 3e-5  # train_xnli.sh
+    assert config.resolve({"lr": 5e-5}, [tasks.get("mewsli-x")], preset="xtreme", large=True)["lr"] == 5e-5
+    lareqa = config.resolve({}, [tasks.get("lareqa")], preset="xtreme")  # scripts/train_lareqa.sh
+    assert (lareqa["lr"], lareqa.task("lareqa", "batch_size"), lareqa["grad_accum"], lareqa.task("lareqa", "epochs")) \
+        == (2e-5, 16, 4, 3)
+    assert (lareqa.task("lareqa", "query_length"), lareqa.task("lareqa", "max_length")) == (96, 256)
+
+
 def test_per_task_values_in_a_multitask_run(tmp_path):
     file = tmp_path / "multi.toml"
     file.write_text('lr = 2e-5\n[tasks.squad_v1]\nbatch_size = 8\n')

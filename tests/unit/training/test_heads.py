@@ -64,6 +64,10 @@ CASES = [
     ("mt5", "qa", "squad_v1", td.questions, [], 40, 1e-3),
     ("xlmr", "multiple-choice", "xcopa", td.choices, [], 30, 3e-3),
     ("mt5", "multiple-choice", "xcopa", td.choices, [], 30, 3e-3),
+    # in-batch negatives: each query must pick its own candidate among the batch's others. Mean pooling only:
+    # a random encoder's first-token vectors are near-identical, and a contrastive loss's gradient is the
+    # difference between candidates, so from there it barely moves (pretrained [CLS] vectors differ)
+    ("mt5", "dual-encoder", "mewsli-x", td.ranking, [], 30, 1e-3),
 ]
 
 

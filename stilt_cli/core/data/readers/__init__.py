@@ -23,6 +23,7 @@ from stilt_cli.core.data.readers import (
     choice,
     conllu,
     glue,
+    mewsli,
     nli,
     pairs,
     squad,
@@ -30,6 +31,7 @@ from stilt_cli.core.data.readers import (
     tatoeba,
     text,
     xnli,
+    xquadr,
 )
 from stilt_cli.core.data.readers._io import Context, Located
 from stilt_cli.core.data.readers.layout import Candidate, Tree, candidates, fill, find, split_pair
@@ -51,6 +53,7 @@ FORMATS: dict[str, tuple[Reader, str]] = {
     "conllu": (conllu.read, "CoNLL-U (Universal Dependencies), XTREME's multiword-token handling"),
     "squad-json": (squad.read, "SQuAD-format JSON (SQuAD, XQuAD, MLQA, TyDiQA-GoldP per language)"),
     "tydiqa-json": (squad.read_tydiqa, "TyDiQA-GoldP release JSON (all languages, language in the id)"),
+    "squad-rank": (xquadr.read_squad, "SQuAD-format JSON as ranking pairs: question -> its answer sentence (LAReQA)"),
     "hellaswag-jsonl": (choice.read_hellaswag, "HellaSwag JSONL"),
     "csqa-jsonl": (choice.read_csqa, "CommonsenseQA JSONL (original or Hugging Face export)"),
     "cosmos-csv": (choice.read_cosmos_csv, "Cosmos QA CSV"),
@@ -61,8 +64,9 @@ FORMATS: dict[str, tuple[Reader, str]] = {
     "jsonl": (text.read_canonical, "stilt's canonical example JSONL"),
 }
 # formats read a whole folder at a time (a retrieval set's files belong together: Tatoeba's two sides, BUCC's
-# corpora and gold); each module has read(data_dir, langs, split), expected_files(lang, split), available(data_dir, split)
-FOLDER_FORMATS = {"tatoeba": tatoeba, "bucc": bucc}
+# corpora and gold, the candidate pools of XQuAD-R and Mewsli-X); each module has read(data_dir, langs, split),
+# expected_files(lang, split), available(data_dir, split)
+FOLDER_FORMATS = {"tatoeba": tatoeba, "bucc": bucc, "xquadr": xquadr, "mewsli": mewsli}
 # formats whose files name each example's language; any other file found by a pattern without a
 # language placeholder is English (MNLI standing in for XNLI's training set)
 COMBINED = ("xnli-tsv", "xnli-jsonl", "tydiqa-json", "jsonl")
@@ -251,6 +255,16 @@ def _components(spec: TaskSpec, split: str, names: list[str], data_dir: Path) ->
             example = dict(example, task=spec.name, id=f"{part.name}-{example['id']}")
             rows.append(canonical.validate(example, spec, f"{part.name} {split} {example['id']}"))
     return rows
+
+
+def convert(rows: list[dict[str, Any]], source: TaskSpec, target: TaskSpec) -> list[dict[str, Any]]:
+    """Examples of the task whose data trains `target` (its `train_task`), in `target`'s shape where the
+    types differ: QA examples become ranking pairs (LAReQA trains on SQuAD v1.1, `xquadr.from_qa`)."""
+    if source.type == target.type:
+        return rows
+    if source.type == "qa" and target.type == "retrieval" and target.retrieval == "rank":
+        return [dict(row, task=target.name) for row in xquadr.from_qa(rows)]
+    raise UsageError(f"task {target.name} ({target.type}) cannot be trained on {source.name} ({source.type}) examples")
 
 
 def folder_format(spec: TaskSpec, split: str) -> str | None:
