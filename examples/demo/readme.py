@@ -60,7 +60,8 @@ def machine() -> str:
 
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), None) if Path("/proc/cpuinfo").exists() else None
-    return f"{cpu or os.uname().machine}, {torch.get_num_threads()} torch threads, torch {torch.__version__}"
+    threads = torch.get_num_threads()
+    return f"{cpu or os.uname().machine}, {threads} torch thread{'s' * (threads != 1)}, torch {torch.__version__}"
 
 
 def commit() -> str:
@@ -75,8 +76,11 @@ def commit() -> str:
 
 def provenance(seconds: float) -> str:
     minutes, rest = divmod(round(seconds), 60)
+    # the wall time depends on what else the machine ran; the load average says how busy it was
+    load = f"; 15-minute load average {os.getloadavg()[2]:.1f} on {os.cpu_count()} CPUs at the end" \
+        if hasattr(os, "getloadavg") else ""
     return (f"The end of what `make demo` printed on a cold run (empty caches): "
-            f"{datetime.date.today().isoformat()}, commit {commit()}, {machine()}, {minutes} min {rest} s:")
+            f"{datetime.date.today().isoformat()}, commit {commit()}, {machine()}; {minutes} min {rest} s{load}:")
 
 
 def write(readme: Path) -> None:

@@ -77,7 +77,7 @@ def main(out: Path) -> None:
         "What these numbers are: accuracy on the demo's own small tasks (CLDR names, Django UI strings; see "
         f"{out / 'data' / 'README.json'}), after a few minutes of CPU training with seed fixed; one run, no "
         "confidence intervals across seeds. They show the pipeline working on real multilingual text, not "
-        "X-STILTs results.", width=110))
+        "X-STILTs results.", width=110, break_on_hyphens=False, break_long_words=False))
 
 
 if __name__ == "__main__":
