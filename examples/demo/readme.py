@@ -100,8 +100,8 @@ def check(readme: Path) -> None:
     diffs = transcript.differences(expected, found)
     if diffs:
         (ROOT / COLD / "readme-diff.txt").write_text("\n".join(diffs) + "\n", encoding="utf-8")
-        here = machine()
-        where = ("same CPU type and thread count as README's run" if here in transcript.block(text)
+        here = machine()  # the README's provenance line is wrapped: compare with its spaces joined
+        where = ("same CPU type and thread count as README's run" if here in " ".join(transcript.block(text).split())
                  else f"this machine: {here}, not README's: float-level differences are expected")
         _fail(f"demo-check: {len(diffs)} of {len(expected.items())} headline numbers differ from {readme.name}; "
               f"first: {diffs[0]} (all: {COLD}/readme-diff.txt; {where})",
