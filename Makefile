@@ -1,4 +1,4 @@
-# stilt — make install | demo | test | lint | bench
+# stilt — make install | demo | test | lint | bench | demo-check | readme-demo
 # Everything runs offline once installed. `make demo` and `make test` install what they need.
 
 PYTHON ?= python3
@@ -11,7 +11,7 @@ FAISS  ?= cpu
 STAMP  := $(VENV)/.stilt-installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo test lint bench clean help
+.PHONY: install demo demo-check readme-demo test lint bench clean help
 
 help:
 	@echo "make install  - virtualenv in $(VENV): CPU torch, stilt, the demo encoder (x86-64)"
@@ -19,6 +19,8 @@ help:
 	@echo "make test     - the whole test suite, offline"
 	@echo "make lint     - ruff"
 	@echo "make bench    - speed and memory benchmarks (writes bench/results.json)"
+	@echo "make demo-check  - the demo, cold, compared with the README's transcript (CI runs it)"
+	@echo "make readme-demo - the demo, cold, written into the README's transcript block"
 
 install: $(STAMP)
 
@@ -38,11 +40,18 @@ $(STAMP): pyproject.toml
 demo: install
 	$(MAKE) -f examples/demo/Makefile PY=$(abspath $(BIN))/python STILT=$(abspath $(BIN))/stilt
 
+# both run the demo cold in demo-out/cold/, caches included (~8 min on 2 cores); see examples/demo/readme.py
+demo-check: install
+	$(BIN)/python examples/demo/readme.py check
+
+readme-demo: install
+	$(BIN)/python examples/demo/readme.py write
+
 test: install
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --durations=15
 
 lint: install
-	$(BIN)/ruff check stilt_cli tests
+	$(BIN)/ruff check stilt_cli tests examples
 
 bench: install
 	$(BIN)/python -m stilt_cli.bench

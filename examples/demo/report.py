@@ -5,6 +5,7 @@ correlations and the plots. Reads only the result files the demo's stilt command
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 
 from stilt_cli.core import records
@@ -66,12 +67,17 @@ def main(out: Path) -> None:
                       f"(95% CI {num(r['ci_low'], '+.2f')}..{num(r['ci_high'], '+.2f')}, permutation p = "
                       f"{num(r['p_value'], '.3f')}, {r['n_langs']} languages)")
     plots = sorted((out / "plots").rglob("*.png"))
-    print("plots: " + (", ".join(str(p) for p in plots) if plots else "none"))
+    folders = sorted({str(p.parent) for p in plots})
+    example = next((p for p in plots if p.name == "gain-vs-syntax.png"), plots[0] if plots else None)
+    print(f"plots: {len(plots)}, gain vs each distance feature, in {' and '.join(folders)}; e.g. {example}"
+          if plots else "plots: none")
     print(f"XTREME-style summary table: {results / 'summary.txt'}")
-    print("What these numbers are: accuracy on the demo's own small tasks (CLDR names, Django UI strings; see "
-          f"{out / 'data' / 'README.json'}), after a few minutes of CPU training with seed fixed; one run, no "
-          "confidence intervals across seeds. They show the pipeline working on real multilingual text, not "
-          "X-STILTs results.")
+    # wrapped, so that the printout (and the README's copy of it) reads without scrolling
+    print(textwrap.fill(
+        "What these numbers are: accuracy on the demo's own small tasks (CLDR names, Django UI strings; see "
+        f"{out / 'data' / 'README.json'}), after a few minutes of CPU training with seed fixed; one run, no "
+        "confidence intervals across seeds. They show the pipeline working on real multilingual text, not "
+        "X-STILTs results.", width=110, break_on_hyphens=False, break_long_words=False))
 
 
 if __name__ == "__main__":

@@ -16,4 +16,5 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "$ make test" in readme and "\nmake test\n" in ci
+    assert "\nmake demo-check\n" in ci and "`make demo-check`" in readme  # the demo's numbers, cold
     assert "## Failure behaviour and exit codes" in readme and "| 75 |" in readme
