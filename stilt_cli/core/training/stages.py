@@ -44,6 +44,8 @@ class StageOptions:
     resume: bool = False
     save_every: int | None = None
     if_exists: str = "error"
+    report_to: list[str] = field(default_factory=list)  # --report-to values (tracking.parse reads them)
+    tracking_dir: Path | None = None
 
 
 @dataclass
@@ -133,9 +135,10 @@ def _head_labels(plan: Plan, rows: list[dict]) -> list[str]:
 
 def run(options: StageOptions) -> Path | None:
     """Train and write the checkpoint; None on DDP ranks other than 0 (they write nothing)."""
-    from stilt_cli.core.training import distributed
+    from stilt_cli.core.training import distributed, tracking
 
     plans = resolve_tasks(options.tasks, options.stage, options.mlm_data)
+    tracking.check_installed(tracking.parse(options.report_to))  # a missing tracker fails before anything loads
     parent = checkpoint.load(options.checkpoint)
     atomic.check_if_exists(options.if_exists)
     if options.output.exists() and options.if_exists == "error":  # before any data is read: fail fast
@@ -178,6 +181,7 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
 
     with ExitStack() as stack:
         writer = _open_writer(stack, options, dist)
+        tracker = None if writer is None else stack.enter_context(_tracker(options, writer, cfg, stage, plans, mlm_spec))
         requested = cfg["device"]
         if requested is None and dist.active:  # one GPU per process under torchrun, else CPU
             import torch
@@ -192,7 +196,7 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
         runtime = loop.Runtime(device=choice, dist=dist, config_key=stage["config_key"], resume=options.resume,
                                 state_dir=atomic.partial_dir(options.output) / checkpoint.STATE_DIR,
                                 save_every=options.save_every, pad_id=tokenizer.pad_token_id, mlm=mlm,
-                                resumable=not stdin)
+                                resumable=not stdin, tracker=tracker)
         jobs = _train_tasks(plans, cfg, train_rows, dev_rows, tokenizer, mlm_spec, options.mlm_data)
         progress = loop.train(model, jobs, cfg, runtime)
         if writer is None:
@@ -214,6 +218,7 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
                      runtime={"world_size": dist.world, "device": choice.device, "amp": choice.amp_dtype,
                               "save_every": options.save_every})
         trainstate.discard(writer.state_dir)  # finish() renames OUT.partial: no training state may ride along
+        tracker.close()  # the train log is complete before its folder is renamed
         out = writer.finish(stage, lineage=parent.lineage())
     info(f"wrote checkpoint {out} (heads: {', '.join(model.specs)})")
     return out
@@ -280,6 +285,21 @@ def _open_writer(stack: ExitStack, options: StageOptions, dist: Any) -> checkpoi
     if shared is not None:
         raise (UsageError if shared[0] in ("UsageError", "OutputExistsError") else DataError)(shared[1], shared[2])
     return writer
+
+
+def _tracker(options: StageOptions, writer: checkpoint.Writer, cfg: config.Resolved, stage: dict[str, Any],
+             plans: list[Plan], mlm_spec: TaskSpec | None):
+    """Rank 0's tracker: the train log in OUT.partial/ and the --report-to trackers, the run named after OUT."""
+    from stilt_cli.core.training import tracking, trainlog
+
+    names = [p.spec.name for p in plans] + ([mlm_spec.name] if mlm_spec else [])
+    params = tracking.flat_params(cfg.to_json(), stage=options.stage, tasks=",".join(names), output=str(options.output),
+                                  parent=str(options.checkpoint), config_key=stage["config_key"])
+    run = tracking.RunInfo(name=options.output.name, params=params,
+                           directory=options.tracking_dir or options.output.parent / "tracking",
+                           tags={"stilt.stage": options.stage, "stilt.tasks": ",".join(names)})
+    return tracking.Tracker(writer.partial / trainlog.FILE, tracking.parse(options.report_to), run,
+                            multitask=len(names) > 1)
 
 
 def _mlm_files(parent: checkpoint.Checkpoint) -> tuple[dict[str, Any], dict[str, Any]]:
