@@ -67,7 +67,7 @@ def main(out: Path) -> None:
                       f"{num(r['p_value'], '.3f')}, {r['n_langs']} languages)")
     plots = sorted((out / "plots").rglob("*.png"))
     print("plots: " + (", ".join(str(p) for p in plots) if plots else "none"))
-    print(f"XTREME-style summary table: {results / 'summary.txt'}")
+    print(f"XTREME-style summary table: {results / 'summary.txt'} (LaTeX for a paper: {results / 'summary.tex'})")
     print("What these numbers are: accuracy on the demo's own small tasks (CLDR names, Django UI strings; see "
           f"{out / 'data' / 'README.json'}), after a few minutes of CPU training with seed fixed; one run, no "
           "confidence intervals across seeds. They show the pipeline working on real multilingual text, not "

@@ -192,7 +192,37 @@ def as_latex(summary: Summary) -> str:
                         caption=caption + ".", label="tab:stilt-summary",
                         notes=[f"stilt summary, benchmark {summary.version}; " + ("Avg. is the benchmark's overall score" if overall
                                      else "no benchmark overall score for these tasks")])
-    return latex.render(table)
+    return latex.render(table) + "".join("\n" + t for t in _latex_languages(summary))
+
+
+def _latex_languages(summary: Summary) -> list[str]:
+    """One appendix table per task: a row per language, a column per run, then the signed deltas."""
+    from stilt_cli.core import latex
+
+    by_task: dict[str, list[Row]] = {}
+    for row in summary.rows:
+        if row.level == "language":
+            by_task.setdefault(row.name, []).append(row)
+    others = [run for run in summary.runs if run != summary.baseline]
+    out = []
+    for task, rows in by_task.items():
+        shown = [[None if (c := row.cells.get(run)) is None or c.mean is None else round(100 * c.mean, 1)
+                  for row in rows] for run in summary.runs]
+        best = latex.best_in_columns(shown)  # per language: the best run
+        body = [[latex.escape(row.lang), *(_latex_cell(row.cells.get(run), i in best[j]) for i, run in enumerate(summary.runs)),
+                 *("--" if (d := row.deltas.get(run)) is None else latex.signed(100 * d.value) for run in others)]
+                for j, row in enumerate(rows)]
+        header = [["Lang.", *(latex.escape(run) for run in summary.runs), *(r"$\Delta$ " + latex.escape(r) for r in others)]]
+        caption = (f"{latex.escape(task)} per language ({latex.escape(rows[0].metric)}, \\%); best run per language "
+                   "in bold" + (r"; $\Delta$: difference from \emph{" + latex.escape(summary.baseline) + "}" if others else ""))
+        out.append(latex.render(latex.Table("l" + "r" * (len(summary.runs) + len(others)), header, [body],
+                                            caption=caption + ".", label=f"tab:stilt-{_label_key(task)}-languages")))
+    return out
+
+
+def _label_key(name: str) -> str:
+    """A \\label key: letters, digits and hyphens only."""
+    return "".join(ch if ch.isalnum() else "-" for ch in name)
 
 
 def as_html(summary: Summary) -> str:
