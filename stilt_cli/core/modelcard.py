@@ -50,7 +50,9 @@ def _trained(manifest: dict[str, Any]) -> list[dict[str, Any]]:
 
 def languages(manifest: dict[str, Any], results: list[dict[str, Any]] = ()) -> list[str]:
     """English first, then the training languages, the languages of the tasks its heads answer, and
-    those of the results."""
+    those of the results; a pretrained encoder no stage has trained yet is just `multilingual`."""
+    if not _trained(manifest) and not manifest.get("heads") and not results:
+        return ["multilingual"]
     found: list[str] = ["en"]
     for stage in _trained(manifest):
         found += list(stage.get("train_langs") or [])

@@ -13,7 +13,8 @@ row); each reporter turns it into its own library's calls, through that library'
   the installed mlflow has SQLAlchemy, else the file store `DIR/mlruns`); experiment
   `$MLFLOW_EXPERIMENT_NAME` or "stilt".
 
-DIR is `--tracking-dir` (default: `tracking/` beside the output checkpoint). Every run is named after its
+DIR is `--tracking-dir` (default: `tracking/` beside the output checkpoint). A resumed run continues the
+TensorBoard run and the train log; in wandb and MLflow it is a new run of the same name. Every run is named after its
 output directory and logs the resolved config as its parameters. Only rank 0 reports (the stage builds no
 tracker on other ranks). A reporter whose package is missing is refused before anything loads
 (`check_installed`): one line naming the package, exit 1.
@@ -212,8 +213,10 @@ class Tracker:
             reporter.log(row["step"], metrics)
 
     def close(self) -> None:
+        """Idempotent: the stage closes the tracker before renaming OUT.partial, its exit stack again."""
         self.train_log.close()
-        for reporter in self.reporters:
+        reporters, self.reporters = self.reporters, []
+        for reporter in reporters:
             reporter.close()
 
     def __enter__(self) -> Tracker:
