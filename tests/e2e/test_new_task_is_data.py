@@ -13,6 +13,7 @@ import pytest
 from stilt_cli.core import tasks
 from stilt_cli.core.tasks.spec import TaskSpec
 from tests import train_data as td
+from tests.helpers import write_jsonl
 
 QUICK = ("--max-steps", "6", "--batch-size", "8", "--max-length", "48", "--eval-every", "0")
 STORY_LANGS = ("en", "ru", "sw")
@@ -55,7 +56,7 @@ def new_tasks(tmp_path, monkeypatch):
     (data / "storycloze").mkdir(parents=True)
     for split, n in (("train", 48), ("test", 12)):
         for lang in STORY_LANGS if split == "test" else ("en",):
-            td.write_jsonl(data / "storycloze" / f"{split}-{lang}.jsonl", _stories(n, lang, seed=len(split)))
+            write_jsonl(data / "storycloze" / f"{split}-{lang}.jsonl", _stories(n, lang, seed=len(split)))
         for lang in NLI_LANGS if split == "test" else ("en",):
             rows = td.nli(n, seed=len(split), lang=lang)
             path = data / "more-nli" / f"{split}-{lang}.tsv"
