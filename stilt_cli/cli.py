@@ -15,6 +15,7 @@ import typer
 from stilt_cli import __version__
 from stilt_cli.commands import (
     align,
+    card,
     correlate,
     data,
     distances,
@@ -22,6 +23,7 @@ from stilt_cli.commands import (
     env,
     evaluate,
     intermediate,
+    plot_training,
     pretrain_load,
     retrieve,
     score,
@@ -68,6 +70,8 @@ app.command("summary")(summary.command)
 app.command("retrieve")(retrieve.command)
 app.command("embed")(embed.command)
 app.command("align")(align.command)
+app.command("plot-training")(plot_training.command)
+app.command("card")(card.command)
 app.add_typer(tasks.app, name="tasks")
 app.add_typer(data.app, name="data")
 

@@ -71,7 +71,7 @@ def main(out: Path) -> None:
     example = next((p for p in plots if p.name == "gain-vs-syntax.png"), plots[0] if plots else None)
     print(f"plots: {len(plots)}, gain vs each distance feature, in {' and '.join(folders)}; e.g. {example}"
           if plots else "plots: none")
-    print(f"XTREME-style summary table: {results / 'summary.txt'}")
+    print(f"XTREME-style summary table: {results / 'summary.txt'} (LaTeX for a paper: {results / 'summary.tex'})")
     # wrapped, so that the printout (and the README's copy of it) reads without scrolling
     print(textwrap.fill(
         "What these numbers are: accuracy on the demo's own small tasks (CLDR names, Django UI strings; see "

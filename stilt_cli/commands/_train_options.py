@@ -16,7 +16,14 @@ from typing import Annotated, Any
 
 import typer
 
-from stilt_cli.commands._common import DataDir, DataFiles, Device, IfExists, known_langs, one_of
+from stilt_cli.commands._common import DataDir, DataFiles, Device, IfExists, checked_by, known_langs, one_of
+
+
+def _report_to(values: list[str]) -> None:
+    from stilt_cli.core.training import tracking
+
+    tracking.parse(values)
+
 
 Checkpoint = Annotated[Path, typer.Argument(help="Parent stilt checkpoint (from pretrain-load, or an intermediate stage).")]
 
@@ -71,6 +78,8 @@ class StageInputs:
     save_every: Annotated[int | None, typer.Option("--save-every", help="Save a resumable state every N steps (signals always save one).")] = None
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the resumable state in OUT.partial/ (starts fresh when there is none).")] = False
     if_exists: IfExists = "error"
+    report_to: Annotated[list[str] | None, typer.Option("--report-to", callback=checked_by(_report_to), help="Also report each step to none (default), tensorboard, wandb or mlflow (repeatable or comma-separated; rank 0 only). Every checkpoint keeps its train_log.jsonl either way.")] = None
+    tracking_dir: Annotated[Path | None, typer.Option("--tracking-dir", help="Where --report-to trackers write (TensorBoard events, the wandb offline run, a local MLflow store); default: tracking/ beside the output.")] = None
 
 
 def settings_of(*groups: Any) -> dict[str, Any]:
@@ -93,4 +102,5 @@ def run_stage(stage: str, checkpoint: Path, tasks: str, output: Path, training: 
         preset=UNSET if inputs.preset is None else inputs.preset, config_file=inputs.config_file,
         data=inputs.data, eval_data=inputs.eval_data, data_dir=inputs.data_dir, mlm_data=mlm_data,
         resume=inputs.resume, save_every=inputs.save_every, if_exists=inputs.if_exists,
+        report_to=list(inputs.report_to or []), tracking_dir=inputs.tracking_dir,
     ))

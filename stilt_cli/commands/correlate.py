@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from stilt_cli.commands._common import Format, Output, Plot, Quiet, Seed, checked_by, guard, one_of, setup
+from stilt_cli.commands._common import Output, Plot, Quiet, Seed, checked_by, guard, one_of, setup
 from stilt_cli.commands.distances import Features, Ref, UrielPlusData
 
 
@@ -65,7 +65,8 @@ def command(
     report: Annotated[Path | None, typer.Option(
         "--report", help="Also write a one-page markdown report (answer, correlations, regression, plots, "
         "definitions) to this file.")] = None,
-    fmt: Format = "jsonl",
+    fmt: Annotated[str, typer.Option("--format", callback=one_of("stilt_cli.core.analysis.correlate_render:FORMATS"),
+                                     help="jsonl (default), table, or latex (a booktabs table for a paper).")] = "jsonl",
     output: Output = None,
     quiet: Quiet = False,
 ) -> None:
@@ -97,4 +98,10 @@ def command(
         )
         check(config)
         rows = correlate(config)
-        emit(table_rows(rows) if fmt == "table" else rows, fmt, output)
+        if fmt == "latex":
+            from stilt_cli.core.analysis.correlate_render import as_latex
+            from stilt_cli.core.console import put
+
+            put(as_latex(rows), output)
+        else:
+            emit(table_rows(rows) if fmt == "table" else rows, fmt, output)

@@ -12,7 +12,7 @@ def command(
                                                       "names the run of every record in PATH.")],
     version: XtremeVersion = "xtreme",
     fmt: Annotated[str, typer.Option("--format", callback=one_of("stilt_cli.core.evaluation.summary_render:FORMATS"),
-                                     help="table (default), jsonl (summary records), markdown or csv.")] = "table",
+                                     help="table (default), jsonl (summary records), markdown, csv, latex (booktabs, a column per task) or html (one self-contained page).")] = "table",
     baseline: Annotated[str | None, typer.Option("--baseline", help="Run the deltas are taken against "
                                                                     "(default: the first run).")] = None,
     split: Annotated[str | None, typer.Option("--split", help="Only records of this split (default: test where a "

@@ -3,10 +3,12 @@
 ```
 CKPT/
   stilt.json            manifest, written last: schema, stilt version, encoder facts, heads, lineage
-  encoder/              transformers folder: config.json, model.safetensors, tokenizer files;
-                        loads with AutoTokenizer + the class in manifest["encoder"]["model_class"]
+  encoder/              transformers folder: config.json, model.safetensors, tokenizer files, and a
+                        Hugging Face model card (README.md, `core/modelcard.py`); loads with
+                        AutoTokenizer + the class in manifest["encoder"]["model_class"]
   mlm_head/             the pretrained MLM head where the source has one (head.safetensors + head.json)
   heads/<name>/         one task head each: head.safetensors + head.json
+  train_log.jsonl       a training stage's per-step log (`core/training/trainlog.py`)
 ```
 
 A stage builds everything in `CKPT.partial/` (a training stage also keeps its resumable state in
@@ -232,6 +234,10 @@ class Writer:
         manifest["config_key"] = stage.get("config_key")
         if self.state_dir.exists():
             shutil.rmtree(self.state_dir)
+        if self.encoder_dir.is_dir():
+            from stilt_cli.core import modelcard
+
+            modelcard.write(self.encoder_dir, manifest)  # replaces a card copied over from the parent
         atomic.write_text(self.partial / MANIFEST, json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n")
         atomic.commit_dir(self.partial, self.out, self.overwrite)
         return self.out

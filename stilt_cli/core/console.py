@@ -124,6 +124,17 @@ def table(rows: list[dict[str, Any]], columns: list[str] | None = None, title: s
     return "\n".join(line.rstrip() for line in console.export_text().splitlines()) + "\n"
 
 
+def put(text: str, output: str | os.PathLike | None = None) -> None:
+    """A rendered document (table, LaTeX, HTML, model card) to stdout, or atomically to `output`."""
+    if output is None or str(output) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        from stilt_cli.core import atomic
+
+        atomic.write_text(output, text)
+
+
 def emit(rows: Iterable[dict[str, Any]], fmt: str = "jsonl", output: str | os.PathLike | None = None,
          columns: list[str] | None = None) -> int:
     """Rows as JSONL (stdout or atomic file) or as a table (stdout, or file)."""
@@ -135,14 +146,5 @@ def emit(rows: Iterable[dict[str, Any]], fmt: str = "jsonl", output: str | os.Pa
     rows = list(rows)
     if fmt == "jsonl":
         return write_jsonl(output, rows)
-    text = table(rows, columns)
-    if output is None or str(output) == "-":
-        import sys
-
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        from stilt_cli.core import atomic
-
-        atomic.write_text(output, text)
+    put(table(rows, columns), output)
     return len(rows)

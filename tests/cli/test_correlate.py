@@ -167,6 +167,10 @@ def test_table_format_and_output_file(cli, tmp_path, syntax):
                 "--permutations", "200")
     assert table.exit_code == 0
     assert "statistic" in table.stdout and "spearman" in table.stdout and "95% CI" in table.stdout
+    tex = cli("correlate", baseline, run, "--features", "syntax", "--format", "latex", "--bootstrap", "200",
+              "--permutations", "200")
+    assert tex.exit_code == 0 and tex.stdout.startswith("% needs \\usepackage{booktabs}")
+    assert "xnli & syntax & Spearman $\\rho$ &" in tex.stdout and tex.stdout.rstrip().endswith(r"\end{table}")
     out = tmp_path / "corr.jsonl"
     written = cli("correlate", baseline, run, "--features", "syntax", "-o", out, "--bootstrap", "200",
                   "--permutations", "200")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from pathlib import Path
 
 import pytest
 import typer.main
@@ -20,7 +21,8 @@ GIVEN = {"lr": "0.0003", "epochs": "2", "max_steps": "7", "batch_size": "12", "g
          "doc_stride": "9", "query_length": "24", "warmup_ratio": "0.2", "warmup_steps": "5", "weight_decay": "0.5", "adam_eps": "1e-07",
          "max_grad_norm": "2.5", "seed": "11", "train_langs": "de,fr", "max_examples": "30", "eval_every": "4",
          "eval_examples": "20", "patience": "2", "device": "cpu", "precision": "fp32", "dropout": "0.3",
-         "sampling": "uniform", "temperature": "3.0", "preset": "xstilts", "save_every": "5"}
+         "sampling": "uniform", "temperature": "3.0", "preset": "xstilts", "save_every": "5",
+         "report_to": "tensorboard", "tracking_dir": "runs/tracking"}
 FLAGS = {"gradient_checkpointing": "--gradient-checkpointing", "freeze_embeddings": "--freeze-embeddings",
          "resume": "--resume"}
 
@@ -41,7 +43,11 @@ def _expected(field: str):
     hints = typing.get_type_hints(opt.TrainingOptions) | typing.get_type_hints(opt.MultitaskOptions) \
         | typing.get_type_hints(opt.StageInputs)
     base = typing.get_args(hints[field])[0] if typing.get_args(hints[field]) else hints[field]
-    return True if field in FLAGS else (base(GIVEN[field]) if base in (int, float) else GIVEN[field])
+    if field in FLAGS:
+        return True
+    if typing.get_origin(base) is list:  # a repeatable option given once
+        return [GIVEN[field]]
+    return base(GIVEN[field]) if base in (int, float, Path) else GIVEN[field]
 
 
 @pytest.fixture

@@ -152,6 +152,18 @@ def test_markdown_and_csv_shapes(cli, results):
     assert {r["level"] for r in rows} == {"task", "category", "overall", "language"}
 
 
+def test_latex_and_html_through_the_cli(cli, results, tmp_path):
+    from tests.unit.evaluation.test_paper_tables import check_latex
+
+    tex = cli("summary", results, "--format", "latex", "--resamples", RESAMPLES)
+    assert tex.exit_code == 0, tex.stderr
+    check_latex(tex.stdout)
+    assert "Run & xnli & mlqa & tatoeba \\\\" in tex.stdout and tex.stdout.count(r"\begin{table}") == 4  # + per task
+    page = tmp_path / "summary.html"
+    assert cli("summary", results, "--format", "html", "--resamples", RESAMPLES, "-o", page).stdout == ""
+    assert page.read_text().startswith("<!DOCTYPE html>")
+
+
 def test_xtreme_r_says_no_overall_score(cli, results):
     result = cli("summary", results, "--xtreme-version", "xtreme-r", "--resamples", RESAMPLES)
     assert result.exit_code == 0, result.stderr

@@ -63,6 +63,8 @@ CASES = [
     (["evaluate", "CKPT", "--task", "xnli", "--precision", "fp8"], "unknown --precision 'fp8'"),
     (["evaluate", "CKPT", "--task", "xnli", "--device", "gpu"], "unknown device 'gpu'"),
     (["summary", "RESULTS", "--format", "bogus"], "unknown --format 'bogus'"),
+    (["target", "CKPT", "--task", "xnli", "-o", "OUT", "--report-to", "tensorbord"], "unknown --report-to 'tensorbord'"),
+    (["intermediate", "CKPT", "--task", "mnli", "-o", "OUT", "--report-to", "none,wandb"], "--report-to none cannot be"),
     (["summary", "RESULTS", "--xtreme-version", "xtreme-s"], "unknown --xtreme-version 'xtreme-s'"),
     (["score", "--predictions", "P", "--labels", "L", "--format", "bogus"], "unknown --format 'bogus'"),
     (["correlate", "A", "B", "--format", "bogus"], "unknown --format 'bogus'"),

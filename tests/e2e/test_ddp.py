@@ -3,6 +3,7 @@ a single process with the same global batch, up to floating-point reduction orde
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -23,6 +24,8 @@ def test_two_processes_match_one(tiny_mbert_or_xlmr, tmp_path):
     args = ["target", str(tiny_mbert_or_xlmr), "--task", "xnli", "--data", str(train), "--eval-data", str(dev),
             "--eval-every", "4", "--max-steps", "8", "--batch-size", "8", "--grad-accum", "2", "--lr", "1e-3",
             "--dropout", "0"]  # no dropout: its random masks differ between one and two processes by design
+    tensorboard = importlib.util.find_spec("tensorboard") is not None
+    args += ["--report-to", "tensorboard"] if tensorboard else []  # reported by rank 0 alone
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     env.pop("WORLD_SIZE", None)
     single = subprocess.run([sys.executable, "-m", "stilt_cli", *args, "-o", str(tmp_path / "one")], env=env,
@@ -35,7 +38,7 @@ def test_two_processes_match_one(tiny_mbert_or_xlmr, tmp_path):
     assert "2 process(es)" in ddp.stderr
     assert ddp.stderr.count("wrote checkpoint") == 1  # only rank 0 writes (and speaks)
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".jsonl") and not p.name.startswith(".")) \
-        == ["one", "two"]
+        == sorted(["one", "two"] + (["tracking"] if tensorboard else []))
     for part in ("encoder/model.safetensors", "heads/xnli/head.safetensors"):
         a, b = load_file(str(tmp_path / "one" / part)), load_file(str(tmp_path / "two" / part))
         assert a.keys() == b.keys()
@@ -47,6 +50,21 @@ def test_two_processes_match_one(tiny_mbert_or_xlmr, tmp_path):
     assert [h["step"] for h in one] == [h["step"] for h in two] == [4, 8]
     for a, b in zip(one, two):  # dev accuracy over all 15 examples, gathered from both processes
         assert abs(a["dev"]["xnli"] - b["dev"]["xnli"]) <= 1 / 15 + 1e-9
+    # the train log (rank 0 only) and the TensorBoard run: each step once, the loss of the whole batch
+    from stilt_cli.core.training import trainlog
+
+    logs = [trainlog.read(tmp_path / name) for name in ("one", "two")]
+    assert [r["step"] for r in logs[1]] == list(range(1, 9))
+    assert [r["loss"] for r in logs[1]] == pytest.approx([r["loss"] for r in logs[0]], abs=1e-4)
+    if tensorboard:
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+        folder = tmp_path / "tracking" / "tensorboard" / "two"
+        assert len(list(folder.iterdir())) == 1  # one event file: the second process wrote none
+        events = EventAccumulator(str(folder))
+        events.Reload()
+        assert [e.step for e in events.Scalars("train/loss")] == list(range(1, 9))
+        assert [e.value for e in events.Scalars("train/loss")] == pytest.approx([r["loss"] for r in logs[1]], rel=1e-6)
 
 
 @pytest.fixture

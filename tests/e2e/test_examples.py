@@ -79,6 +79,10 @@ def test_demo_chain_with_a_tiny_model(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     assert "zero-shot baseline" in run.stdout and "syntax distance" in run.stdout
     assert "gain-vs-syntax.png" in run.stdout
+    tex = (tmp_path / "demo" / "results" / "summary.tex").read_text()  # the paper table beside the summary
+    assert tex.count(r"\begin{tabular}") == tex.count(r"\end{tabular}") >= 1 and "xstilts" in tex
+    cards = sorted((tmp_path / "demo" / "ckpt").glob("*/encoder/README.md"))
+    assert [p.parent.parent.name for p in cards] == ["base", "inter", "target-baseline", "target-xstilts"]
     assert not list((tmp_path / "demo").rglob("*.partial")) and not list((tmp_path / "demo").rglob("state"))
     again = subprocess.run(["make", f"STILT={STILT}", f"PY={sys.executable}", *args], capture_output=True, text=True,
                            env=env, cwd=ROOT, timeout=300)

@@ -53,7 +53,8 @@ def job(tiny_xlmr, tmp_path_factory, env):
 
     reference = root / "reference"
     in_process(command(reference), 0)
-    return {"root": root, "command": command, "env": env, "reference": digest(reference), "nli": nli, "dev": dev}
+    return {"root": root, "command": command, "env": env, "reference": digest(reference), "nli": nli, "dev": dev,
+            "reference_dir": reference}
 
 
 def in_process(command: list[str], code: int):
@@ -206,6 +207,13 @@ def test_interrupted_again_and_again_then_resumed_is_bit_identical(job):
     assert resumed_from(done.stderr) > 0
     assert digest(out) == job["reference"]
     assert not partial.exists()  # the resumable state is removed once the stage completes
+    # the train log, written by seven processes in turn, holds each step once, as the uninterrupted run's does
+    from stilt_cli.core.training import trainlog
+
+    log, reference = trainlog.read(out), trainlog.read(job["reference_dir"])
+    assert [r["step"] for r in log] == list(range(1, STEPS + 1))
+    same = ("step", "task", "loss", "lr", "grad_norm", "examples", "dev", "dev_mean")  # all but the timings
+    assert [{k: r.get(k) for k in same} for r in log] == [{k: r.get(k) for k in same} for r in reference]
 
 
 def test_target_sigterm_then_resume_is_bit_identical(tiny_xlmr, job):

@@ -118,3 +118,36 @@ def coefficients(path: str | os.PathLike, models: dict[str, Sequence[tuple[str, 
         ax.legend(fontsize=8, loc="best")
     fig.subplots_adjust(left=0.2, right=0.97, top=0.92, bottom=0.1)
     _save(fig, path)
+
+
+@dataclass
+class Curve:
+    label: str  # the run (checkpoint name)
+    steps: Sequence[int]
+    values: Sequence[float]
+
+
+def training_curves(path: str | os.PathLike, loss: Sequence[Curve], dev: Sequence[Curve], *, title: str = "",
+                    width: int = WIDTH, height: int = HEIGHT) -> None:
+    """Training loss (top) and English dev score (bottom) against step; one colour per run, the same in
+    both panels. A run without dev evaluations has no bottom curve."""
+    fig = _figure(width, height)
+    top, bottom = fig.add_subplot(2, 1, 1), fig.add_subplot(2, 1, 2, sharex=None)
+    colours = {label: f"C{i % 10}" for i, label in enumerate(dict.fromkeys(c.label for c in [*loss, *dev]))}
+    for curve in loss:
+        top.plot(list(curve.steps), list(curve.values), linewidth=1.0, label=curve.label, color=colours[curve.label])
+    for curve in dev:
+        bottom.plot(list(curve.steps), list(curve.values), marker="o", markersize=3, linewidth=1.2,
+                    label=curve.label, color=colours[curve.label])
+    top.set_title(title)
+    top.set_ylabel("training loss")
+    bottom.set_ylabel("English dev score")
+    bottom.set_xlabel("optimizer step")
+    for ax in (top, bottom):
+        ax.grid(True, alpha=0.3)
+    if loss:
+        top.legend(fontsize=8, loc="best")
+    if not dev:
+        bottom.text(0.5, 0.5, "no dev evaluations", ha="center", va="center", transform=bottom.transAxes, color="0.5")
+    fig.subplots_adjust(left=0.1, right=0.97, top=0.93, bottom=0.08, hspace=0.25)
+    _save(fig, path)

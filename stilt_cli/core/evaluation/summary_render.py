@@ -1,8 +1,10 @@
-"""Rendering a `Summary` as a table, markdown, CSV or summary records (JSONL).
+"""Rendering a `Summary` as a table, markdown, CSV, LaTeX, HTML or summary records (JSONL).
 
-Tables, markdown and CSV show percentages as XTREME prints them; summary records keep fractions like
-every stilt record. A value computed on a subset (`--allow-partial`, or a task missing languages) is
-marked with '*'.
+Tables, markdown, CSV, LaTeX and HTML show percentages as XTREME prints them; summary records keep
+fractions like every stilt record. A value computed on a subset (`--allow-partial`, or a task missing
+languages) is marked with '*'. LaTeX is the paper's table: a row per run and a column per task plus the
+benchmark average, the best value of each column in bold, ± sd over seeds, then the signed deltas
+against the baseline (`core/latex.py`). HTML is one self-contained page of the markdown's tables.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from stilt_cli.core import records
 from stilt_cli.core.evaluation.summary import Cell, Delta, Row, Summary
 from stilt_cli.core.tasks.benchmarks import benchmark
 
-FORMATS = ("table", "jsonl", "markdown", "csv")
+FORMATS = ("table", "jsonl", "markdown", "csv", "latex", "html")
 LEGEND = ("* computed on a subset of the benchmark's languages or tasks (not comparable with the leaderboard); "
           "± = sd over seeds; [ ] = 95% paired bootstrap CI over languages")
 
@@ -151,6 +153,89 @@ def as_csv(summary: Summary) -> str:
     return buffer.getvalue()
 
 
+def _latex_cell(cell: Cell | None, best: bool) -> str:
+    from stilt_cli.core import latex
+
+    if cell is None or cell.mean is None:
+        return "--"
+    text = latex.bold(_pct(cell.mean)) if best else _pct(cell.mean)
+    if cell.sd is not None:
+        text += r"\,{\scriptsize$\pm$" + f"{100 * cell.sd:.1f}" + "}"
+    return text + ("$^{*}$" if cell.partial else "")
+
+
+def as_latex(summary: Summary) -> str:
+    from stilt_cli.core import latex
+
+    bench = benchmark(summary.version)
+    overall = [r for r in summary.rows if r.level == "overall" and any(c.mean is not None for c in r.cells.values())]
+    columns = [r for r in summary.rows if r.level == "task"] + overall  # no benchmark average: no empty column
+    shown = [[None if (c := col.cells.get(run)) is None or c.mean is None else round(100 * c.mean, 1)
+              for col in columns] for run in summary.runs]
+    best = latex.best_in_columns(shown)
+    runs = [[latex.escape(run), *(_latex_cell(col.cells.get(run), i in best[j]) for j, col in enumerate(columns))]
+            for i, run in enumerate(summary.runs)]
+    deltas = [[r"$\Delta$ " + latex.escape(run),
+               *("--" if (d := col.deltas.get(run)) is None else latex.signed(100 * d.value) for col in columns)]
+              for run in summary.runs if run != summary.baseline]
+    header = [["Run", *(latex.escape(c.name) if c.level == "task" else "Avg." for c in columns)],
+              ["", *(r"{\small " + latex.escape(c.metric if c.level == "task" else bench.title) + "}" for c in columns)]]
+    cells = [c for col in columns for c in col.cells.values()]
+    caption = f"{latex.escape(bench.title)} scores (\\%); best per column in bold"
+    if any(c.sd is not None for c in cells):
+        caption += r"; $\pm$ sd over seeds"
+    if deltas:
+        caption += r"; $\Delta$: difference from \emph{" + latex.escape(summary.baseline) + "}"
+    if any(c.partial for c in cells):
+        caption += r"; $^{*}$ computed on a subset of the benchmark's languages or tasks"
+    table = latex.Table("l" + "r" * len(columns), header, [runs] + ([deltas] if deltas else []),
+                        caption=caption + ".", label="tab:stilt-summary",
+                        notes=[f"stilt summary, benchmark {summary.version}; " + ("Avg. is the benchmark's overall score" if overall
+                                     else "no benchmark overall score for these tasks")])
+    return latex.render(table) + "".join("\n" + t for t in _latex_languages(summary))
+
+
+def _latex_languages(summary: Summary) -> list[str]:
+    """One appendix table per task: a row per language, a column per run, then the signed deltas."""
+    from stilt_cli.core import latex
+
+    by_task: dict[str, list[Row]] = {}
+    for row in summary.rows:
+        if row.level == "language":
+            by_task.setdefault(row.name, []).append(row)
+    others = [run for run in summary.runs if run != summary.baseline]
+    out = []
+    for task, rows in by_task.items():
+        shown = [[None if (c := row.cells.get(run)) is None or c.mean is None else round(100 * c.mean, 1)
+                  for row in rows] for run in summary.runs]
+        best = latex.best_in_columns(shown)  # per language: the best run
+        body = [[latex.escape(row.lang), *(_latex_cell(row.cells.get(run), i in best[j]) for i, run in enumerate(summary.runs)),
+                 *("--" if (d := row.deltas.get(run)) is None else latex.signed(100 * d.value) for run in others)]
+                for j, row in enumerate(rows)]
+        header = [["Lang.", *(latex.escape(run) for run in summary.runs), *(r"$\Delta$ " + latex.escape(r) for r in others)]]
+        caption = (f"{latex.escape(task)} per language ({latex.escape(rows[0].metric)}, \\%); best run per language "
+                   "in bold" + (r"; $\Delta$: difference from \emph{" + latex.escape(summary.baseline) + "}" if others else ""))
+        out.append(latex.render(latex.Table("l" + "r" * (len(summary.runs) + len(others)), header, [body],
+                                            caption=caption + ".", label=f"tab:stilt-{_label_key(task)}-languages")))
+    return out
+
+
+def _label_key(name: str) -> str:
+    """A \\label key: letters, digits and hyphens only."""
+    return "".join(ch if ch.isalnum() else "-" for ch in name)
+
+
+def as_html(summary: Summary) -> str:
+    from stilt_cli.core import latex
+
+    main, langs = _titles(summary)
+    parts = [latex.html_table(main, _columns(summary, False), _display_rows(summary, False))]
+    per_lang = _display_rows(summary, True)
+    if per_lang:
+        parts.append(latex.html_table(langs, _columns(summary, True), per_lang))
+    return latex.html_page(main, parts, [LEGEND, *summary.notes])
+
+
 def as_records(summary: Summary) -> list[dict[str, Any]]:
     """One summary record per row and run (fractions), deltas against the baseline included."""
     bench = benchmark(summary.version)
@@ -169,10 +254,7 @@ def as_records(summary: Summary) -> list[dict[str, Any]]:
 
 def report(config: Any, fmt: str, output: Any = None) -> int:
     """Build the summary, print its notes on stderr and write it in `fmt` to stdout or `output`."""
-    import sys
-
-    from stilt_cli.core import atomic
-    from stilt_cli.core.console import info
+    from stilt_cli.core.console import info, put
     from stilt_cli.core.errors import UsageError
     from stilt_cli.core.evaluation.summary import build
     from stilt_cli.core.textio import write_jsonl
@@ -184,10 +266,6 @@ def report(config: Any, fmt: str, output: Any = None) -> int:
         info(f"note: {note}")
     if fmt == "jsonl":
         return write_jsonl(output, as_records(summary))
-    text = {"table": as_table, "markdown": as_markdown, "csv": as_csv}[fmt](summary)
-    if output is None or str(output) == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        atomic.write_text(output, text)
+    put({"table": as_table, "markdown": as_markdown, "csv": as_csv, "latex": as_latex, "html": as_html}[fmt](summary),
+        output)
     return len(summary.rows)

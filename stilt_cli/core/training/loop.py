@@ -10,7 +10,8 @@ and stops early after `patience` evaluations without improvement. Mixed precisio
 `core/device.py` (bf16 on CUDA, fp16 + GradScaler without bf16, fp32 on CPU); on CPU a large word-embedding
 matrix gets its gradient through one persistent buffer (`core/training/embedgrad.py`). The resumable state
 is saved every `save_every` steps and when a signal arrives; a NaN/inf loss stops the run with the
-last good state kept.
+last good state kept. Each step's loss, learning rate, gradient norm, throughput and dev scores go to
+the tracker (`core/training/tracking.py`: the checkpoint's train log, and any `--report-to` trackers).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class Runtime:
     pad_id: int = 0
     mlm: dict[str, Any] = field(default_factory=dict)  # mask_id, vocab_size, special_ids, probability
     resumable: bool = True  # False when the input came from stdin
+    tracker: Any = None  # tracking.Tracker on rank 0; None elsewhere
 
 
 def build_optimizer(model: torch.nn.Module, cfg: Resolved, device: torch.device) -> torch.optim.Optimizer:
@@ -153,6 +155,8 @@ def train(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime
         info(f"resumed from step {state.step} of {total} ({rt.state_dir})")
     elif rt.resume:
         info(f"no resumable state in {rt.state_dir}: starting from the beginning")
+    if rt.tracker is not None:
+        rt.tracker.start(state.step)  # a resumed run's log keeps the steps up to its saved state
     info(f"training {', '.join(t.task for t in tasks)}: {total} steps, warmup {warmup}, "
          f"{rt.dist.world} process(es), {rt.device.name}{', ' + rt.device.amp_dtype if rt.device.amp_dtype else ''}")
 
@@ -183,7 +187,8 @@ def train(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime
                                 "lower --lr, check the data, or use --precision fp32")
             embed_grad.densify()
             scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["max_grad_norm"])
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["max_grad_norm"])
+            lr = scheduler.get_last_lr()[0]  # the rate this step used
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
@@ -197,6 +202,11 @@ def train(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime
             due = has_dev and eval_every > 0 and (state.step % eval_every == 0 or state.step == total)
             if due:
                 best_weights = _select(model, tasks, cfg, rt, state, best_weights)
+            if rt.tracker is not None:
+                dev = {"dev": state.history[-1]["dev"], "dev_mean": state.history[-1]["mean"]} if due else {}
+                rt.tracker.log({"step": state.step, "task": task.task, "loss": loss, "lr": lr,
+                                "grad_norm": float(grad_norm), "examples": state.examples, "examples_per_s": rate,
+                                "elapsed_s": round(time.perf_counter() - started, 3), **dev})
             if rt.dist.any(signals.received is not None):  # every process must take part in the vote
                 if not rt.resumable:
                     raise DataError(f"interrupted at step {state.step} of {total}; the input came from stdin, so "
