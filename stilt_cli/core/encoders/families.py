@@ -15,6 +15,34 @@ _FAMILIES = {
 }
 
 
+# model_type -> the encoder's linear projections, as module-name suffixes (PEFT's `target_modules`
+# matching: a module matches when its dotted name ends with ".<suffix>"). Read from transformers'
+# model code; "attention" holds the query/key/value/output projections, "feed_forward" the FFN.
+_BERT_LIKE = {
+    "attention": ("query", "key", "value", "attention.output.dense"),
+    "feed_forward": ("intermediate.dense", "output.dense"),
+}
+_PROJECTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "xlm-roberta": _BERT_LIKE,
+    "roberta": _BERT_LIKE,
+    "bert": _BERT_LIKE,
+    "rembert": _BERT_LIKE,
+    "deberta-v2": {
+        "attention": ("query_proj", "key_proj", "value_proj", "attention.output.dense"),
+        "feed_forward": ("intermediate.dense", "output.dense"),
+    },
+    "modernbert": {"attention": ("attn.Wqkv", "attn.Wo"), "feed_forward": ("mlp.Wi", "mlp.Wo")},
+    "mt5": {"attention": ("q", "k", "v", "o"), "feed_forward": ("wi", "wi_0", "wi_1", "wo")},
+    "t5": {"attention": ("q", "k", "v", "o"), "feed_forward": ("wi", "wi_0", "wi_1", "wo")},
+    "umt5": {"attention": ("q", "k", "v", "o"), "feed_forward": ("wi", "wi_0", "wi_1", "wo")},
+}
+
+
+def projection_modules(config: Any) -> dict[str, tuple[str, ...]] | None:
+    """The attention and feed-forward projection-module suffixes of a known family; None if unknown."""
+    return _PROJECTIONS.get(getattr(config, "model_type", ""))
+
+
 def family_of(config: Any, source_hint: str = "") -> str:
     model_type = getattr(config, "model_type", "")
     family = _FAMILIES.get(model_type, model_type or "unknown")
