@@ -8,6 +8,8 @@ CKPT/
                         AutoTokenizer + the class in manifest["encoder"]["model_class"]
   mlm_head/             the pretrained MLM head where the source has one (head.safetensors + head.json)
   heads/<name>/         one task head each: head.safetensors + head.json
+  adapters/<stage>/     a LoRA stage's adapter in PEFT's format (adapter_config.json +
+                        adapter_model.safetensors), for the parent's encoder; `encoder/` holds it merged
   train_log.jsonl       a training stage's per-step log (`core/training/trainlog.py`)
 ```
 
@@ -40,6 +42,7 @@ MANIFEST = "stilt.json"
 ENCODER_DIR = "encoder"
 MLM_DIR = "mlm_head"
 HEADS_DIR = "heads"
+ADAPTERS_DIR = "adapters"
 STATE_DIR = "state"
 MODEL_CLASSES = ("AutoModel", "MT5EncoderModel", "T5EncoderModel")
 
@@ -211,6 +214,14 @@ class Writer:
             self.manifest["mlm_head"] = entry
         else:
             self.manifest.setdefault("heads", {})[name] = entry
+
+    def save_adapter(self, name: str, peft_model: Any, entry: dict[str, Any]) -> str:
+        """A PEFT adapter in PEFT's own format (`save_pretrained`); -> its folder, relative to the checkpoint."""
+        relative = f"{ADAPTERS_DIR}/{name}"
+        peft_model.save_pretrained(str(self.partial / relative), safe_serialization=True)
+        (self.partial / relative / "README.md").unlink(missing_ok=True)  # peft's blank card template; encoder/ has ours
+        self.manifest.setdefault("adapters", {})[name] = {"dir": relative, **entry}
+        return relative
 
     def copy_mlm_head_from(self, parent: Checkpoint) -> None:
         entry = parent.manifest.get("mlm_head")

@@ -44,3 +44,16 @@ def datasets():
         module.utils.logging.set_verbosity_error()
         module.disable_progress_bars()
     return module
+
+
+@lru_cache(maxsize=1)
+def peft():
+    """The `peft` library (LoRA), imported after transformers has been quietened."""
+    transformers()
+    try:
+        import peft as module
+    except ModuleNotFoundError:
+        from stilt_cli.core.errors import UsageError
+
+        raise UsageError("--peft lora needs the peft package", "pip install 'peft>=0.13'") from None
+    return module

@@ -21,6 +21,7 @@ GIVEN = {"lr": "0.0003", "epochs": "2", "max_steps": "7", "batch_size": "12", "g
          "doc_stride": "9", "query_length": "24", "warmup_ratio": "0.2", "warmup_steps": "5", "weight_decay": "0.5", "adam_eps": "1e-07",
          "max_grad_norm": "2.5", "seed": "11", "train_langs": "de,fr", "max_examples": "30", "eval_every": "4",
          "eval_examples": "20", "patience": "2", "device": "cpu", "precision": "fp32", "dropout": "0.3",
+         "peft": "lora", "lora_r": "4", "lora_alpha": "8.0", "lora_dropout": "0.05", "lora_targets": "query,value",
          "sampling": "uniform", "temperature": "3.0", "preset": "xstilts", "save_every": "5",
          "report_to": "tensorboard", "tracking_dir": "runs/tracking"}
 FLAGS = {"gradient_checkpointing": "--gradient-checkpointing", "freeze_embeddings": "--freeze-embeddings",

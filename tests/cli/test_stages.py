@@ -144,6 +144,11 @@ def test_if_exists_error_skip_overwrite(cli, tiny_xlmr, data, tmp_path):
     (("--task", "xnli", "--batch-size", "6", "--grad-accum", "4"), 2, "not divisible by --grad-accum"),
     (("--task", "xnli", "--preset", "paper"), 2, "unknown --preset 'paper'"),
     (("--task", "xnli", "--data", "pawsx=PLACEHOLDER"), 2, "pawsx is not a task of this run"),
+    (("--task", "xnli", "--peft", "loar"), 2, "unknown --peft 'loar' (did you mean 'lora'"),
+    (("--task", "xnli", "--lora-r", "4"), 2, "--lora-r has no effect without --peft lora"),
+    (("--task", "xnli", "--peft", "lora", "--no-freeze-embeddings"), 2, "--peft lora keeps the word embeddings frozen"),
+    (("--task", "xnli", "--peft", "lora", "--lora-targets", "quary"), 2, "unknown module 'quary' (did you mean 'query'"),
+    (("--task", "xnli", "--peft", "lora", "--lora-targets", "word_embeddings"), 2, "names the word embeddings"),
 ])
 def test_bad_usage_is_one_line_with_exit_2(cli, tiny_xlmr, data, tmp_path, args, code, message):
     args = tuple(str(data["nli"]) if a == "PLACEHOLDER" else a for a in args)
@@ -191,3 +196,100 @@ def test_config_file_and_gradient_checkpointing(cli, tiny_ckpts, data, tmp_path)
 
     encoder = transformers().MT5EncoderModel.from_pretrained(str(out / "encoder"))
     assert not encoder.is_gradient_checkpointing  # a training-time switch, not saved into the encoder
+
+
+def _weights(checkpoint_dir):
+    return load_file(str(next((checkpoint_dir / "encoder").glob("*.safetensors"))))
+
+
+def _hidden_states(model, tokenizer):
+    import torch
+
+    batch = tokenizer(["the cat sat on the house", "der Hund und das Haus"], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        return model.eval()(**batch).last_hidden_state
+
+
+def test_lora_target_saves_the_merged_encoder_and_the_peft_adapter(cli, tiny_xlmr, data, tmp_path):
+    out = tmp_path / "lora"
+    args = ("target", tiny_xlmr, "--task", "xnli", "--data", str(data["nli"]), "--eval-data", str(data["nli_dev"]),
+            "-o", out, *QUICK, "--lr", "1e-3", "--peft", "lora", "--lora-r", "4")
+    result = cli(*args)
+    assert result.exit_code == 0, result.stderr
+    assert "(--freeze-embeddings implied)" in result.stderr
+    from stilt_cli.core.encoders.families import projection_modules
+    from stilt_cli.core.libs import transformers
+
+    manifest = _manifest(out)
+    stage = manifest["lineage"][-1]
+    family = projection_modules(transformers().AutoConfig.from_pretrained(str(tiny_xlmr / "encoder")))
+    assert stage["peft"]["target_modules"] == list(dict.fromkeys(family["attention"] + family["feed_forward"]))
+    assert stage["config"]["lora_targets"] == stage["peft"]["target_modules"]  # in the config key, too
+    assert stage["config"]["sources"]["lora_targets"] == "family:xlm-roberta"
+    assert stage["config"]["freeze_embeddings"] is True and stage["config"]["sources"]["freeze_embeddings"] == "peft:lora"
+    parent_ref = {"path": str(tiny_xlmr), "manifest_sha256": checkpoint.load(tiny_xlmr).manifest_sha256(),
+                  "encoder_weights_sha256": checkpoint.load(tiny_xlmr).encoder["weights_sha256"]}
+    assert stage["peft"]["applies_to"] == manifest["adapters"]["target"]["applies_to"] == parent_ref
+    assert stage["peft"]["r"] == 4 and 0 < stage["peft"]["adapter_parameters"] < stage["peft"]["encoder_parameters"]
+    # the encoder folder is plain transformers weights with the adapter merged in: the projections moved,
+    # the word embeddings and the layer norms did not
+    before, after = _weights(tiny_xlmr), _weights(out)
+    assert before.keys() == after.keys()
+    changed = {k for k in before if not (before[k] == after[k]).all()}
+    assert any(k.endswith("attention.self.query.weight") for k in changed)
+    assert not [k for k in changed if "embeddings" in k or "LayerNorm" in k or k.endswith(".bias")]
+    # the adapter in PEFT's format, on the parent's encoder, gives the merged encoder's hidden states
+    from peft import PeftModel
+
+    from stilt_cli.core.encoders.load import model_from_dir, tokenizer_from_dir
+
+    tokenizer = tokenizer_from_dir(out / "encoder")
+    adapted = PeftModel.from_pretrained(model_from_dir(tiny_xlmr / "encoder", "AutoModel"), str(out / "adapters" / "target"))
+    merged = transformers().AutoModel.from_pretrained(str(out / "encoder"), add_pooling_layer=False)
+    assert (_hidden_states(adapted, tokenizer) - _hidden_states(merged, tokenizer)).abs().max() <= 1e-5
+    # --if-exists skip keys on the PEFT settings
+    assert "up to date" in cli(*args, "--if-exists", "skip").stderr
+    changed_rank = cli(*args[:-1], "8", "--if-exists", "skip")
+    assert changed_rank.exit_code == 2 and "different config" in changed_rank.stderr
+    full = tmp_path / "full"  # a full fine-tuning's config carries no PEFT settings (its config key is unchanged)
+    assert cli("target", tiny_xlmr, "--task", "xnli", "--data", str(data["nli"]), "-o", full, "--max-steps", "1").exit_code == 0
+    assert not {"peft", "lora_r", "lora_targets"} & set(_manifest(full)["lineage"][-1]["config"])
+    assert "adapters" not in _manifest(full) and "peft" not in _manifest(full)["lineage"][-1]
+
+
+def test_lora_multitask_intermediate_with_mlm_then_lora_target(cli, tiny_xlmr, data, tmp_path):
+    inter, target = tmp_path / "inter", tmp_path / "target"
+    result = cli("intermediate", tiny_xlmr, "--task", "mnli,squad_v1", "-o", inter, "--data", f"mnli={data['nli']}",
+                 "--data", f"squad_v1={data['qa']}", "--mlm-data", data["text"], "--sampling", "uniform", *QUICK,
+                 "--max-steps", "6", "--lr", "1e-3", "--peft", "lora", "--lora-targets", "query,value")
+    assert result.exit_code == 0, result.stderr
+    m = _manifest(inter)
+    assert set(m["heads"]) == {"nli", "squad_v1"} and m["lineage"][-1]["peft"]["target_modules"] == ["query", "value"]
+    before, after = _weights(tiny_xlmr), _weights(inter)
+    changed = {k for k in before if not (before[k] == after[k]).all()}
+    assert changed and all(k.endswith(("query.weight", "value.weight")) for k in changed)
+    mlm_before = load_file(str(tiny_xlmr / "mlm_head" / "head.safetensors"))
+    mlm_after = load_file(str(inter / "mlm_head" / "head.safetensors"))
+    assert any(not (mlm_before[k] == mlm_after[k]).all() for k in mlm_before)  # the MLM head trains as a head
+    result = cli("target", inter, "--task", "xnli", "-o", target, "--data", str(data["nli"]), *QUICK, "--peft", "lora")
+    assert result.exit_code == 0, result.stderr
+    t = _manifest(target)
+    assert set(t["adapters"]) == {"target"}  # each checkpoint holds the adapter of the stage that made it
+    assert t["adapters"]["target"]["applies_to"]["manifest_sha256"] == checkpoint.load(inter).manifest_sha256()
+    records = [stage.get("peft") for stage in t["lineage"]]  # pretrain-load, intermediate, target
+    assert records[0] is None and records[1]["requested"] == ["query", "value"]
+    assert records[2]["requested"] == ["attention", "feed_forward"] and "query" in records[2]["target_modules"]
+
+
+def test_lora_without_known_modules_is_a_usage_error(cli, tiny_xlmr, data, tmp_path):
+    import shutil
+
+    parent = tmp_path / "unknown-family"
+    shutil.copytree(tiny_xlmr, parent)
+    manifest = _manifest(parent)
+    manifest["encoder"]["model_type"] = "new-architecture"
+    (parent / "stilt.json").write_text(json.dumps(manifest))
+    result = cli("target", parent, "--task", "xnli", "--data", str(data["nli"]), "-o", tmp_path / "out", "--peft", "lora")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "no projection modules of model type 'new-architecture'" in result.stderr and "--lora-targets" in result.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()

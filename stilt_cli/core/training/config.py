@@ -51,6 +51,8 @@ DEFAULTS: dict[str, Any] = {
     "eval_every": None, "eval_examples": 2000, "patience": None, "sampling": "proportional", "temperature": 2.0,
     "train_langs": ["en"], "max_examples": None, "dropout": None, "gradient_checkpointing": False,
     "freeze_embeddings": False,
+    # parameter-efficient training (core/training/lora.py): off unless --peft lora
+    "peft": "none", "lora_r": 8, "lora_alpha": 16.0, "lora_dropout": 0.1, "lora_targets": None,
     "precision": "auto", "device": None, "mlm_probability": 0.15, "max_answer_length": 30, "eval_batch_size": 64,
     "batch_size": 32, "max_length": 128, "doc_stride": 128, "epochs": 3,
     "query_length": None,  # dual encoders: tokens of a query (None: --max-length, which bounds the candidates)
@@ -63,13 +65,16 @@ TYPE_DEFAULTS: dict[str, dict[str, Any]] = {
 LAYERS = ("default", "task-type", "preset", "file", "cli")
 _INT_MIN = {"batch_size": 1, "grad_accum": 1, "epochs": 1, "max_length": 8, "doc_stride": 1, "query_length": 8,
             "max_steps": 1, "eval_examples": 1, "patience": 1, "max_examples": 1, "eval_every": 0, "warmup_steps": 0,
-            "max_answer_length": 1, "eval_batch_size": 1, "seed": 0}
+            "max_answer_length": 1, "eval_batch_size": 1, "seed": 0, "lora_r": 1}
 _FLOAT_RANGE = {"lr": (0.0, 1.0), "adam_eps": (0.0, 1.0), "weight_decay": (0.0, 10.0), "max_grad_norm": (0.0, 1e9),
                 "warmup_ratio": (0.0, 1.0), "temperature": (0.0, 1e9), "dropout": (0.0, 1.0),
-                "mlm_probability": (0.0, 1.0)}
+                "mlm_probability": (0.0, 1.0), "lora_alpha": (0.0, 1e6), "lora_dropout": (0.0, 1.0)}
 CHOICES = {"sampling": ("proportional", "temperature", "uniform"), "schedule": ("linear",),
-           "precision": ("auto", "fp32", "bf16", "fp16")}
-SAMPLING, PRECISIONS = CHOICES["sampling"], CHOICES["precision"]  # for the commands' parse-time checks
+           "precision": ("auto", "fp32", "bf16", "fp16"), "peft": ("none", "lora")}
+SAMPLING, PRECISIONS, PEFT = CHOICES["sampling"], CHOICES["precision"], CHOICES["peft"]  # parse-time checks
+# the settings of --peft lora: absent from a full fine-tuning's resolved config, whose manifest (and so
+# its config key, which `--if-exists skip` compares) stays what it was before LoRA existed
+PEFT_KEYS = ("peft", "lora_r", "lora_alpha", "lora_dropout", "lora_targets")
 
 
 @dataclass
@@ -85,7 +90,9 @@ class Resolved:
         return self.tasks[name][key]
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.values, "tasks": self.tasks, "sources": self.sources}
+        hidden = PEFT_KEYS if self.values.get("peft", "none") == "none" else ()
+        return {**{k: v for k, v in self.values.items() if k not in hidden}, "tasks": self.tasks,
+                "sources": {k: v for k, v in self.sources.items() if k not in hidden}}
 
 
 def option_name(key: str) -> str:
@@ -197,7 +204,35 @@ def resolve(cli: dict[str, Any], specs: list[TaskSpec], preset: Any = UNSET, fil
     values["preset"] = None if preset is UNSET else preset
     resolved = Resolved(values=values, tasks=tasks, sources=sources)
     validate(resolved)
+    _peft_rule(values, sources)
     return resolved
+
+
+def _peft_rule(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """--peft lora implies frozen word embeddings (LoRA trains only its adapters and the heads); a LoRA
+    option given without --peft lora, or --no-freeze-embeddings with it, contradicts the run."""
+    given = {k for k, layer in sources.items() if layer in ("cli", "file")}
+    if values["peft"] == "none":
+        stray = [k for k in PEFT_KEYS[1:] if sources.get(k) == "cli"]
+        if stray:
+            raise UsageError(f"{option_name(stray[0])} has no effect without --peft lora", "add --peft lora, or drop it")
+        return
+    if "freeze_embeddings" in given and values["freeze_embeddings"] is False:
+        raise UsageError(f"--peft lora keeps the word embeddings frozen; setting 'freeze_embeddings' = false "
+                         f"({sources['freeze_embeddings']}) contradicts it", "drop --no-freeze-embeddings")
+    if values["freeze_embeddings"] is not True:
+        values["freeze_embeddings"], sources["freeze_embeddings"] = True, "peft:lora"
+    targets = values["lora_targets"]
+    if isinstance(targets, str):
+        targets = targets.split(",")
+    if targets is not None:
+        if not isinstance(targets, (list, tuple)) or not all(isinstance(t, str) for t in targets):
+            raise UsageError(f"setting 'lora_targets' ({sources.get('lora_targets')}) must be a comma list of "
+                             f"module-name suffixes, not {values['lora_targets']!r}")
+        targets = [t.strip() for t in targets if t.strip()]
+        if not targets:
+            raise UsageError("--lora-targets is empty", "give module-name suffixes (e.g. query,value) or attention,feed_forward")
+    values["lora_targets"] = targets
 
 
 def _warmup_rule(values: dict[str, Any], sources: dict[str, str]) -> None:

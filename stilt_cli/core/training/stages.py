@@ -21,7 +21,7 @@ from stilt_cli.core.console import info
 from stilt_cli.core.data import features
 from stilt_cli.core.errors import DataError, OutputExistsError, StiltError, UsageError
 from stilt_cli.core.tasks.spec import TaskSpec
-from stilt_cli.core.training import config, heads, trainstate
+from stilt_cli.core.training import config, heads, lora, trainstate
 from stilt_cli.core.training.config import UNSET
 from stilt_cli.core.training.stage_data import Plan, head_labels, load_data, resolve_tasks, training_languages
 
@@ -84,6 +84,10 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
             raise UsageError(f"{plan.spec.name}: --batch-size {cfg.task(plan.spec.name, 'batch_size')} / --grad-accum "
                              f"{cfg['grad_accum']} leaves micro-batches of one query, which has no in-batch negative",
                              "a dual encoder needs at least 2 rows per micro-batch")
+    adapter = lora.resolve(cfg, parent)  # before any data is read: an unusable target is a usage error
+    if adapter is not None:
+        info(f"--peft lora: rank-{adapter.r} adapters on {', '.join(adapter.targets)}; the task heads train "
+             "fully, the rest of the encoder and its word embeddings stay frozen (--freeze-embeddings implied)")
     train_rows, dev_rows, fingerprints, stdin = load_data(options, plans, cfg, mlm_spec is not None)
     labels = {p.head: head_labels(p, train_rows[p.spec.name]) for p in plans}
     for plan in plans:
@@ -107,7 +111,7 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
 
             requested = f"cuda:{dist.local_rank}" if torch.cuda.is_available() else "cpu"
         choice = device.choose(requested, cfg["precision"])
-        model, tokenizer, encoder_facts, dropout = _build_model(parent, plans, labels, cfg, mlm_spec)
+        model, tokenizer, encoder_facts, dropout = _build_model(parent, plans, labels, cfg, mlm_spec, adapter)
         mlm = {}
         if mlm_spec is not None:
             mlm = {"mask_id": tokenizer.mask_token_id, "vocab_size": len(tokenizer),
@@ -120,11 +124,14 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
         progress = loop.train(model, jobs, cfg, runtime)
         if writer is None:
             return None
-        heads.set_encoder_dropout(model.encoder, dropout)  # the saved config keeps the encoder's own dropout
         model.to("cpu")
+        encoder, peft_record = model.encoder, None
+        if adapter is not None:  # the adapter in PEFT's format, then the plain encoder with it merged
+            encoder, peft_record = lora.save(writer, encoder, options.stage, parent, adapter)
+        heads.set_encoder_dropout(encoder, dropout)  # the saved config keeps the encoder's own dropout
         if cfg["gradient_checkpointing"]:
-            model.encoder.gradient_checkpointing_disable()
-        writer.save_encoder(model.encoder, tokenizer, encoder_facts)
+            encoder.gradient_checkpointing_disable()
+        writer.save_encoder(encoder, tokenizer, encoder_facts)
         for name, spec in model.specs.items():
             if spec.type != "mlm":
                 writer.save_head(name, model.heads[name].state_dict(), spec.to_json())
@@ -133,6 +140,8 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
             writer.save_head("mlm", heads.mlm_state_to_save(model.heads["mlm"]), mlm_config, subdir=checkpoint.MLM_DIR)
         else:
             writer.copy_mlm_head_from(parent)
+        if peft_record is not None:
+            stage["peft"] = peft_record
         stage.update(metrics=_metrics(progress), dropped_heads=sorted(parent.heads), resumed=options.resume,
                      runtime={"world_size": dist.world, "device": choice.device, "amp": choice.amp_dtype,
                               "save_every": options.save_every})
@@ -188,8 +197,9 @@ def _mlm_files(parent: checkpoint.Checkpoint) -> tuple[dict[str, Any], dict[str,
 
 
 def _build_model(parent: checkpoint.Checkpoint, plans: list[Plan], labels: dict[str, list[str]], cfg: config.Resolved,
-                 mlm_spec: TaskSpec | None):
-    """Seeded: the parent's encoder + fresh heads (+ the pretrained MLM head for continued MLM)."""
+                 mlm_spec: TaskSpec | None, adapter: lora.Plan | None = None):
+    """Seeded: the parent's encoder + fresh heads (+ the pretrained MLM head for continued MLM), then the
+    LoRA adapters where --peft lora (after the heads, so a LoRA run's heads start as a full one's do)."""
     import numpy as np
     import torch
 
@@ -221,7 +231,8 @@ def _build_model(parent: checkpoint.Checkpoint, plans: list[Plan], labels: dict[
         specs["mlm"] = heads.HeadSpec(name="mlm", type="mlm", task=tasks.MLM, hidden_size=encoder.hidden_size)
         modules["mlm"] = heads.build_mlm_head(encoder.model, state, saved)
     facts = {k: v for k, v in encoder.facts.items() if k not in ("dir", "weights_sha256", "tokenizer_sha256")}
-    return heads.Model(encoder.model, specs, modules), encoder.tokenizer, facts, original
+    body = encoder.model if adapter is None else lora.apply(encoder.model, adapter)
+    return heads.Model(body, specs, modules), encoder.tokenizer, facts, original
 
 
 def _train_tasks(plans: list[Plan], cfg: config.Resolved, train_rows: dict[str, list], dev_rows: dict[str, list],

@@ -1,0 +1,70 @@
+"""--peft lora: the resolved settings, the per-family default targets, and what stays frozen."""
+
+from __future__ import annotations
+
+import pytest
+
+from stilt_cli.core import checkpoint, tasks
+from stilt_cli.core.errors import UsageError
+from stilt_cli.core.training import config, lora
+from stilt_cli.core.training.config import UNSET
+
+
+def _resolve(**given):
+    return config.resolve({k: given.get(k, UNSET) for k in config.DEFAULTS if k in given}, [tasks.get("xnli")])
+
+
+def test_full_fine_tuning_configs_carry_no_peft_settings():
+    plain = _resolve().to_json()
+    assert not set(config.PEFT_KEYS) & set(plain) and not set(config.PEFT_KEYS) & set(plain["sources"])
+    assert plain["freeze_embeddings"] is False
+
+
+def test_lora_implies_frozen_embeddings_and_keeps_its_settings():
+    cfg = _resolve(peft="lora", lora_r=4, lora_targets="query, value")
+    as_json = cfg.to_json()
+    assert as_json["peft"] == "lora" and as_json["lora_r"] == 4 and as_json["lora_targets"] == ["query", "value"]
+    assert cfg["freeze_embeddings"] is True and cfg.sources["freeze_embeddings"] == "peft:lora"
+    with pytest.raises(UsageError, match="keeps the word embeddings frozen"):
+        _resolve(peft="lora", freeze_embeddings=False)
+    with pytest.raises(UsageError, match="--lora-alpha has no effect without --peft lora"):
+        _resolve(lora_alpha=32.0)
+
+
+@pytest.mark.parametrize("kind, expected", [
+    ("mt5", ["q", "k", "v", "o", "wi_0", "wi_1", "wo"]),  # mT5's gated FFN: no plain `wi` exists
+    ("mbert", ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"]),
+])
+def test_default_targets_are_the_family_projections_and_exist(tiny_ckpts, kind, expected):
+    parent = checkpoint.load(tiny_ckpts[kind])
+    cfg = _resolve(peft="lora")
+    plan = lora.resolve(cfg, parent)
+    assert plan.requested == ["attention", "feed_forward"]
+    names = lora.weight_shapes(parent)
+    assert [t for t in plan.targets if any(lora.matches(n, t) for n in names)] == expected
+    assert cfg["lora_targets"] == plan.targets and cfg.sources["lora_targets"].startswith("family:")
+
+
+def test_group_names_and_suffixes_mix(tiny_ckpts):
+    cfg = _resolve(peft="lora", lora_targets="attention,intermediate.dense,query")
+    plan = lora.resolve(cfg, checkpoint.load(tiny_ckpts["mbert"]))
+    assert plan.targets == ["query", "key", "value", "attention.output.dense", "intermediate.dense"]  # once each
+    assert plan.requested == ["attention", "intermediate.dense", "query"] and cfg.sources["lora_targets"] == "cli"
+
+
+def test_lora_leaves_only_adapters_trainable_and_the_sparse_embedding_gradient_off():
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from stilt_cli.core.training.embedgrad import MIN_VALUES, SparseEmbeddingGrad
+
+    vocab = MIN_VALUES // 64 + 8  # just big enough for the sparse embedding gradient to engage
+    model = BertModel(BertConfig(vocab_size=vocab, hidden_size=64, num_hidden_layers=1, num_attention_heads=2,
+                                 intermediate_size=64), add_pooling_layer=False)
+    assert SparseEmbeddingGrad(model, model, torch.device("cpu"), False).active
+    plan = lora.Plan(r=2, alpha=4.0, dropout=0.0, targets=["query", "value"], requested=["query", "value"],
+                     model_type="bert")
+    wrapped = lora.apply(model, plan)
+    trainable = [n for n, p in wrapped.named_parameters() if p.requires_grad]
+    assert trainable and all(".lora_A." in n or ".lora_B." in n for n in trainable)
+    assert not SparseEmbeddingGrad(wrapped, wrapped, torch.device("cpu"), False).active
