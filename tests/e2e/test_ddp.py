@@ -18,12 +18,13 @@ from tests.helpers import write_jsonl
 pytestmark = pytest.mark.slow
 
 
-def test_two_processes_match_one(tiny_mbert_or_xlmr, tmp_path):
+@pytest.mark.parametrize("peft", [(), ("--peft", "lora", "--lora-dropout", "0")], ids=["full", "lora"])
+def test_two_processes_match_one(tiny_mbert_or_xlmr, tmp_path, peft):
     train = write_jsonl(tmp_path / "train.jsonl", td.nli(64))
     dev = write_jsonl(tmp_path / "dev.jsonl", td.nli(15, seed=2))
     args = ["target", str(tiny_mbert_or_xlmr), "--task", "xnli", "--data", str(train), "--eval-data", str(dev),
             "--eval-every", "4", "--max-steps", "8", "--batch-size", "8", "--grad-accum", "2", "--lr", "1e-3",
-            "--dropout", "0"]  # no dropout: its random masks differ between one and two processes by design
+            "--dropout", "0", *peft]  # no dropout: its random masks differ between one and two processes by design
     tensorboard = importlib.util.find_spec("tensorboard") is not None
     args += ["--report-to", "tensorboard"] if tensorboard else []  # reported by rank 0 alone
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
@@ -39,7 +40,8 @@ def test_two_processes_match_one(tiny_mbert_or_xlmr, tmp_path):
     assert ddp.stderr.count("wrote checkpoint") == 1  # only rank 0 writes (and speaks)
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".jsonl") and not p.name.startswith(".")) \
         == sorted(["one", "two"] + (["tracking"] if tensorboard else []))
-    for part in ("encoder/model.safetensors", "heads/xnli/head.safetensors"):
+    parts = ["encoder/model.safetensors", "heads/xnli/head.safetensors"]
+    for part in parts + (["adapters/target/adapter_model.safetensors"] if peft else []):
         a, b = load_file(str(tmp_path / "one" / part)), load_file(str(tmp_path / "two" / part))
         assert a.keys() == b.keys()
         for key in a:

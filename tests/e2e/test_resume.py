@@ -4,7 +4,8 @@ steps since the last saved state; and `--resume`, again and again, ends with wei
 to an uninterrupted run (CPU, one thread).
 
 One chain of interruptions on a multi-task `intermediate` run (two heads + continued MLM: sampler
-position, masking RNG and keep-best weights must all survive), one SIGTERM on `target`. Only the runs
+position, masking RNG and keep-best weights must all survive); a SIGKILL and a SIGTERM on `target`, with full
+fine-tuning and with LoRA. Only the runs
 that receive a signal are subprocesses (each costs seconds of imports); the reference runs, the
 refusals and the final resumes run the same CLI in-process."""
 
@@ -216,22 +217,33 @@ def test_interrupted_again_and_again_then_resumed_is_bit_identical(job):
     assert [{k: r.get(k) for k in same} for r in log] == [{k: r.get(k) for k in same} for r in reference]
 
 
-def test_target_sigterm_then_resume_is_bit_identical(tiny_xlmr, job):
+@pytest.mark.parametrize("peft", [(), ("--peft", "lora")], ids=["full", "lora"])
+def test_target_sigkill_and_sigterm_then_resume_is_bit_identical(tiny_xlmr, job, peft):
+    """Full fine-tuning and LoRA alike (the adapters' weights, optimizer state and LoRA dropout RNG included):
+    the resumed run's checkpoint, adapter files too, is the uninterrupted run's to the bit."""
     env, root = job["env"], job["root"]
+    name = "lora" if peft else "full"
 
     def command(out: Path, *extra: str) -> list[str]:
         return [sys.executable, "-m", "stilt_cli", "target", str(tiny_xlmr), "--task", "xnli", "--data",
                 str(job["nli"]), "--eval-data", str(job["dev"]), "--eval-every", "10", "--max-steps", "60",
-                "--batch-size", "8", "--lr", "1e-3", "--save-every", "5", "-o", str(out), *extra]
+                "--batch-size", "8", "--lr", "1e-3", "--save-every", "5", *peft, "-o", str(out), *extra]
 
-    in_process(command(root / "target-ref"), 0)
-    out = root / "target"
-    code, stderr = interrupt(command(out), env, lambda line: saved_at(line) == 10, signal.SIGTERM)
+    reference = root / f"target-ref-{name}"
+    in_process(command(reference), 0)
+    out = root / f"target-{name}"
+    code, _ = interrupt(command(out), env, lambda line: saved_at(line) == 5, signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    kept = saved_step(out)
+    assert kept is not None and kept >= 5 and kept % 5 == 0
+    code, stderr = interrupt(command(out, "--resume"), env, lambda line: saved_at(line) is not None, signal.SIGTERM)
     assert_interrupted(code, stderr, "SIGTERM")
-    state = json.loads((out.with_name("target.partial") / "state" / "state.json").read_text())
+    assert resumed_from(stderr) == kept
+    state = json.loads((out.with_name(out.name + ".partial") / "state" / "state.json").read_text())
     assert state["progress"]["step"] >= 10 and state["progress"]["best"] is not None  # an eval happened at 10
     in_process(command(out, "--resume"), 0)
-    assert digest(out) == digest(root / "target-ref")
+    assert digest(out) == digest(reference)
+    assert bool(list(out.glob("adapters/target/*.safetensors"))) == bool(peft)
 
 
 def test_signals_are_caught_in_process():
