@@ -66,6 +66,14 @@ def test_research_question_examples_tiny(tmp_path, example):
         from tests.cli.test_correlate_report import check_typology_example
 
         check_typology_example(tmp_path / "out" / "results")
+    if example == "alignment":  # a LoRA arm beside full fine-tuning, compared on one page
+        import json
+
+        report = (tmp_path / "out" / "results" / "report.md").read_text()
+        assert all(f"Δ {arm}" in report for arm in ("inter", "inter-lora", "direct")) and "| 0 |" in report
+        lora = json.loads((tmp_path / "out" / "inter-lora" / "stilt.json").read_text())
+        assert lora["lineage"][-1]["peft"]["method"] == "lora" and "intermediate" in lora["adapters"]
+        assert "peft" not in json.loads((tmp_path / "out" / "inter" / "stilt.json").read_text())["lineage"][-1]
 
 
 def test_demo_chain_with_a_tiny_model(tmp_path):
