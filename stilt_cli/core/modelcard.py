@@ -23,7 +23,8 @@ TASK_TYPES = {"pair-classification": "text-classification", "classification": "t
 FRACTIONS = {"accuracy", "f1", "exact_match", "precision", "recall", "map@20"}  # shown as percentages
 SHOWN_SETTINGS = ("preset", "lr", "warmup_ratio", "warmup_steps", "weight_decay", "adam_eps", "max_grad_norm",
                   "max_steps", "grad_accum", "seed", "precision", "dropout", "freeze_embeddings", "sampling",
-                  "temperature", "train_langs", "max_examples", "eval_every", "patience")
+                  "temperature", "train_langs", "max_examples", "eval_every", "patience",
+                  "peft", "lora_r", "lora_alpha", "lora_dropout", "lora_targets")  # the PEFT keys: LoRA stages only
 
 
 def _spec(name: str):
