@@ -70,8 +70,7 @@ def resolve(cfg: Resolved, parent: Any) -> Plan | None:
             raise UsageError(f"--lora-targets {item}: model type '{model_type or 'unknown'}' has no known "
                              f"{item} modules", "name the modules by their suffixes instead (e.g. query,value)")
         targets += list(groups[item]) if item in GROUPS else [item]
-    targets = list(dict.fromkeys(targets))
-    _check_targets(targets, [t for t in requested if t not in GROUPS], parent)
+    targets = _check_targets(list(dict.fromkeys(targets)), [t for t in requested if t not in GROUPS], parent)
     cfg.values["lora_targets"] = targets
     if given is None:
         cfg.sources["lora_targets"] = f"family:{model_type}"
@@ -97,9 +96,10 @@ def matches(name: str, target: str) -> bool:
     return name == target or name.endswith("." + target)
 
 
-def _check_targets(targets: list[str], explicit: list[str], parent: Any) -> None:
+def _check_targets(targets: list[str], explicit: list[str], parent: Any) -> list[str]:
     """Every suffix the user named matches a module; together they match at least one linear layer;
-    none is the word-embedding matrix (LoRA keeps it frozen)."""
+    none is the word-embedding matrix (LoRA keeps it frozen). -> the targets that match (a group's
+    suffix this model lacks, such as mT5's ungated `wi`, is dropped)."""
     shapes = weight_shapes(parent)
     linear = {name: shape for name, shape in shapes.items() if len(shape) == 2}
     vocab = parent.encoder.get("vocab_size")
@@ -113,9 +113,11 @@ def _check_targets(targets: list[str], explicit: list[str], parent: Any) -> None
         if any(linear[name][0] == vocab for name in hit):
             raise UsageError(f"--lora-targets {target} names the word embeddings, which --peft lora keeps frozen",
                              "target the attention and feed-forward projections")
-    if not any(matches(name, t) for name in linear for t in targets):
+    found = [t for t in targets if any(matches(name, t) for name in linear)]
+    if not found:
         raise UsageError(f"--peft lora: none of the target modules ({', '.join(targets)}) is in the encoder of "
                          f"{parent.path}", "name them with --lora-targets")
+    return found
 
 
 def apply(encoder: Any, plan: Plan) -> Any:
