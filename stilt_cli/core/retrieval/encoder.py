@@ -102,10 +102,21 @@ def load(source: str, pooling: str = "mean", revision: str | None = None) -> Emb
     from stilt_cli.core.encoders.load import load as load_encoder
 
     embedder = Embedder(load_encoder(source, revision))
-    if pooling == "cls" and (embedder.family == "mt5" or embedder.encoder.tokenizer.cls_token is None):
-        raise UsageError(f"--pooling cls needs an encoder with a [CLS] token; {embedder.encoder.name} "
-                         f"({embedder.family}) has none", "use --pooling mean")
+    if pooling == "cls" and not has_cls(embedder):
+        raise UsageError(f"--pooling cls needs an encoder with a CLS token; {embedder.encoder.name} "
+                         f"({embedder.family}) has none: its first vector is the first word's", "use --pooling mean")
     return embedder
+
+
+def has_cls(embedder: Embedder) -> bool:
+    """Whether the first token is a trained sequence summary: the family's fact (T5 encoders: no), and a
+    tokenizer that puts a CLS token there."""
+    from stilt_cli.core.encoders.families import get
+
+    facts = embedder.encoder.facts
+    known = facts.get("has_cls")
+    family_has = bool(known) if known is not None else get(embedder.family, embedder.encoder.model.config).has_cls
+    return family_has and embedder.encoder.tokenizer.cls_token is not None
 
 
 def _load_sentence_model(source: str, revision: str | None) -> SentenceModel:
