@@ -15,8 +15,8 @@ from typing import Any
 # the transformers versions the chain tests (tests/e2e/test_families_chain.py) ran on in CI
 VERIFIED_WITH = ("5.24.0",)
 
-XTREME_DEPTH = "same relative depth as XTREME's 8 of 12 (no published choice for this model)"
-XTREME_8_OF_12 = "XTREME (Hu et al., 2020): layer 8 of 12"
+XTREME_DEPTH = "same relative depth as XTREME's 8 of 12 (no published choice)"
+XTREME = "XTREME (Hu et al., 2020)"
 LAST_LAYER = "last"  # a `retrieval_layers` rule's layer: the top one, whatever the depth
 
 
@@ -35,7 +35,7 @@ class Family:
     head_pooling: str = "first"  # how classification / multiple-choice heads read a sequence: first | mean
     # (depth or None for any, layer or "last", source); a depth no rule names gets XTREME's relative depth
     retrieval_layers: tuple[tuple[int | None, int | str, str], ...] = ()
-    retrieval_pooling: tuple[str, str] = ("mean", "XTREME (Hu et al., 2020): mean of all tokens")
+    retrieval_pooling: tuple[str, str] = ("mean", XTREME)
     projections: dict[str, tuple[str, ...]] = field(default_factory=dict)
     examples: tuple[str, ...] = ()  # hub ids of the real models of this family
     tiny: str | None = None  # the `tiny:` builder of this architecture
@@ -47,31 +47,30 @@ _BERT_LIKE = {
     "feed_forward": ("intermediate.dense", "output.dense"),
 }
 _T5_LIKE = {"attention": ("q", "k", "v", "o"), "feed_forward": ("wi", "wi_0", "wi_1", "wo")}
-_T5_POOLING = ("mean", "T5 encoders have no CLS token: mean of all tokens")
+_T5_POOLING = ("mean", "no CLS token")
 
 XLMR = Family(
     name="xlmr", title="XLM-R, XLM-V, Glot500", model_types=("xlm-roberta", "roberta"), encoder_class="AutoModel",
     mlm_class="XLMRobertaForMaskedLM", mlm_modules=("lm_head",),
-    retrieval_layers=((24, 14, "X-STILTs (Phang et al., 2020): layer 14 of XLM-R Large's 24"),
-                      (12, 8, XTREME_8_OF_12 + " for XLM-R base")),
+    retrieval_layers=((24, 14, "X-STILTs (Phang et al., 2020), XLM-R Large"), (12, 8, XTREME + ", XLM-R base")),
     projections=_BERT_LIKE, examples=("xlm-roberta-base", "xlm-roberta-large", "facebook/xlm-v-base",
                                       "cis-lmu/glot500-base"), tiny="xlmr",
 )
 BERT = Family(
     name="bert", title="BERT", model_types=("bert",), encoder_class="AutoModel", mlm_class="BertForMaskedLM",
-    mlm_modules=("cls",), token_types="used", retrieval_layers=((12, 8, XTREME_8_OF_12 + " for mBERT"),),
+    mlm_modules=("cls",), token_types="used", retrieval_layers=((12, 8, XTREME + ", mBERT"),),
     projections=_BERT_LIKE, examples=("bert-base-cased",),
 )
 MBERT = replace(BERT, name="mbert", title="mBERT", examples=("bert-base-multilingual-cased",), tiny="mbert")
 LABSE = replace(
     BERT, name="labse", title="LaBSE (retrieval-trained BERT)", examples=("sentence-transformers/LaBSE",),
-    retrieval_layers=((None, LAST_LAYER, "LaBSE (Feng et al., 2022): the last layer's [CLS] token"),),
-    retrieval_pooling=("cls", "LaBSE (Feng et al., 2022): the [CLS] token (its pooler is not loaded)"),
+    retrieval_layers=((None, LAST_LAYER, "LaBSE (Feng et al., 2022)"),),
+    retrieval_pooling=("cls", "LaBSE (Feng et al., 2022); its pooler is not loaded"),
 )
 E5 = replace(
     BERT, name="e5", title="multilingual-e5", head_pooling="mean", examples=("intfloat/multilingual-e5-small",),
-    retrieval_layers=((None, LAST_LAYER, "multilingual-e5 (Wang et al., 2024): mean of the last layer"),),
-    retrieval_pooling=("mean", "multilingual-e5 (Wang et al., 2024): mean of the last layer"),
+    retrieval_layers=((None, LAST_LAYER, "multilingual-e5 (Wang et al., 2024)"),),
+    retrieval_pooling=("mean", "multilingual-e5 (Wang et al., 2024)"),
 )
 DEBERTA = Family(
     name="deberta-v2", title="mDeBERTa-v3, DeBERTa-v2/v3", model_types=("deberta-v2",), encoder_class="AutoModel",
@@ -91,7 +90,6 @@ REMBERT = Family(
 MODERNBERT = Family(
     name="modernbert", title="ModernBERT, mmBERT", model_types=("modernbert",), encoder_class="AutoModel",
     mlm_class="ModernBertForMaskedLM", mlm_modules=("head", "decoder"), token_types="none",
-   
     projections={"attention": ("attn.Wqkv", "attn.Wo"), "feed_forward": ("mlp.Wi", "mlp.Wo")},
     examples=("jhu-clsp/mmBERT-base", "answerdotai/ModernBERT-base"), tiny="modernbert",
 )
@@ -187,8 +185,10 @@ def retrieval_default(family: str, num_layers: int) -> tuple[int, str]:
     """(layer in HF `hidden_states` indexing, 0 = embeddings; where that choice comes from)."""
     for depth, layer, source in get(family).retrieval_layers:
         if depth is None or depth == num_layers:
-            return (num_layers if layer == LAST_LAYER else int(layer)), source
-    return max(1, round(num_layers * 8 / 12)), XTREME_DEPTH
+            chosen = num_layers if layer == LAST_LAYER else int(layer)
+            return chosen, f"{source}: layer {chosen} of {num_layers}"
+    chosen = max(1, round(num_layers * 8 / 12))
+    return chosen, f"{XTREME_DEPTH}: layer {chosen} of {num_layers}"
 
 
 def default_retrieval_layer(family: str, num_layers: int) -> int:
@@ -233,3 +233,28 @@ def encoder_facts(model: Any, family: str, source: dict[str, Any], retrieval_lay
         "parameters": int(sum(p.numel() for p in model.parameters())),
         "source": source,
     }
+
+
+def mlm_head_status(family: Family) -> str:
+    if family.mlm_class is None:
+        return "none (span-corruption pretraining): continued MLM refused"
+    modules = ", ".join(f"`{m}`" for m in family.mlm_modules)
+    return f"{family.mlm_class} {modules} (those present), where the source has it"
+
+
+def summary() -> list[dict[str, Any]]:
+    """The verified families, one row each: what `stilt env` lists and the README's model table shows."""
+    rows = []
+    for family in FAMILIES:
+        layers = [f"{'last' if layer == LAST_LAYER else f'{layer} of {d}'} ({source})"
+                  for d, layer, source in family.retrieval_layers]
+        if not any(d is None for d, _, _ in family.retrieval_layers):
+            layers.append(f"{'else ' if layers else ''}round(8/12 × depth) ({XTREME_DEPTH})")
+        rows.append({
+            "family": family.name, "models": family.title, "model_types": list(family.model_types),
+            "examples": list(family.examples), "encoder_class": family.encoder_class,
+            "mlm_head": mlm_head_status(family), "token_types": family.token_types, "has_cls": family.has_cls,
+            "retrieval_layer": layers, "retrieval_pooling": f"{family.retrieval_pooling[0]} ({family.retrieval_pooling[1]})",
+            "tiny": f"tiny:{family.tiny}" if family.tiny else None, "verified_with_transformers": list(VERIFIED_WITH),
+        })
+    return rows

@@ -193,7 +193,11 @@ def _masked_lm(transformers: Any, target: str, config: Any, family: Any, common:
                         [k for k in _relevant(report["unexpected_keys"]) if k.startswith(base)])
         head_missing = [k for k in missing if not k.startswith(base)]
         if not head_missing:
-            return split_mlm(mlm, family, overrides)
+            encoder, state = split_mlm(mlm, family, overrides)
+            if state is None:
+                info(f"the MLM head of {type(mlm).__name__} is not one module stilt can tell apart: the checkpoint "
+                     "keeps none, so continued MLM is unavailable on it")
+            return encoder, state
     info(f"{target} holds no trained MLM head for {type(mlm).__name__} (missing {', '.join(head_missing[:3])}, …): "
          "the checkpoint keeps none, so continued MLM is unavailable on it")
     return getattr(mlm, mlm.base_model_prefix), None

@@ -37,7 +37,6 @@ def _build(config: PretrainConfig):
         scheme, _, name = source.partition(":")
         if scheme == "tiny":
             from stilt_cli.core.encoders import tiny
-
             from stilt_cli.core.encoders.families import family_of
 
             model, tokenizer, facts, mlm = tiny.build(name, seed=config.seed)
