@@ -163,7 +163,10 @@ def _load_model(target: str, config: Any, family: Any, common: dict[str, Any], s
             loaded = _masked_lm(transformers, target, config, family, common)
             if loaded is not None:
                 return loaded
-        cls = transformers.AutoModel if family.encoder_class == "AutoModel" else getattr(transformers, family.encoder_class)
+        cls = transformers.AutoModel if family.encoder_class == "AutoModel" else getattr(transformers, family.encoder_class, None)
+        if cls is None:
+            raise DataError(f"'{source}' is a {family.name} model, which needs transformers.{family.encoder_class}; "
+                            f"transformers {transformers.__version__} lacks it", "upgrade transformers")
         extra = {"add_pooling_layer": False} if family.encoder_class == "AutoModel" else {}
         try:
             model, report = cls.from_pretrained(target, output_loading_info=True, **extra, **common)
