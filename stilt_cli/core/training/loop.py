@@ -267,8 +267,9 @@ def _step(runner: Any, task: TrainTask, rows: np.ndarray, cfg: Resolved, rt: Run
     return rt.dist.sum(float(total)) / max(items, 1.0)
 
 
-OOM_HINT = ("rerun with --resume and a larger --grad-accum (same effective batch, smaller micro-batches), or "
-            "start over with a smaller --batch-size; --gradient-checkpointing or a lower --max-length also help")
+OOM_HINT = ("a larger --grad-accum (same effective batch, smaller micro-batches) or a smaller --batch-size; "
+            "--gradient-checkpointing or a lower --max-length also help (changed options start over: --resume "
+            "continues the kept state only with the same options)")
 
 
 def out_of_memory(task: TrainTask, rows: np.ndarray, cfg: Resolved, rt: Runtime, step: int) -> str:
