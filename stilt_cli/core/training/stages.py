@@ -103,12 +103,8 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
     with ExitStack() as stack:
         writer = _open_writer(stack, options, dist)
         tracker = None if writer is None else stack.enter_context(_tracker(options, writer, cfg, stage, plans, mlm_spec))
-        requested = cfg["device"]
-        if requested is None and dist.active:  # one GPU per process under torchrun, else CPU
-            import torch
-
-            requested = f"cuda:{dist.local_rank}" if torch.cuda.is_available() else "cpu"
-        choice = device.choose(requested, cfg["precision"])
+        # under torchrun each process takes the GPU of its local rank (core/device.py decides)
+        choice = device.choose(cfg["device"], cfg["precision"], local_rank=dist.local_rank if dist.active else None)
         model, tokenizer, encoder_facts, dropout = _build_model(parent, plans, labels, cfg, mlm_spec)
         mlm = {}
         if mlm_spec is not None:
