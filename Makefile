@@ -1,4 +1,4 @@
-# stilt — make install | demo | test | lint | bench | demo-check | readme-demo
+# stilt — make install | demo | test | lint | bench | gpu-check | demo-check | readme-demo
 # Everything runs offline once installed. `make demo` and `make test` install what they need.
 
 PYTHON ?= python3
@@ -11,7 +11,7 @@ FAISS  ?= cpu
 STAMP  := $(VENV)/.stilt-installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo demo-check readme-demo test lint bench clean help
+.PHONY: install demo demo-check readme-demo test lint bench gpu-check clean help
 
 help:
 	@echo "make install  - virtualenv in $(VENV): CPU torch, stilt, the trackers, the demo encoder (x86-64)"
@@ -19,6 +19,7 @@ help:
 	@echo "make test     - the whole test suite, offline"
 	@echo "make lint     - ruff"
 	@echo "make bench    - speed and memory benchmarks (writes bench/results.json)"
+	@echo "make gpu-check - every GPU path once, <= 8 min on one GPU (writes bench/results-gpu.json); PY=python of a CUDA env"
 	@echo "make demo-check  - the demo, cold, compared with the README's transcript (CI runs it)"
 	@echo "make readme-demo - the demo, cold, written into the README's transcript block"
 
@@ -55,6 +56,12 @@ lint: install
 
 bench: install
 	$(BIN)/python -m stilt_cli.bench
+
+# no `install` prerequisite: runs in whatever environment already has CUDA torch (see stilt_cli/bench/gpu_check.py);
+# GPU_CHECK_DEVICE=cpu runs the toy mode the test suite runs
+PY ?= python3
+gpu-check:
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 PYTHONPATH=$(CURDIR) $(PY) -m stilt_cli.bench.gpu_check
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

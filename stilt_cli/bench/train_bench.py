@@ -1,5 +1,7 @@
-"""Cases 1 and 2: training throughput of stilt's loop vs the pad-to-128 loop of the XTREME scripts, and
-useful-token utilisation (transformer FLOPs on non-padding tokens per second ÷ measured GEMM FLOP/s)."""
+"""Cases 1 and 2: training throughput of stilt's loop vs the pad-to-128 loop of the XTREME scripts and vs
+transformers' `Trainer` (dynamic padding, length-grouped sampling: `trainer_baseline.py`), and useful-token
+utilisation (transformer FLOPs on non-padding tokens per second ÷ measured GEMM FLOP/s). The loops take a
+device choice, so `make gpu-check` runs the same three on CUDA in bf16."""
 
 from __future__ import annotations
 
@@ -61,7 +63,7 @@ def _fresh_model(encoder: Any, spec: Any, seed: int = 0, freeze_embeddings: bool
     return model
 
 
-def _stilt_loop(model: Any, features: Any, steps: int, batch: int, tokenizer: Any, work: Path) -> float:
+def _stilt_loop(model: Any, features: Any, steps: int, batch: int, tokenizer: Any, work: Path, choice: Any = None) -> float:
     """The real `core/train.train`: length-grouped batches, dynamic padding, fused AdamW."""
     from stilt_cli.core.device import choose
     from stilt_cli.core.tasks import get
@@ -72,19 +74,31 @@ def _stilt_loop(model: Any, features: Any, steps: int, batch: int, tokenizer: An
                          [get("xnli")])
     task = loop.TrainTask(name="xnli", task="xnli", head_type="classification", features=features, batch_size=batch,
                            epochs=1)
-    runtime = loop.Runtime(device=choose("cpu"), dist=Dist(), state_dir=work / "state", config_key="bench",
-                            pad_id=tokenizer.pad_token_id, resumable=False)
+    runtime = loop.Runtime(device=choice or choose("cpu"), dist=Dist(), state_dir=work / "state", config_key="bench",
+                            pad_id=0 if tokenizer is None else tokenizer.pad_token_id, resumable=False)
     start = time.perf_counter()
     loop.train(model, [task], cfg, runtime)
+    _sync(runtime.device.device)
     return time.perf_counter() - start
 
 
-def _padded_loop(model: Any, features: Any, steps: int, batch: int, pad_id: int, width: int = 128) -> float:
+def _sync(where: str) -> None:
+    if where.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def _padded_loop(model: Any, features: Any, steps: int, batch: int, pad_id: int, width: int = 128,
+                 choice: Any = None) -> float:
     """The baseline: random batches, every example padded to `width` tokens, the same AdamW settings."""
     import torch
 
+    from stilt_cli.core.device import choose
     from stilt_cli.core.training import heads
 
+    choice = choice or choose("cpu")
+    model.to(choice.torch_device())
     rng = np.random.default_rng(0)
     ids = features.columns["input_ids"]
     labels = np.asarray(features.columns["label"])
@@ -100,11 +114,14 @@ def _padded_loop(model: Any, features: Any, steps: int, batch: int, pad_id: int,
             input_ids[i, : len(row)] = torch.tensor(row)
             mask[i, : len(row)] = 1
         data = {"input_ids": input_ids, "attention_mask": mask, "labels": torch.tensor(labels[rows], dtype=torch.long)}
-        loss = heads.loss_sum("classification", model("xnli", data), data) / batch
+        data = {k: v.to(choice.torch_device()) for k, v in data.items()}
+        with choice.autocast():
+            loss = heads.loss_sum("classification", model("xnli", data), data) / batch
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+    _sync(choice.device)
     return time.perf_counter() - start
 
 
@@ -122,7 +139,7 @@ def _held_out_loss(model: Any, features: Any, pad_id: int, rows: np.ndarray) -> 
 
 
 def run(model_kind: str = "small", steps: int = 30, batch: int = 32, repeats: int = 3,
-        freeze_embeddings: bool = False) -> dict[str, Any]:
+        freeze_embeddings: bool = False, trainer: bool = False) -> dict[str, Any]:
     import torch
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -130,7 +147,9 @@ def run(model_kind: str = "small", steps: int = 30, batch: int = 32, repeats: in
         encoder, tokenizer, features, spec, described, source = _setup(model_kind, 4000, work)
         pad_id = tokenizer.pad_token_id
         held = np.arange(features.rows - 256, features.rows)
-        stilt_s, padded_s, losses = [], [], {}
+        from stilt_cli.bench import trainer_baseline
+
+        stilt_s, padded_s, trainer_s, losses = [], [], [], {}
         for rep in range(repeats):  # alternate the two, so machine noise hits both alike
             model = _fresh_model(encoder, spec, freeze_embeddings=freeze_embeddings)
             stilt_s.append(_stilt_loop(model, features, steps, batch, tokenizer, work / f"s{rep}"))
@@ -138,6 +157,9 @@ def run(model_kind: str = "small", steps: int = 30, batch: int = 32, repeats: in
             model = _fresh_model(encoder, spec, freeze_embeddings=freeze_embeddings)
             padded_s.append(_padded_loop(model, features, steps, batch, pad_id))
             losses.setdefault("pad128", _held_out_loss(model, features, pad_id, held))
+            if trainer:
+                peer = trainer_baseline.classifier_from(encoder.config, len(LABELS))
+                trainer_s.append(trainer_baseline.train_seconds(peer, features, steps, batch, pad_id))
         # useful-token utilisation of stilt's loop: FLOPs on the tokens it actually trained on
         lengths = features.lengths()
         from stilt_cli.core.training.batching import length_grouped_batches
@@ -157,6 +179,8 @@ def run(model_kind: str = "small", steps: int = 30, batch: int = 32, repeats: in
         "token_ratio_bound": round(128 / padded, 2), "threads": torch.get_num_threads(),
         "stilt_samples_per_s": samples / stilt_med, "pad128_samples_per_s": samples / padded_med,
         "speedup": padded_med / stilt_med,
+        **({"trainer_samples_per_s": samples / float(np.median(trainer_s)),
+            "speedup_vs_trainer": float(np.median(trainer_s)) / stilt_med} if trainer_s else {}),
         "held_out_loss_after_steps": {k: round(v, 4) for k, v in losses.items()},
         "useful_tflops": achieved / 1e12, "gemm_tflops": gemm / 1e12, "utilisation": achieved / gemm,
         "note": "stilt's time includes its progress lines and fused AdamW over all parameters; the GEMM is "

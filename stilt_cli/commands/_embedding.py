@@ -28,9 +28,10 @@ class EmbeddingOptions:
         "--layer", callback=checked_by(_layer), help="Hidden layer (HF hidden_states index, 0 = embeddings) or 'all' "
         "(every layer from one forward pass). Default: the protocol's layer (xstilts: the checkpoint's retrieval "
         "layer).")] = None
-    pooling: Annotated[str, typer.Option(
+    pooling: Annotated[str | None, typer.Option(
         "--pooling", callback=one_of("stilt_cli.core.retrieval.extract:POOLINGS"), help="mean (non-padding tokens, "
-        "specials included), cls, or model (a sentence-transformers model's own pooling).")] = "mean"
+        "specials included), cls, or model (a sentence-transformers model's own pooling). Default: the protocol's "
+        "(xtreme: mean), else the encoder family's (mean; LaBSE: cls).")] = None
     max_length: Annotated[int | None, typer.Option(
         "--max-length", min=1, help="Truncate sentences to this many tokens (default 512).")] = None
     batch_tokens: Annotated[int, typer.Option("--batch-tokens", min=1, help="Padded tokens per embedding batch.")] = 16384

@@ -52,7 +52,7 @@ class TrainingOptions:
     eval_examples: Annotated[int | None, typer.Option("--eval-examples", help="Seeded random subset of the English dev set used for model selection.")] = None
     patience: Annotated[int | None, typer.Option("--patience", help="Stop after N evaluations without dev improvement.")] = None
     device: Device = None
-    precision: Annotated[str | None, typer.Option("--precision", callback=one_of("stilt_cli.core.training.config:PRECISIONS"), help="auto (bf16 on CUDA, fp16 without bf16, fp32 on CPU), fp32, bf16 or fp16.")] = None
+    precision: Annotated[str | None, typer.Option("--precision", callback=one_of("stilt_cli.core.training.config:PRECISIONS"), help="auto: bf16 autocast on CUDA (fp16 + gradient scaler on GPUs without bf16), fp32 on CPU and MPS. fp32, bf16 or fp16 force one; on CPU, bf16 runs torch's CPU autocast and fp16 CPU autocast + gradient scaler (the CUDA code path, with float32 master weights; rarely faster than fp32 on CPU).")] = None
     gradient_checkpointing: Annotated[bool | None, typer.Option("--gradient-checkpointing/--no-gradient-checkpointing", help="Recompute activations in the backward pass (long inputs, small GPUs).")] = None
     freeze_embeddings: Annotated[bool | None, typer.Option("--freeze-embeddings/--no-freeze-embeddings", help="Keep the word-embedding matrix fixed (no AdamW update of a 250k-token vocabulary: ~20 % faster steps for e5-small on CPU; often kinder to zero-shot transfer). Recorded in the manifest.")] = None
     dropout: Annotated[float | None, typer.Option("--dropout", help="Override the encoder's and heads' dropout probability.")] = None

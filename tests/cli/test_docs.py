@@ -18,3 +18,13 @@ def test_ci_runs_the_readme_test_command():
     assert "$ make test" in readme and "\nmake test\n" in ci
     assert "\nmake demo-check\n" in ci and "`make demo-check`" in readme  # the demo's numbers, cold
     assert "## Failure behaviour and exit codes" in readme and "| 75 |" in readme
+
+
+def test_readme_model_table_is_generated_from_the_family_entries():
+    from stilt_cli.core.encoders.families import FAMILIES, VERIFIED_WITH
+    from stilt_cli.docgen import readme_with_models
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme_with_models(readme) == readme, "README's model table is stale: run `python -m stilt_cli.docgen --readme`"
+    assert all(f"| `{family.name}` (" in readme for family in FAMILIES)
+    assert f"Verified with transformers {', '.join(VERIFIED_WITH)}" in readme

@@ -102,7 +102,7 @@ def test_retrieve_bad_inputs_one_line_each(cli, tiny_xlmr, tmp_path):
 def test_retrieve_cls_pooling_refused_for_mt5(cli, tiny_ckpts, tmp_path):
     data = write_jsonl(tmp_path / "pairs.jsonl", td.parallel("de", GERMAN[:3], ENGLISH[:3], [(0, 0)]))
     result = cli("retrieve", tiny_ckpts["mt5"], "--task", "tatoeba", "--data", data, "--pooling", "cls")
-    assert result.exit_code == 2 and "needs an encoder with a [CLS] token" in result.stderr
+    assert result.exit_code == 2 and "needs an encoder with a CLS token" in result.stderr
 
 
 def test_retrieve_from_original_format_files(cli, tiny_xlmr, tmp_path):

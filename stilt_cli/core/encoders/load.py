@@ -37,17 +37,22 @@ class Encoder:
         return int(self.facts["hidden_size"])
 
 
-def model_from_dir(directory: Path, model_class: str) -> Any:
-    """Instantiate the encoder saved in `directory` with transformers' own class (no pooler)."""
+def model_from_dir(directory: Path, model_class: str, remote_code: bool = False) -> Any:
+    """Instantiate the encoder saved in `directory` with transformers' own class (no pooler). `remote_code`:
+    the checkpoint was made with --trust-remote-code, so its saved modelling code runs again."""
     from stilt_cli.core.libs import transformers
 
     tf = transformers()
-    cls = tf.AutoModel if model_class == "AutoModel" else getattr(tf, model_class)
+    cls = getattr(tf, model_class, None) if model_class != "AutoModel" else tf.AutoModel
+    if cls is None:
+        raise DataError(f"the encoder in {directory} needs transformers.{model_class}, which transformers "
+                        f"{tf.__version__} lacks", "install the transformers version the checkpoint was made with")
+    common = {"local_files_only": True, "trust_remote_code": remote_code}
     try:
         try:
-            return cls.from_pretrained(str(directory), local_files_only=True, add_pooling_layer=False)
+            return cls.from_pretrained(str(directory), add_pooling_layer=False, **common)
         except TypeError:
-            return cls.from_pretrained(str(directory), local_files_only=True)
+            return cls.from_pretrained(str(directory), **common)
     except (OSError, ValueError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"cannot load the encoder in {directory}: {first}",
@@ -80,7 +85,8 @@ def from_checkpoint(checkpoint: ckpt.Checkpoint) -> Encoder:
         raise DataError(f"the tokenizer in {directory} is not the one this checkpoint was made with",
                         "tokenizer and model come from different checkpoints; restore the original tokenizer files")
     tokenizer = tokenizer_from_dir(directory)
-    model = model_from_dir(directory, facts.get("model_class", "AutoModel"))
+    remote_code = bool((facts.get("source") or {}).get("remote_code"))
+    model = model_from_dir(directory, facts.get("model_class", "AutoModel"), remote_code)
     rows = model.get_input_embeddings().weight.shape[0]
     if len(tokenizer) > rows:
         raise DataError(f"tokenizer in {directory} has {len(tokenizer)} tokens but the model only {rows} embeddings",

@@ -1,150 +1,120 @@
-"""`tiny:xlmr`, `tiny:mbert`, `tiny:mt5`: small random-initialised models of the real architectures.
+"""`tiny:<kind>`: small random-initialised models of the real architectures, one per verified family.
 
-Each gets a tokenizer trained in seconds on offline multilingual text (Django catalogs + CLDR names),
-of the same kind as the real model's (SentencePiece-style Unigram for XLM-R and mT5, WordPiece for
-mBERT). Built deterministically for a seed: same seed, same weights and vocabulary. For tests and
-quick runs — their numbers mean nothing about real models.
+xlmr (XLM-R), mbert (mBERT), mt5 (mT5 encoder), mdeberta (mDeBERTa-v3: relative position buckets, no
+token types), rembert (RemBERT: decoupled input/output embeddings, untied MLM decoder), modernbert
+(ModernBERT / mmBERT: rotary embeddings, alternating global and local attention), umt5 (umT5: a
+relative attention bias per layer) and t5 (T5 encoder). Each gets a tokenizer trained in seconds
+(`tiny_tokenizers`) of the kind the real model has. Built deterministically for a seed: same seed, same
+weights and vocabulary. For tests and quick runs — their numbers mean nothing about real models.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from stilt_cli.core.encoders.tiny_tokenizers import TOKENIZER_LANGS
 from stilt_cli.core.errors import unknown
 
-TINY_KINDS = ("xlmr", "mbert", "mt5")
-TOKENIZER_LANGS = ["en", "de", "fr", "es", "ru", "zh", "ar", "hi", "ja", "sw", "tr", "vi", "el", "bg", "th",
-                   "ko", "fi", "id", "ur", "he"]
+TINY_KINDS = ("xlmr", "mbert", "mt5", "mdeberta", "rembert", "modernbert", "umt5", "t5")
 DEFAULT_SIZES = {"vocab_size": 4000, "hidden": 64, "layers": 2, "heads": 2, "ffn": 128, "max_positions": 512}
 
-
-def _corpus() -> list[str]:
-    from stilt_cli.core.data.offline_text import tokenizer_corpus
-
-    return tokenizer_corpus(TOKENIZER_LANGS, per_lang=1500)
-
-
-def _unigram_tokenizer(specials: list[str], vocab_size: int, template: tuple[str, str], extra_specials: list[str]):
-    """A SentencePiece Unigram model (trained by `sentencepiece`, single-threaded, so deterministic),
-    loaded into a `tokenizers` Unigram with the special tokens laid out as the real model has them."""
-    import io
-
-    import sentencepiece as spm
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-
-    proto = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(_corpus()), model_writer=proto, vocab_size=vocab_size, model_type="unigram",
-        num_threads=1, character_coverage=0.9995, minloglevel=2, normalization_rule_name="nmt_nfkc",
-        unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1, max_sentence_length=4000,
-    )
-    processor = spm.SentencePieceProcessor(model_proto=proto.getvalue())
-    pieces = [(processor.id_to_piece(i), processor.get_score(i)) for i in range(1, processor.get_piece_size())]
-    vocab = [(s, 0.0) for s in specials] + pieces + [(s, 0.0) for s in extra_specials]
-    unk = next(i for i, s in enumerate(specials) if "unk" in s)
-    tok = Tokenizer(models.Unigram(vocab, unk_id=unk, byte_fallback=False))
-    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(" {2,}", " ")])
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
-    tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
-    tok.add_special_tokens(specials + extra_specials)
-    single, pair = template
-    names = sorted({s for s in specials + extra_specials if s in single.split() + pair.split()})
-    tok.post_processor = processors.TemplateProcessing(
-        single=single, pair=pair, special_tokens=[(s, tok.token_to_id(s)) for s in names]
-    )
-    return tok
+_BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+_BERT_TEMPLATE = ("[CLS] $A [SEP]", "[CLS] $A [SEP] $B:1 [SEP]:1")
+_T5_TEMPLATE = ("$A </s>", "$A </s> $B </s>")
+_WITH_TYPES = ["input_ids", "token_type_ids", "attention_mask"]
+_NO_TYPES = ["input_ids", "attention_mask"]
 
 
-def _wordpiece_tokenizer(vocab_size: int):
-    """A WordPiece vocabulary built deterministically: specials, characters (word-initial and `##`
-    continuation) by frequency, then whole words by frequency; ties broken by the string."""
-    from collections import Counter
+def _tokenizer(kind: str, size: dict[str, int]):
+    from stilt_cli.core.encoders import tiny_tokenizers as tt
+    from stilt_cli.core.libs import transformers
 
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False, handle_chinese_chars=True)
-    splitter = pre_tokenizers.BertPreTokenizer()
-    words: Counter[str] = Counter()
-    for line in _corpus():
-        words.update(w for w, _ in splitter.pre_tokenize_str(normalizer.normalize_str(line)))
-    chars: Counter[str] = Counter()
-    for word, count in words.items():
-        chars.update({c: count for c in word})
-    by_freq = lambda counter: sorted(counter, key=lambda k: (-counter[k], k))  # noqa: E731
-    vocab = list(specials)
-    alphabet = [c for c in by_freq(chars) if chars[c] >= 2]
-    vocab += alphabet + ["##" + c for c in alphabet]
-    seen = set(vocab)
-    for word in by_freq(words):
-        if len(vocab) >= vocab_size:
-            break
-        if len(word) > 1 and word not in seen:
-            vocab.append(word)
-            seen.add(word)
-    tok = Tokenizer(models.WordPiece({w: i for i, w in enumerate(vocab)}, unk_token="[UNK]", max_input_chars_per_word=100))
-    tok.normalizer = normalizer
-    tok.pre_tokenizer = splitter
-    tok.decoder = decoders.WordPiece()
-    tok.add_special_tokens(specials)
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))],
-    )
-    return tok
+    fast = transformers().PreTrainedTokenizerFast
+    pad_to = size.get("vocab_padded_to")
+    if kind == "xlmr":
+        raw = tt.unigram(["<s>", "<pad>", "</s>", "<unk>"], size["vocab_size"],
+                         ("<s> $A </s>", "<s> $A </s> </s> $B </s>"), ["<mask>"], pad_to=pad_to)
+        return fast(tokenizer_object=raw, bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>",
+                    pad_token="<pad>", unk_token="<unk>", mask_token="<mask>")
+    if kind == "mbert":
+        return fast(tokenizer_object=tt.wordpiece(size["vocab_size"]), cls_token="[CLS]", sep_token="[SEP]",
+                    pad_token="[PAD]", unk_token="[UNK]", mask_token="[MASK]", model_input_names=_WITH_TYPES)
+    if kind in ("mdeberta", "rembert"):  # [PAD] [CLS] [SEP] [UNK] ... [MASK] as mDeBERTa-v3's vocabulary
+        raw = tt.unigram(["[PAD]", "[CLS]", "[SEP]", "[UNK]"], size["vocab_size"], _BERT_TEMPLATE, ["[MASK]"])
+        return fast(tokenizer_object=raw, cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]", unk_token="[UNK]",
+                    mask_token="[MASK]", model_input_names=_WITH_TYPES if kind == "rembert" else _NO_TYPES)
+    if kind == "modernbert":  # mmBERT's (Gemma's) layout: <pad> <eos> <bos> <unk> <mask>
+        raw = tt.unigram(["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"], size["vocab_size"],
+                         ("<bos> $A <eos>", "<bos> $A <eos> $B <eos>"), [])
+        return fast(tokenizer_object=raw, bos_token="<bos>", eos_token="<eos>", cls_token="<bos>", sep_token="<eos>",
+                    pad_token="<pad>", unk_token="<unk>", mask_token="<mask>", model_input_names=_NO_TYPES)
+    raw = tt.unigram(["<pad>", "</s>", "<unk>"], size["vocab_size"], _T5_TEMPLATE, [])
+    return fast(tokenizer_object=raw, eos_token="</s>", pad_token="<pad>", unk_token="<unk>",
+                model_input_names=_NO_TYPES)
 
 
-def build(kind: str, seed: int = 0, sizes: dict[str, int] | None = None):
-    """-> (model, tokenizer, source facts, mlm head state or None)."""
+def _model(kind: str, tokenizer: Any, size: dict[str, int]):
+    """The model as its hub checkpoint holds it: *ForMaskedLM where the family has an MLM head, else the
+    T5 families' encoder."""
+    from stilt_cli.core.libs import transformers
+
+    tf = transformers()
+    shape = {"vocab_size": len(tokenizer), "pad_token_id": tokenizer.pad_token_id}
+    bert = dict(shape, hidden_size=size["hidden"], num_hidden_layers=size["layers"], num_attention_heads=size["heads"],
+                intermediate_size=size["ffn"], max_position_embeddings=size["max_positions"])
+    t5 = dict(shape, d_model=size["hidden"], d_kv=size["hidden"] // size["heads"], d_ff=size["ffn"],
+              num_layers=size["layers"], num_heads=size["heads"], eos_token_id=tokenizer.eos_token_id,
+              decoder_start_token_id=tokenizer.pad_token_id)
+    if kind == "xlmr":
+        config = tf.XLMRobertaConfig(**dict(bert, max_position_embeddings=size["max_positions"] + 2), type_vocab_size=1,
+                                     bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+        return tf.XLMRobertaForMaskedLM(config)
+    if kind == "mbert":
+        return tf.BertForMaskedLM(tf.BertConfig(**bert))
+    if kind == "mdeberta":  # mdeberta-v3-base's config, shrunk; its checkpoint keeps DeBERTa's own MLM head
+        config = tf.DebertaV2Config(**bert, relative_attention=True, position_buckets=256, max_relative_positions=-1,
+                                    pos_att_type=["p2c", "c2p"], position_biased_input=False, type_vocab_size=0,
+                                    norm_rel_ebd="layer_norm", share_att_key=True, legacy=False)
+        return tf.DebertaV2ForMaskedLM(config)
+    if kind == "rembert":  # google/rembert: narrow input embeddings, wide untied output embeddings
+        config = tf.RemBertConfig(**bert, input_embedding_size=size["hidden"] // 2,
+                                  output_embedding_size=size["hidden"] * 2, type_vocab_size=2, tie_word_embeddings=False)
+        return tf.RemBertForMaskedLM(config)
+    if kind == "modernbert":  # mmBERT: a global layer then local ones (here: every second layer, a 16-token window)
+        ids = {f"{n}_token_id": tokenizer.convert_tokens_to_ids(t)
+               for n, t in (("bos", "<bos>"), ("eos", "<eos>"), ("cls", "<bos>"), ("sep", "<eos>"))}
+        config = tf.ModernBertConfig(**bert, **ids, global_attn_every_n_layers=2, local_attention=16)
+        return tf.ModernBertForMaskedLM(config)
+    if kind == "mt5":
+        return tf.MT5EncoderModel(tf.MT5Config(**t5, feed_forward_proj="gated-gelu", tie_word_embeddings=False))
+    if kind == "umt5":
+        return tf.UMT5EncoderModel(tf.UMT5Config(**t5, feed_forward_proj="gated-gelu", tie_word_embeddings=False))
+    return tf.T5EncoderModel(tf.T5Config(**t5, feed_forward_proj="relu"))
+
+
+def source_model(kind: str, seed: int = 0, sizes: dict[str, int] | None = None):
+    """-> (the whole pretrained-style model, tokenizer, sizes): what a hub folder of the family holds."""
     import torch
-
-    from stilt_cli.core.libs import transformers as _transformers
-
-    transformers = _transformers()
-    PreTrainedTokenizerFast = transformers.PreTrainedTokenizerFast
-
-    from stilt_cli.core.encoders.hub import split_mlm
 
     if kind not in TINY_KINDS:
         raise unknown(f"tiny:{kind}", [f"tiny:{k}" for k in TINY_KINDS], "tiny model")
     size = dict(DEFAULT_SIZES, **(sizes or {}))
     torch.manual_seed(seed)
-    mlm_state = None
-    if kind == "xlmr":
-        raw = _unigram_tokenizer(["<s>", "<pad>", "</s>", "<unk>"], size["vocab_size"],
-                                 ("<s> $A </s>", "<s> $A </s> </s> $B </s>"), ["<mask>"])
-        tokenizer = PreTrainedTokenizerFast(tokenizer_object=raw, bos_token="<s>", eos_token="</s>", sep_token="</s>",
-                                            cls_token="<s>", pad_token="<pad>", unk_token="<unk>", mask_token="<mask>")
-        config = transformers.XLMRobertaConfig(
-            vocab_size=len(tokenizer), hidden_size=size["hidden"], num_hidden_layers=size["layers"],
-            num_attention_heads=size["heads"], intermediate_size=size["ffn"],
-            max_position_embeddings=size["max_positions"] + 2, pad_token_id=tokenizer.pad_token_id,
-            bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, type_vocab_size=1,
-        )
-        model, mlm_state = split_mlm(transformers.XLMRobertaForMaskedLM(config))
-    elif kind == "mbert":
-        raw = _wordpiece_tokenizer(size["vocab_size"])
-        tokenizer = PreTrainedTokenizerFast(tokenizer_object=raw, cls_token="[CLS]", sep_token="[SEP]",
-                                            pad_token="[PAD]", unk_token="[UNK]", mask_token="[MASK]",
-                                            model_input_names=["input_ids", "token_type_ids", "attention_mask"])
-        config = transformers.BertConfig(
-            vocab_size=len(tokenizer), hidden_size=size["hidden"], num_hidden_layers=size["layers"],
-            num_attention_heads=size["heads"], intermediate_size=size["ffn"],
-            max_position_embeddings=size["max_positions"], pad_token_id=tokenizer.pad_token_id,
-        )
-        model, mlm_state = split_mlm(transformers.BertForMaskedLM(config))
-    else:
-        raw = _unigram_tokenizer(["<pad>", "</s>", "<unk>"], size["vocab_size"], ("$A </s>", "$A </s> $B </s>"), [])
-        tokenizer = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="</s>", pad_token="<pad>", unk_token="<unk>")
-        config = transformers.MT5Config(
-            vocab_size=len(tokenizer), d_model=size["hidden"], d_kv=size["hidden"] // size["heads"],
-            d_ff=size["ffn"], num_layers=size["layers"], num_heads=size["heads"], pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.pad_token_id,
-            feed_forward_proj="gated-gelu", tie_word_embeddings=False,
-        )
-        model = transformers.MT5EncoderModel(config)
+    tokenizer = _tokenizer(kind, size)
+    model = _model(kind, tokenizer, size)
     tokenizer.model_max_length = size["max_positions"]
     model.eval()
+    return model, tokenizer, size
+
+
+def build(kind: str, seed: int = 0, sizes: dict[str, int] | None = None):
+    """-> (encoder, tokenizer, source facts, mlm head state or None)."""
+    from stilt_cli.core.encoders import families
+    from stilt_cli.core.encoders.hub import split_mlm
+
+    model, tokenizer, size = source_model(kind, seed, sizes)
+    family = families.of_config(model.config)
+    model, mlm_state = split_mlm(model, family) if family.mlm_class else (model, None)
     facts: dict[str, Any] = {"kind": "tiny", "id": f"tiny:{kind}", "revision": None, "seed": seed, "sizes": size,
                              "tokenizer_trained_on": "django catalogs + CLDR names: " + ",".join(TOKENIZER_LANGS)}
     return model, tokenizer, facts, mlm_state

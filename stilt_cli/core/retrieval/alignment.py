@@ -65,7 +65,7 @@ class AlignConfig:
     task: str | None = None
     langs: str | None = None
     layer: int | str | None = None
-    pooling: str = "mean"
+    pooling: str | None = None  # None: the encoder family's retrieval pooling
     split: str | None = None
     data_dir: Path | None = None
     data: list[str] | None = None
@@ -141,8 +141,9 @@ def run(config: AlignConfig) -> list[dict[str, Any]]:
         raise UsageError("--layer does not apply to --pooling model")
     pairs = load_pairs(config)
     embedder = encoder.load(config.model, config.pooling, config.revision)
+    pooling = encoder.resolve_pooling(embedder, config.pooling)
     layers = encoder.resolve_layers(embedder, config.layer)
-    spec = extract.EmbedSpec(layers, config.pooling, config.max_length or extract.DEFAULT_MAX_LENGTH,
+    spec = extract.EmbedSpec(layers, pooling, config.max_length or extract.DEFAULT_MAX_LENGTH,
                                 batch_tokens=config.batch_tokens)
     task = config.task or "pairs"
     split = config.split or ("test" if config.task else None)
@@ -153,7 +154,7 @@ def run(config: AlignConfig) -> list[dict[str, Any]]:
         vectors = embed_cache.embed(embedder, src + tgt, spec, cache=config.cache, label=f"{task} {lang}")
         for slot, layer in enumerate(layers or (None,)):
             found = measures(np.asarray(vectors[slot, :len(src)]), np.asarray(vectors[slot, len(src):]))
-            params = {"layer": layer, "pooling": config.pooling, "max_length": spec.max_length}
+            params = {"layer": layer, "pooling": pooling, "max_length": spec.max_length}
             for way in ("en2xx", "xx2en"):
                 rows.append(records.make("alignment", lang=lang, metric="retrieval_accuracy",
                                          value=found["retrieval_accuracy"][way], n=len(src), **base,

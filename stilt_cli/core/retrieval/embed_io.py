@@ -18,7 +18,7 @@ import orjson
 from stilt_cli.core import console
 from stilt_cli.core.errors import DataError, UsageError
 from stilt_cli.core.retrieval.embed_cache import cache_enabled, embed, fill_npy, texts_fingerprint
-from stilt_cli.core.retrieval.encoder import dim_of, load, resolve_layers
+from stilt_cli.core.retrieval.encoder import dim_of, load, resolve_layers, resolve_pooling
 from stilt_cli.core.retrieval.extract import DEFAULT_MAX_LENGTH, EmbedSpec
 
 DTYPES = ("float16", "float32")
@@ -79,7 +79,7 @@ def output_paths(output: str | os.PathLike) -> tuple[Path, Path, Path]:
 
 
 def embed_file(model: str, source: str | os.PathLike, output: str | os.PathLike, *, layer: int | str | None = None,
-               pooling: str = "mean", dtype: str = "float16", max_length: int | None = None, if_exists: str = "error",
+               pooling: str | None = None, dtype: str = "float16", max_length: int | None = None, if_exists: str = "error",
                cache: bool = True, revision: str | None = None, batch_tokens: int = 16384) -> dict[str, Any]:
     """Write OUT.npy ((n, dim), or (layers, n, dim) for --layer all), OUT.ids (one id per row) and
     OUT.json (what made them). Returns the OUT.json content."""
@@ -92,6 +92,7 @@ def embed_file(model: str, source: str | os.PathLike, output: str | os.PathLike,
     npy, ids_path, meta_path = output_paths(output)
     ids, texts = read_inputs(source)
     embedder = load(model, pooling, revision)
+    pooling = resolve_pooling(embedder, pooling)
     layers = resolve_layers(embedder, layer)
     spec = EmbedSpec(layers, pooling, max_length or DEFAULT_MAX_LENGTH, batch_tokens=batch_tokens)
     meta = {"format": "stilt.embeddings/1", "model": embedder.ref(), "model_fingerprint": embedder.fingerprint(),

@@ -34,6 +34,13 @@ class Embedder:
     def family(self) -> str:
         return str(self.encoder.facts.get("family") or "unknown")
 
+    @property
+    def default_pooling(self) -> str:
+        """The family's retrieval pooling (checkpoints record it; mean for all but LaBSE's CLS)."""
+        from stilt_cli.core.encoders.families import get
+
+        return str(self.encoder.facts.get("retrieval_pooling") or get(self.family).retrieval_pooling[0])
+
     def ref(self) -> dict[str, Any]:
         return self.encoder.ref()
 
@@ -67,6 +74,7 @@ class SentenceModel:
         self.facts = facts
         self.num_layers = None
         self.default_layer = None
+        self.default_pooling = "model"
         self.family = "sentence-transformers"
 
     def ref(self) -> dict[str, Any]:
@@ -92,20 +100,37 @@ class SentenceModel:
         out[0] = vectors.astype(out.dtype, copy=False)
 
 
-def load(source: str, pooling: str = "mean", revision: str | None = None) -> Embedder | SentenceModel:
+def load(source: str, pooling: str | None = "mean", revision: str | None = None) -> Embedder | SentenceModel:
     """The encoder named by `source`: a stilt checkpoint, a model folder or hub id, or with
-    pooling 'model' a sentence-transformers model (a folder with modules.json, or such a hub id)."""
-    if pooling not in POOLINGS:
+    pooling 'model' a sentence-transformers model (a folder with modules.json, or such a hub id).
+    pooling None: the encoder's own default (`resolve_pooling`)."""
+    if pooling is not None and pooling not in POOLINGS:
         raise UsageError(f"unknown --pooling '{pooling}'", f"use one of {', '.join(POOLINGS)}")
     if pooling == "model":
         return _load_sentence_model(source, revision)
     from stilt_cli.core.encoders.load import load as load_encoder
 
     embedder = Embedder(load_encoder(source, revision))
-    if pooling == "cls" and (embedder.family == "mt5" or embedder.encoder.tokenizer.cls_token is None):
-        raise UsageError(f"--pooling cls needs an encoder with a [CLS] token; {embedder.encoder.name} "
-                         f"({embedder.family}) has none", "use --pooling mean")
+    if pooling == "cls" and not has_cls(embedder):
+        raise UsageError(f"--pooling cls needs an encoder with a CLS token; {embedder.encoder.name} "
+                         f"({embedder.family}) has none: its first vector is the first word's", "use --pooling mean")
     return embedder
+
+
+def resolve_pooling(embedder: Embedder | SentenceModel, pooling: str | None, protocol_pooling: str | None = None) -> str:
+    """--pooling if given, else the protocol's (xtreme: mean), else the encoder family's default."""
+    return pooling or protocol_pooling or embedder.default_pooling
+
+
+def has_cls(embedder: Embedder) -> bool:
+    """Whether the first token is a trained sequence summary: the family's fact (T5 encoders: no), and a
+    tokenizer that puts a CLS token there."""
+    from stilt_cli.core.encoders.families import get
+
+    facts = embedder.encoder.facts
+    known = facts.get("has_cls")
+    family_has = bool(known) if known is not None else get(embedder.family, embedder.encoder.model.config).has_cls
+    return family_has and embedder.encoder.tokenizer.cls_token is not None
 
 
 def _load_sentence_model(source: str, revision: str | None) -> SentenceModel:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from stilt_cli.core import console
-from stilt_cli.core.errors import UsageError
+from stilt_cli.core.errors import DataError, UsageError
 
 POOLINGS = ("mean", "cls", "model")
 
@@ -105,11 +105,13 @@ def compute_hidden(encoder: Any, texts: Sequence[str], spec: EmbedSpec, out: np.
 
         handles = [blocks[layer - 1].register_forward_hook(make_hook(layer)) for layer in sorted(set(layers))]
     torch_device = choice.torch_device()
+    current = (0, 0)  # rows x tokens of the batch being embedded, for an out-of-memory message
     try:
         with console.progress("embedding", total=len(batches), unit="batch") as advance, torch.inference_mode(), \
                 choice.autocast():
             for batch in batches:
                 width = int(lengths[batch[0]])
+                current = (len(batch), width)
                 ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
                 mask = torch.zeros((len(batch), width), dtype=torch.long)
                 for row, index in enumerate(batch):
@@ -130,9 +132,18 @@ def compute_hidden(encoder: Any, texts: Sequence[str], spec: EmbedSpec, out: np.
                 for slot, state in enumerate(states):
                     out[slot, batch] = pool(state, mask, spec.pooling).float().cpu().numpy()
                 advance(1)
+    except torch.OutOfMemoryError:
+        current = (-current[0], current[1])  # reported below, once the failed batch's tensors are freed
     finally:
         for handle in handles:
             handle.remove()
+    if current[0] < 0:
+        if choice.is_cuda:
+            torch.cuda.empty_cache()
+        raise DataError(f"out of {'GPU' if choice.is_cuda else 'device'} memory embedding a batch of {-current[0]} "
+                        f"texts x {current[1]} tokens (--batch-tokens {spec.batch_tokens}, --max-length "
+                        f"{spec.max_length})", f"lower --batch-tokens (e.g. {max(1, spec.batch_tokens // 2)}) or "
+                        "--max-length")
 
 
 def pool(hidden: Any, mask: Any, pooling: str) -> Any:

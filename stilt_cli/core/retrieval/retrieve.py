@@ -154,8 +154,8 @@ def run(config: RetrieveConfig) -> list[dict[str, Any]]:
         split, rankset = _load_ranking(spec, config, wanted, data_file)
     else:
         split, groups = load_groups(spec, config.split, wanted, config.data_dir, data_file)
-    pooling = config.pooling or "mean"
-    embedder = encoder.load(config.model, pooling, config.revision)
+    embedder = encoder.load(config.model, config.pooling, config.revision)
+    pooling = encoder.resolve_pooling(embedder, config.pooling, "mean" if protocol == "xtreme" else None)
     layers = encoder.resolve_layers(embedder, config.layer, protocol_layer(protocol, spec, embedder))
     embed_spec = extract.EmbedSpec(layers, pooling, config.max_length or extract.DEFAULT_MAX_LENGTH,
                                       batch_tokens=config.batch_tokens)

@@ -18,12 +18,7 @@ def search_backend() -> str:
     """faiss-gpu (faiss-gpu sees a GPU and the device is CUDA), faiss-cpu, or exact torch search."""
     from stilt_cli.core import device
 
-    flavour = device.faiss_flavour()
-    if flavour == "gpu" and device.choose().is_cuda:
-        return "faiss-gpu"
-    if flavour in ("gpu", "cpu"):
-        return "faiss-cpu"
-    return "torch"
+    return device.search_backend(device.choose(), device.faiss_flavour())
 
 
 def search(queries: np.ndarray, base: np.ndarray, k: int = 1, backend: str | None = None) -> tuple[np.ndarray, np.ndarray, str]:

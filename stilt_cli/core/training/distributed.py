@@ -1,7 +1,7 @@
 """DDP plumbing: the same command runs alone or under `torchrun` / `accelerate launch`.
 
 The launcher's environment (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) decides; gloo
-on CPU, NCCL on CUDA. Every rank computes the same batch plan; each trains on its shard of every
+on CPU, NCCL on CUDA (`core/device.py` decides). Every rank computes the same batch plan; each trains on its shard of every
 micro-batch; evaluation predictions are gathered so every rank takes the same keep-best and
 early-stopping decisions; only rank 0 writes.
 """
@@ -79,13 +79,15 @@ def from_env() -> Dist:
     import torch
     import torch.distributed as dist
 
+    from stilt_cli.core import device
+
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    use_cuda = torch.cuda.is_available() and os.environ.get("STILT_DEVICE", "") != "cpu"
-    if use_cuda:
+    backend = device.ddp_backend()
+    if backend == "nccl":
         torch.cuda.set_device(local_rank)
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+        dist.init_process_group(backend=backend)
     return Dist(rank=rank, world=world, local_rank=local_rank, active=True)
 
 

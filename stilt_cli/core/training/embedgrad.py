@@ -23,12 +23,13 @@ MIN_VALUES = 1 << 22  # below ~4 M values the dense path is cheap
 
 
 class SparseEmbeddingGrad:
-    def __init__(self, model: torch.nn.Module, encoder: Any, device: torch.device, distributed: bool) -> None:
+    def __init__(self, model: torch.nn.Module, encoder: Any, choice: Any, distributed: bool) -> None:
+        """`choice`: the run's `core.device.DeviceChoice` (its `sparse_embedding_grad` says CPU or not)."""
         self.embedding: torch.nn.Embedding | None = None
         self.buffer: torch.Tensor | None = None
         self.last_rows: torch.Tensor | None = None
         emb = encoder.get_input_embeddings() if hasattr(encoder, "get_input_embeddings") else None
-        if device.type != "cpu" or distributed or not isinstance(emb, torch.nn.Embedding):
+        if not choice.sparse_embedding_grad or distributed or not isinstance(emb, torch.nn.Embedding):
             return
         weight = emb.weight
         if not weight.requires_grad or weight.numel() < MIN_VALUES or emb.sparse or emb.max_norm is not None:

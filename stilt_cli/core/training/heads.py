@@ -10,8 +10,8 @@ Any encoder `pretrain-load` produces works: BERT / XLM-R / e5 via `AutoModel`, m
   dense + tanh + linear, as RoBERTa's classification head (we load encoders without the pooler).
 - `tagging`: a linear layer per token; only the first sub-token of each word carries a label.
 - `qa`: start/end logits per token; the first position stands for "no answer" (SQuAD 2.0).
-- `mlm`: the pretrained MLM head from the checkpoint's `mlm_head/`, its decoder tied to the input
-  embeddings, for continued-MLM training.
+- `mlm`: the pretrained MLM head from the checkpoint's `mlm_head/` (`mlm_head.py`), for continued-MLM
+  training; it scores the masked positions only, so a 250k-1M vocabulary costs logits for those alone.
 - `dual-encoder` (ranking: LAReQA, Mewsli-X): queries and candidates go through the *same* encoder
   tower (XTREME's `BertForRetrieval`), each pooled as above, then dense + tanh (the pooler XTREME reads;
   ours starts fresh, since encoders load without theirs) and L2-normalised. Training scores every query
@@ -33,6 +33,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from stilt_cli.core.errors import DataError
+from stilt_cli.core.training.mlm_head import MLMHead, build_mlm_head, mlm_state_to_save  # noqa: F401 (the head API)
 
 HEAD_VERSION = 1
 IGNORE = -100  # label of positions without a loss (non-first sub-tokens, special tokens, unmasked)
@@ -59,7 +60,11 @@ class HeadSpec:
 
 
 def pooling_for(family: str) -> str:
-    return "mean" if family in ("mt5", "e5") else "first"
+    """How a sequence head reads its input: the first token, or the mean where the family has no CLS token
+    (the T5 families) or was trained to summarise by the mean (multilingual-e5)."""
+    from stilt_cli.core.encoders.families import get
+
+    return get(family).head_pooling
 
 
 def encoder_dropout(config: Any) -> float:
@@ -130,18 +135,6 @@ class DualEncoderHead(nn.Module):
         return self.logit_scale * queries @ candidates.T
 
 
-class MLMHead(nn.Module):
-    """The pretrained MLM head of the source model (transformers' own module), decoder tied."""
-
-    def __init__(self, module: nn.Module, child: str):
-        super().__init__()
-        self.child = child
-        self.add_module(child, module)
-
-    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return getattr(self, self.child)(hidden)
-
-
 def _init(module: nn.Module, std: float = 0.02) -> None:
     for m in module.modules():
         if isinstance(m, nn.Linear):
@@ -166,34 +159,6 @@ def build_head(spec: HeadSpec) -> nn.Module:
     return head
 
 
-def build_mlm_head(encoder: nn.Module, head_state: dict[str, torch.Tensor], config: dict[str, Any]) -> MLMHead:
-    """Rebuild the source model's MLM head (e.g. XLM-R `lm_head`, BERT `cls`) and tie its decoder."""
-    from stilt_cli.core.libs import transformers
-
-    cls = getattr(transformers(), config["model_class"])
-    with torch.device("meta"):  # the full *ForMaskedLM would allocate a second encoder otherwise
-        full = cls(encoder.config)
-    children = [name for name, _ in full.named_children() if name != config["base_prefix"]]
-    if len(children) != 1:
-        raise DataError(f"cannot find the MLM head inside {config['model_class']} (children: {children})")
-    child = children[0]
-    module = getattr(full, child).to_empty(device="cpu")
-    state = {k[len(child) + 1:]: v for k, v in head_state.items() if k.startswith(child + ".")}
-    missing, unexpected = module.load_state_dict(state, strict=False)
-    decoder = next((m for n, m in module.named_modules() if n.endswith("decoder")), None)
-    if decoder is None or unexpected or [k for k in missing if not k.endswith("decoder.weight")]:
-        raise DataError("the checkpoint's mlm_head does not fit its encoder",
-                        "re-create the checkpoint with `stilt pretrain-load`")
-    decoder.weight = encoder.get_input_embeddings().weight  # tied, as in the pretrained model
-    return MLMHead(module, child)
-
-
-def mlm_state_to_save(head: MLMHead) -> dict[str, torch.Tensor]:
-    """The MLM head's weights under the source model's names, without the tied decoder matrix."""
-    return {f"{head.child}.{k}": v for k, v in getattr(head, head.child).state_dict().items()
-            if not k.endswith("decoder.weight")}
-
-
 class Model(nn.Module):
     """encoder + {name: head}. `forward(name, batch)` returns that head's logits."""
 
@@ -202,14 +167,12 @@ class Model(nn.Module):
         self.encoder = encoder
         self.specs = dict(specs)
         self.heads = nn.ModuleDict(heads)
-        # mT5's encoder takes no token_type_ids; XLM-R's ignores them (one type): pass only where used
-        self.use_token_types = getattr(encoder.config, "type_vocab_size", 0) > 1
 
     def encode(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
-        if self.use_token_types and "token_type_ids" in batch:
-            inputs["token_type_ids"] = batch["token_type_ids"]
-        return self.encoder(**inputs).last_hidden_state
+        from stilt_cli.core.encoders.families import encoder_inputs
+
+        # T5 and ModernBERT encoders take no token_type_ids; XLM-R's ignores them (one type): pass only where used
+        return self.encoder(**encoder_inputs(self.encoder.config, batch)).last_hidden_state
 
     def embed(self, name: str, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """A dual-encoder head's unit vectors for a batch of single sequences (queries or candidates)."""
@@ -220,6 +183,9 @@ class Model(nn.Module):
         if spec.type == "dual-encoder":  # one tower for both sides: (B, B) similarities of every pair
             side = {k[len("cand_"):]: v for k, v in batch.items() if k.startswith("cand_")}
             return head.logits(self.embed(name, batch), self.embed(name, side))
+        if spec.type == "mlm":  # the masked positions only, in order: (masked tokens, vocabulary)
+            hidden = self.encode(batch)[batch["labels"] != IGNORE]
+            return head(hidden).float()
         if spec.type == "multiple-choice":  # (B, C, L) -> (B*C, L) -> one score per choice
             b, c, length = batch["input_ids"].shape
             flat = {k: v.reshape(b * c, length) for k, v in batch.items() if v.dim() == 3}
@@ -240,7 +206,10 @@ def loss_sum(head_type: str, logits: torch.Tensor, batch: dict[str, torch.Tensor
     """Summed (not averaged) loss of a batch; the caller divides by the effective batch's items."""
     if head_type in ("classification", "multiple-choice"):
         return F.cross_entropy(logits, batch["labels"], reduction="sum")
-    if head_type in ("tagging", "mlm"):
+    if head_type == "mlm":  # logits of the masked positions only (Model.forward)
+        labels = batch["labels"]
+        return F.cross_entropy(logits, labels[labels != IGNORE], reduction="sum")
+    if head_type == "tagging":
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch["labels"].reshape(-1),
                                ignore_index=IGNORE, reduction="sum")
     if head_type == "dual-encoder":  # row i's own candidate is column i

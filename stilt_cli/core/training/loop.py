@@ -3,14 +3,16 @@
 Every optimizer step trains one task (the seeded plan of `core/training/sampling.py`) on one effective batch
 of `batch_size` rows: split into `grad_accum` micro-batches, each split across DDP processes, the
 loss of each normalised by the item count of the whole effective batch, so that accumulation and
-DDP give the same update as one big batch. Then: unscale (fp16), clip, AdamW, linear schedule.
+DDP give the same update as one big batch. Then: unscale (fp16), clip, AdamW, linear schedule; a step
+the fp16 gradient scaler skips (an overflow) does not advance the schedule.
 
 Periodic evaluation on the English dev sets keeps the best weights (mean main metric over tasks)
 and stops early after `patience` evaluations without improvement. Mixed precision comes from
-`core/device.py` (bf16 on CUDA, fp16 + GradScaler without bf16, fp32 on CPU); on CPU a large word-embedding
+`core/device.py` (autocast on the chosen device type: bf16, or fp16 + GradScaler; fp32 unless asked on CPU,
+where bf16 and fp16 run the same code path as on CUDA); on CPU a large word-embedding
 matrix gets its gradient through one persistent buffer (`core/training/embedgrad.py`). The resumable state
-is saved every `save_every` steps and when a signal arrives; a NaN/inf loss stops the run with the
-last good state kept. Each step's loss, learning rate, gradient norm, throughput and dev scores go to
+is saved every `save_every` steps and when a signal arrives; a NaN/inf loss or running out of GPU memory
+stops the run with the last good state kept. Each step's loss, learning rate, gradient norm, throughput and dev scores go to
 the tracker (`core/training/tracking.py`: the checkpoint's train log, and any `--report-to` trackers).
 """
 
@@ -137,7 +139,7 @@ def train(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime
     warmup = cfg["warmup_steps"] if cfg["warmup_steps"] is not None else int(cfg["warmup_ratio"] * total)
     optimizer = build_optimizer(model, cfg, device)
     scheduler = linear_schedule(optimizer, warmup, total)
-    scaler = torch.amp.GradScaler(device.type, enabled=rt.device.needs_grad_scaler)
+    scaler = rt.device.grad_scaler()
     runner: Any = model
     if rt.dist.active:
         from torch.nn.parallel import DistributedDataParallel
@@ -158,16 +160,25 @@ def train(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime
     if rt.tracker is not None:
         rt.tracker.start(state.step)  # a resumed run's log keeps the steps up to its saved state
     info(f"training {', '.join(t.task for t in tasks)}: {total} steps, warmup {warmup}, "
-         f"{rt.dist.world} process(es), {rt.device.name}{', ' + rt.device.amp_dtype if rt.device.amp_dtype else ''}")
+         f"{rt.dist.world} process(es), {rt.device.describe()}")
 
     def save(rng: dict[str, Any] | None = None) -> None:
         meta = {"config_key": rt.config_key, "total_steps": total, "progress": state.__dict__}
         trainstate.save(rt.state_dir, model=model, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
                         info_json=meta, best=best_weights, dist=rt.dist, rng=rng)
 
+    def stop(message: str, hint: str, rng: dict[str, Any]) -> None:
+        """The weights are still those of the last good step: keep that state (resumable) and stop."""
+        optimizer.zero_grad(set_to_none=True)
+        kept = "not kept (stdin input)"
+        if rt.resumable:
+            save(rng)
+            kept = f"kept in {rt.state_dir}"
+        raise DataError(f"{message}; stopped. The last good state (step {state.step}) is {kept}", hint)
+
     started, seen_at_start = time.perf_counter(), state.examples
     catcher = trainstate.Signals(rt.state_dir if rt.resumable else None)
-    embed_grad = SparseEmbeddingGrad(model, model.encoder, device, rt.dist.active)
+    embed_grad = SparseEmbeddingGrad(model, model.encoder, rt.device, rt.dist.active)
     with catcher as signals, embed_grad, progress("training", total=total, unit="step") as advance:
         advance(state.step)
         while state.step < total:
@@ -175,23 +186,26 @@ def train(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime
             task = tasks[task_index]
             rows = streams[task_index].batch(int(position[state.step]))
             rng_before = trainstate.rng_state()  # the last good state, should this step's loss be NaN
-            loss = _step(runner, task, rows, cfg, rt, scaler, state.step)
-            if not math.isfinite(loss):  # the weights are still those of the last good step
-                optimizer.zero_grad(set_to_none=True)
-                kept = "not kept (stdin input)"
-                if rt.resumable:
-                    save(rng_before)
-                    kept = f"kept in {rt.state_dir}"
-                raise DataError(f"the training loss became {loss} at step {state.step + 1} (task {task.task}); "
-                                f"stopped. The last good state (step {state.step}) is {kept}",
-                                "lower --lr, check the data, or use --precision fp32")
+            try:
+                loss = _step(runner, task, rows, cfg, rt, scaler)
+            except torch.OutOfMemoryError:
+                loss = None  # handled outside the except block, so the failed step's tensors are freed
+            if loss is None:
+                _free_cached_memory(rt)
+                stop(out_of_memory(task, rows, cfg, rt, state.step), OOM_HINT, rng_before)
+            if not math.isfinite(loss):
+                stop(f"the training loss became {loss} at step {state.step + 1} (task {task.task})",
+                     "lower --lr, check the data, or use --precision fp32", rng_before)
             embed_grad.densify()
             scaler.unscale_(optimizer)
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["max_grad_norm"])
             lr = scheduler.get_last_lr()[0]  # the rate this step used
+            scale = scaler.get_scale()
             scaler.step(optimizer)
             scaler.update()
-            scheduler.step()
+            skipped = scaler.get_scale() < scale  # fp16: inf/NaN gradients, the scaler skipped AdamW
+            if not skipped:
+                scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             state.step += 1
             state.examples += len(rows)
@@ -204,9 +218,10 @@ def train(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime
                 best_weights = _select(model, tasks, cfg, rt, state, best_weights)
             if rt.tracker is not None:
                 dev = {"dev": state.history[-1]["dev"], "dev_mean": state.history[-1]["mean"]} if due else {}
+                amp = {"loss_scale": scale, "skipped": skipped} if scaler.is_enabled() else {}
                 rt.tracker.log({"step": state.step, "task": task.task, "loss": loss, "lr": lr,
                                 "grad_norm": float(grad_norm), "examples": state.examples, "examples_per_s": rate,
-                                "elapsed_s": round(time.perf_counter() - started, 3), **dev})
+                                "elapsed_s": round(time.perf_counter() - started, 3), **amp, **dev})
             if rt.dist.any(signals.received is not None):  # every process must take part in the vote
                 if not rt.resumable:
                     raise DataError(f"interrupted at step {state.step} of {total}; the input came from stdin, so "
@@ -227,7 +242,7 @@ def train(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime
     return state
 
 
-def _step(runner: Any, task: TrainTask, rows: np.ndarray, cfg: Resolved, rt: Runtime, scaler: Any, step: int) -> float:
+def _step(runner: Any, task: TrainTask, rows: np.ndarray, cfg: Resolved, rt: Runtime, scaler: Any) -> float:
     """Forward + backward over the effective batch; returns its mean loss (over all processes)."""
     device = rt.device.torch_device()
     parts = []
@@ -240,24 +255,36 @@ def _step(runner: Any, task: TrainTask, rows: np.ndarray, cfg: Resolved, rt: Run
         parts.append((batch, weight))
     items = rt.dist.sum(sum(heads.loss_items(task.head_type, b) * w for b, w in parts))
     total = torch.zeros((), device=device)
-    try:
-        for i, (batch, weight) in enumerate(parts):
-            batch = batching.to_device(batch, device)
-            sync = rt.dist.active and i < len(parts) - 1
-            with runner.no_sync() if sync else nullcontext(), rt.device.autocast():
-                summed = heads.loss_sum(task.head_type, runner(task.name, batch), batch) * weight
-            # DDP averages gradients over processes: scale by the world size so the update is the
-            # sum over the whole effective batch divided by its item count
-            scaler.scale(summed * rt.dist.world / max(items, 1.0)).backward()
-            total += summed.detach()
-    except torch.OutOfMemoryError:
-        rows_, tokens = max((len(b["input_ids"]), b["input_ids"].shape[-1]) for b, _ in parts)
-        raise DataError(f"out of GPU memory at step {step + 1} ({task.name}) with micro-batches of {rows_} rows x "
-                        f"{tokens} tokens (--batch-size {task.batch_size} / --grad-accum {cfg['grad_accum']} / "
-                        f"{rt.dist.world} process(es))",
-                        "raise --grad-accum (same effective batch), lower --max-length, or add "
-                        "--gradient-checkpointing") from None
+    for i, (batch, weight) in enumerate(parts):
+        batch = batching.to_device(batch, device)
+        sync = rt.dist.active and i < len(parts) - 1
+        with runner.no_sync() if sync else nullcontext(), rt.device.autocast():
+            summed = heads.loss_sum(task.head_type, runner(task.name, batch), batch) * weight
+        # DDP averages gradients over processes: scale by the world size so the update is the
+        # sum over the whole effective batch divided by its item count
+        scaler.scale(summed * rt.dist.world / max(items, 1.0)).backward()
+        total += summed.detach()
     return rt.dist.sum(float(total)) / max(items, 1.0)
+
+
+OOM_HINT = ("a larger --grad-accum (same effective batch, smaller micro-batches) or a smaller --batch-size; "
+            "--gradient-checkpointing or a lower --max-length also help (changed options start over: --resume "
+            "continues the kept state only with the same options)")
+
+
+def out_of_memory(task: TrainTask, rows: np.ndarray, cfg: Resolved, rt: Runtime, step: int) -> str:
+    """What ran out of memory, in the options' words."""
+    width = int(task.features.lengths()[rows].max()) if len(rows) else 0
+    micro = -(-len(rows) // (cfg["grad_accum"] * rt.dist.world))
+    return (f"out of {'GPU' if rt.device.is_cuda else 'device'} memory at step {step + 1} (task {task.task}): "
+            f"--batch-size {task.batch_size} with --grad-accum {cfg['grad_accum']} over {rt.dist.world} process(es) "
+            f"is {micro} rows per micro-batch, the longest {width} tokens "
+            f"(--max-length {cfg.tasks.get(task.task, cfg.values).get('max_length')})")
+
+
+def _free_cached_memory(rt: Runtime) -> None:
+    if rt.device.is_cuda:
+        torch.cuda.empty_cache()
 
 
 def _select(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime, state: Progress,

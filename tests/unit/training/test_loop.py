@@ -9,7 +9,7 @@ import torch
 
 from stilt_cli.core import checkpoint, tasks
 from stilt_cli.core.data import features
-from stilt_cli.core.device import choose
+from stilt_cli.core.device import Capabilities, choose, decide
 from stilt_cli.core.encoders.load import from_checkpoint
 from stilt_cli.core.errors import DataError
 from stilt_cli.core.training import config, heads, loop, sampling, trainstate
@@ -134,10 +134,13 @@ def test_sparse_embedding_gradient_only_where_safe(tiny_xlmr, monkeypatch):
 
     monkeypatch.setattr(embedgrad, "MIN_VALUES", 0)
     encoder = from_checkpoint(checkpoint.load(tiny_xlmr)).model
-    cpu = torch.device("cpu")
+    cpu = choose("cpu")
+    cuda = decide("auto", "auto", Capabilities(cuda_available=True, cuda_count=1, cuda_bf16=True))  # faked GPU
     assert embedgrad.SparseEmbeddingGrad(encoder, encoder, cpu, distributed=False).active
     assert not embedgrad.SparseEmbeddingGrad(encoder, encoder, cpu, distributed=True).active
-    assert not embedgrad.SparseEmbeddingGrad(encoder, encoder, torch.device("cuda"), distributed=False).active
+    assert not embedgrad.SparseEmbeddingGrad(encoder, encoder, cuda, distributed=False).active  # CPU only
+    mps = decide("auto", "auto", Capabilities(mps_available=True))
+    assert not embedgrad.SparseEmbeddingGrad(encoder, encoder, mps, distributed=False).active
     tied = torch.nn.ModuleDict({"encoder": encoder, "decoder": torch.nn.Linear(4, 4)})
     tied["decoder"].weight = encoder.get_input_embeddings().weight
     assert not embedgrad.SparseEmbeddingGrad(tied, encoder, cpu, distributed=False).active
