@@ -2,7 +2,7 @@
 
 Needs, beyond CUDA torch and transformers: numpy, safetensors, tokenizers, typer, rich, orjson, filelock
 (stilt's light dependencies; the commands import them), sentencepiece, babel and django (the tiny model's
-tokenizer is trained on their multilingual text), and accelerate for the `Trainer` row. Nothing else: a
+tokenizer is trained on their multilingual text), accelerate for the `Trainer` row and peft for LoRA. Nothing else: a
 test runs the toy mode with every other installed package hidden.
 faiss-gpu is optional (its rows are skipped without it). It does not need `make install` (which installs
 CPU torch): run it from the repository root in whatever environment has CUDA torch,
@@ -16,6 +16,8 @@ Cases (`CASES`, a list of small functions `case(ctx) -> list of rows`; add one t
   download) at XNLI token lengths: samples/s and useful-token utilisation against this GPU's measured bf16
   GEMM rate for stilt's loop, a pad-to-128 loop and transformers' `Trainer`; peak memory at the xstilts
   preset's batch (32) and XNLI max length (256);
+- lora: the same XLM-R-Large-shaped encoder with full fine-tuning and with `--peft lora`'s default adapters:
+  samples/s and peak memory of each, and their ratios (`gpu_lora.py`);
 - retrieval: exact search and margin mining on the GPU (torch, and faiss-gpu when importable): the same
   neighbours as on CPU, time as a ratio of one GEMM of the same shape;
 - ddp: NCCL initialisation and one DDP training step with world size 1.
@@ -40,7 +42,7 @@ from typing import Any
 SCHEMA = "stilt.gpu-check/1"
 # what the header promises beyond torch and transformers (faiss optional); a test holds the run to it
 NEEDS = ("numpy", "safetensors", "tokenizers", "typer", "rich", "orjson", "filelock", "sentencepiece", "babel", "django",
-         "accelerate")
+         "accelerate", "peft")
 
 
 @dataclass
@@ -94,10 +96,10 @@ def _driver() -> str | None:
 
 
 def cases() -> list[tuple[str, Callable[[Context], list[dict[str, Any]]]]]:
-    from stilt_cli.bench import gpu_cases
+    from stilt_cli.bench import gpu_cases, gpu_lora
 
-    return [("chain", gpu_cases.chain), ("large", gpu_cases.large_encoder), ("retrieval", gpu_cases.retrieval),
-            ("ddp", gpu_cases.ddp)]
+    return [("chain", gpu_cases.chain), ("large", gpu_cases.large_encoder), ("lora", gpu_lora.lora),
+            ("retrieval", gpu_cases.retrieval), ("ddp", gpu_cases.ddp)]
 
 
 CASES = cases  # a function, so that importing this module stays light

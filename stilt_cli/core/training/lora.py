@@ -64,18 +64,32 @@ def resolve(cfg: Resolved, parent: Any) -> Plan | None:
         raise UsageError(f"--peft lora: stilt knows no projection modules of model type '{model_type or 'unknown'}' "
                          "to put LoRA on", "name them with --lora-targets (module-name suffixes, e.g. query,value)")
     requested = list(DEFAULT_GROUPS) if given is None else list(given)
+    targets = _check_targets(_expand(requested, groups, model_type), [t for t in requested if t not in GROUPS], parent)
+    cfg.values["lora_targets"] = targets
+    if given is None:
+        cfg.sources["lora_targets"] = f"family:{model_type}"
+    return Plan(r=int(cfg["lora_r"]), alpha=float(cfg["lora_alpha"]), dropout=float(cfg["lora_dropout"]),
+                targets=targets, requested=requested, model_type=model_type)
+
+
+def _expand(requested: list[str], groups: dict[str, tuple[str, ...]] | None, model_type: str) -> list[str]:
+    """Group names -> the family's module suffixes; suffixes as they are; each once, in order."""
     targets: list[str] = []
     for item in requested:
         if item in GROUPS and groups is None:
             raise UsageError(f"--lora-targets {item}: model type '{model_type or 'unknown'}' has no known "
                              f"{item} modules", "name the modules by their suffixes instead (e.g. query,value)")
         targets += list(groups[item]) if item in GROUPS else [item]
-    targets = _check_targets(list(dict.fromkeys(targets)), [t for t in requested if t not in GROUPS], parent)
-    cfg.values["lora_targets"] = targets
-    if given is None:
-        cfg.sources["lora_targets"] = f"family:{model_type}"
-    return Plan(r=int(cfg["lora_r"]), alpha=float(cfg["lora_alpha"]), dropout=float(cfg["lora_dropout"]),
-                targets=targets, requested=requested, model_type=model_type)
+    return list(dict.fromkeys(targets))
+
+
+def default_plan(model_config: Any, r: int = 8, alpha: float = 16.0, dropout: float = 0.1) -> Plan:
+    """The plan `--peft lora` gives a known family by default, from a model config (for the benchmarks)."""
+    from stilt_cli.core.encoders.families import projection_modules
+
+    model_type = str(getattr(model_config, "model_type", ""))
+    targets = _expand(list(DEFAULT_GROUPS), projection_modules(model_config), model_type)
+    return Plan(r=r, alpha=alpha, dropout=dropout, targets=targets, requested=list(DEFAULT_GROUPS), model_type=model_type)
 
 
 def weight_shapes(parent: Any) -> dict[str, tuple[int, ...]]:
