@@ -52,18 +52,19 @@ def test_group_names_and_suffixes_mix(tiny_ckpts):
 
 
 def test_lora_leaves_only_adapters_trainable_and_the_sparse_embedding_gradient_off():
-    import torch
     from transformers import BertConfig, BertModel
 
+    from stilt_cli.core.device import choose
     from stilt_cli.core.training.embedgrad import MIN_VALUES, SparseEmbeddingGrad
 
     vocab = MIN_VALUES // 64 + 8  # just big enough for the sparse embedding gradient to engage
     model = BertModel(BertConfig(vocab_size=vocab, hidden_size=64, num_hidden_layers=1, num_attention_heads=2,
                                  intermediate_size=64), add_pooling_layer=False)
-    assert SparseEmbeddingGrad(model, model, torch.device("cpu"), False).active
+    cpu = choose("cpu")
+    assert SparseEmbeddingGrad(model, model, cpu, False).active
     plan = lora.Plan(r=2, alpha=4.0, dropout=0.0, targets=["query", "value"], requested=["query", "value"],
                      model_type="bert")
     wrapped = lora.apply(model, plan)
     trainable = [n for n, p in wrapped.named_parameters() if p.requires_grad]
     assert trainable and all(".lora_A." in n or ".lora_B." in n for n in trainable)
-    assert not SparseEmbeddingGrad(wrapped, wrapped, torch.device("cpu"), False).active
+    assert not SparseEmbeddingGrad(wrapped, wrapped, cpu, False).active
