@@ -217,7 +217,7 @@ def test_interrupted_again_and_again_then_resumed_is_bit_identical(job):
     assert [{k: r.get(k) for k in same} for r in log] == [{k: r.get(k) for k in same} for r in reference]
 
 
-@pytest.mark.parametrize("peft", [(), ("--peft", "lora")], ids=["full", "lora"])
+@pytest.mark.parametrize("peft", [(), ("--peft", "lora", "--lora-dropout", "0.1")], ids=["full", "lora"])
 def test_target_sigkill_and_sigterm_then_resume_is_bit_identical(tiny_xlmr, job, peft):
     """Full fine-tuning and LoRA alike (the adapters' weights, optimizer state and LoRA dropout RNG included):
     the resumed run's checkpoint, adapter files too, is the uninterrupted run's to the bit."""

@@ -52,7 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "train_langs": ["en"], "max_examples": None, "dropout": None, "gradient_checkpointing": False,
     "freeze_embeddings": False,
     # parameter-efficient training (core/training/lora.py): off unless --peft lora
-    "peft": "none", "lora_r": 8, "lora_alpha": 16.0, "lora_dropout": 0.1, "lora_targets": None,
+    "peft": "none", "lora_r": 8, "lora_alpha": 16.0, "lora_dropout": 0.0, "lora_targets": None,
     "precision": "auto", "device": None, "mlm_probability": 0.15, "max_answer_length": 30, "eval_batch_size": 64,
     "batch_size": 32, "max_length": 128, "doc_stride": 128, "epochs": 3,
     "query_length": None,  # dual encoders: tokens of a query (None: --max-length, which bounds the candidates)

@@ -83,7 +83,7 @@ def _expand(requested: list[str], groups: dict[str, tuple[str, ...]] | None, mod
     return list(dict.fromkeys(targets))
 
 
-def default_plan(model_config: Any, r: int = 8, alpha: float = 16.0, dropout: float = 0.1) -> Plan:
+def default_plan(model_config: Any, r: int = 8, alpha: float = 16.0, dropout: float = 0.0) -> Plan:
     """The plan `--peft lora` gives a known family by default, from a model config (for the benchmarks)."""
     from stilt_cli.core.encoders.families import projection_modules
 
