@@ -129,8 +129,9 @@ def unverified_line(model_type: str) -> str:
 
 
 def refuse_remote_code(source: str, target: str, revision: str | None) -> None:
-    """A model whose config.json maps its classes to the repository's own code (auto_map) runs that code:
-    refused unless --trust-remote-code says so."""
+    """A model whose config.json maps its classes to the repository's own code (auto_map) and whose
+    model_type transformers does not ship needs that code: refused unless --trust-remote-code says so.
+    A built-in model_type loads with transformers' own classes, auto_map ignored."""
     import json
 
     path = Path(target) / "config.json"
@@ -146,10 +147,17 @@ def refuse_remote_code(source: str, target: str, revision: str | None) -> None:
         config = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     except (OSError, ValueError):
         return  # transformers answers an unreadable config.json itself
-    if isinstance(config, dict) and config.get("auto_map"):
+    if isinstance(config, dict) and config.get("auto_map") and not _built_in(config.get("model_type")):
         raise UsageError(f"'{source}' needs its own modelling code (config.json has auto_map), which stilt "
                          "runs only when told to", "pass --trust-remote-code to `stilt pretrain-load` if you trust "
                          "that code, then use the checkpoint it writes")
+
+
+def _built_in(model_type: Any) -> bool:
+    """A model_type transformers ships classes for: loaded with those, the folder's own code never runs."""
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+    return isinstance(model_type, str) and model_type in CONFIG_MAPPING_NAMES
 
 
 def _load_model(target: str, config: Any, family: Any, common: dict[str, Any], source: str):
