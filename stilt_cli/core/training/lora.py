@@ -23,7 +23,7 @@ unchanged) and the adapter itself in PEFT's format under `adapters/<stage>/`, wh
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
@@ -44,10 +44,12 @@ class Plan:
     targets: list[str]  # module-name suffixes handed to peft
     requested: list[str]  # what --lora-targets said (or the default groups)
     model_type: str
+    exclude: list[str] = field(default_factory=list)  # suffixes of an unrequested group (peft's exclude_modules)
 
     def to_json(self) -> dict[str, Any]:
-        return {"method": "lora", "r": self.r, "alpha": self.alpha, "dropout": self.dropout,
-                "target_modules": list(self.targets), "requested": list(self.requested), "model_type": self.model_type}
+        record = {"method": "lora", "r": self.r, "alpha": self.alpha, "dropout": self.dropout,
+                  "target_modules": list(self.targets), "requested": list(self.requested), "model_type": self.model_type}
+        return {**record, "exclude_modules": list(self.exclude)} if self.exclude else record
 
 
 def resolve(cfg: Resolved, parent: Any) -> Plan | None:
@@ -69,7 +71,20 @@ def resolve(cfg: Resolved, parent: Any) -> Plan | None:
     if given is None:
         cfg.sources["lora_targets"] = f"family:{model_type}"
     return Plan(r=int(cfg["lora_r"]), alpha=float(cfg["lora_alpha"]), dropout=float(cfg["lora_dropout"]),
-                targets=targets, requested=requested, model_type=model_type)
+                targets=targets, requested=requested, model_type=model_type,
+                exclude=_exclusions(requested, groups, targets))
+
+
+def _exclusions(requested: list[str], groups: dict[str, tuple[str, ...]] | None, targets: list[str]) -> list[str]:
+    """A group's suffix can also match a module of the other group under peft's suffix rule (BERT's
+    feed-forward `output.dense` matches `attention.output.dense`): with one group asked for, the other
+    group's more specific suffixes are excluded, so `feed_forward` adapts the feed-forward layers only.
+    A suffix named by itself keeps peft's rule."""
+    if groups is None:
+        return []
+    from_groups = [t for item in requested if item in GROUPS for t in groups[item] if t in targets]
+    others = [s for item in GROUPS if item not in requested for s in groups[item] if s not in targets]
+    return [s for s in others if any(s.endswith("." + t) for t in from_groups)]
 
 
 def _expand(requested: list[str], groups: dict[str, tuple[str, ...]] | None, model_type: str) -> list[str]:
@@ -141,7 +156,8 @@ def apply(encoder: Any, plan: Plan) -> Any:
 
     lib = peft()
     config = lib.LoraConfig(r=plan.r, lora_alpha=plan.alpha, lora_dropout=plan.dropout,
-                            target_modules=list(plan.targets), bias="none")
+                            target_modules=list(plan.targets), bias="none",
+                            **({"exclude_modules": list(plan.exclude)} if plan.exclude else {}))
     with warnings.catch_warnings():  # peft reads a property transformers marks deprecated
         warnings.simplefilter("ignore", FutureWarning)
         return lib.get_peft_model(encoder, config)

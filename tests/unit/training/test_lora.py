@@ -51,6 +51,23 @@ def test_group_names_and_suffixes_mix(tiny_ckpts):
     assert plan.requested == ["attention", "intermediate.dense", "query"] and cfg.sources["lora_targets"] == "cli"
 
 
+def test_one_group_adapts_only_its_own_modules(tiny_ckpts):
+    """BERT's feed-forward suffix `output.dense` also ends `attention.output.dense`: asking for the
+    feed-forward group alone must not adapt the attention output projection."""
+    from stilt_cli.core.encoders.load import model_from_dir
+
+    parent = checkpoint.load(tiny_ckpts["mbert"])
+    plan = lora.resolve(_resolve(peft="lora", lora_targets="feed_forward"), parent)
+    assert plan.exclude == ["attention.output.dense"] and plan.to_json()["exclude_modules"] == plan.exclude
+    wrapped = lora.apply(model_from_dir(parent.encoder_dir, parent.encoder["model_class"]), plan)
+    adapted = {name.split(".base_layer")[0] for name, _ in wrapped.named_modules() if name.endswith(".base_layer")}
+    assert adapted and all(name.endswith(("intermediate.dense", "layer.0.output.dense", "layer.1.output.dense"))
+                           and "attention" not in name for name in adapted), adapted
+    assert any(name.endswith("layer.0.output.dense") for name in adapted), adapted
+    both = lora.resolve(_resolve(peft="lora"), parent)
+    assert both.exclude == [] and "exclude_modules" not in both.to_json()
+
+
 def test_lora_leaves_only_adapters_trainable_and_the_sparse_embedding_gradient_off():
     from transformers import BertConfig, BertModel
 
