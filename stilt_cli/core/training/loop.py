@@ -237,7 +237,9 @@ def train(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime
                 info(f"saved resumable state at step {state.step}")
             trainstate.pause_point(state.step)  # a no-op unless a test sets STILT_PAUSE_AT_STEP
     if best_weights is not None:
-        model.load_state_dict(best_weights)
+        unexpected = model.load_state_dict(best_weights, strict=False).unexpected_keys  # frozen weights never changed
+        if unexpected:
+            raise RuntimeError(f"keep-best weights name {len(unexpected)} tensors the model lacks ({unexpected[0]})")
         info(f"kept the best weights: step {state.best_step}, dev {state.best:.4f}")
     return state
 
@@ -287,6 +289,14 @@ def _free_cached_memory(rt: Runtime) -> None:
         torch.cuda.empty_cache()
 
 
+def _snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A CPU copy of what training can change: the trainable parameters and the buffers. Frozen weights
+    (the whole base encoder under LoRA, the word embeddings with --freeze-embeddings) are not copied:
+    they equal the model's own, so keep-best costs the adapters' size, not the encoder's."""
+    keep = {name for name, p in model.named_parameters() if p.requires_grad} | {name for name, _ in model.named_buffers()}
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items() if k in keep}
+
+
 def _select(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime, state: Progress,
             best: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor] | None:
     """Evaluate; keep the best weights (mean main metric); count evaluations without improvement."""
@@ -296,7 +306,7 @@ def _select(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runti
     info(f"dev at step {state.step}: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()))
     if state.best is None or mean > state.best:
         state.best, state.best_step, state.bad_evals = mean, state.step, 0
-        return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        return _snapshot(model)
     state.bad_evals += 1
     if cfg["patience"] is not None and state.bad_evals >= cfg["patience"]:
         info(f"early stop: no dev improvement in {state.bad_evals} evaluations")

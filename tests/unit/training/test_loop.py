@@ -67,9 +67,12 @@ def test_gradient_accumulation_equals_one_big_batch(tiny_ckpts, tmp_path):
         assert torch.allclose(value, results[1][key], atol=2e-6, rtol=1e-5), key
 
 
-def test_keep_best_and_early_stopping(tiny_xlmr, tmp_path, monkeypatch):
+@pytest.mark.parametrize("frozen_embeddings", [False, True])
+def test_keep_best_and_early_stopping(tiny_xlmr, tmp_path, monkeypatch, frozen_embeddings):
     scores = iter([0.5, 0.7, 0.6, 0.55, 0.9])
-    snapshots = {}
+    snapshots, kept = {}, []
+    real_snapshot = loop._snapshot
+    monkeypatch.setattr(loop, "_snapshot", lambda model: kept.append(real_snapshot(model)) or kept[-1])
 
     def fake_evaluate(model, tasks_, cfg, rt):  # the dev metric is scripted; weights are real
         snapshots[len(snapshots) + 1] = {k: v.clone() for k, v in model.state_dict().items()}
@@ -78,7 +81,14 @@ def test_keep_best_and_early_stopping(tiny_xlmr, tmp_path, monkeypatch):
     monkeypatch.setattr(loop, "evaluate", fake_evaluate)
     model, job, cfg, runtime = _setup(tiny_xlmr, tmp_path, dev=td.nli(9, seed=5), max_steps=50, eval_every=2,
                                       patience=2)
+    embeddings = model.encoder.get_input_embeddings().weight
+    embeddings.requires_grad_(not frozen_embeddings)
+    before = embeddings.detach().clone()
     state = loop.train(model, [job], cfg, runtime)
+    # keep-best copies what training can change: frozen weights (LoRA's base, frozen embeddings) are not copied
+    names = set(kept[0])
+    assert any(k.endswith("word_embeddings.weight") for k in names) is not frozen_embeddings
+    assert frozen_embeddings is torch.equal(embeddings, before)
     assert state.stopped_early and state.step == 8  # evals at 2, 4, 6, 8: no gain after step 4 twice
     assert state.best == 0.7 and state.best_step == 4
     assert [h["step"] for h in state.history] == [2, 4, 6, 8]
