@@ -26,7 +26,7 @@ import os
 import platform
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -77,7 +77,6 @@ class DeviceChoice:
     device: str  # "cpu", "cuda", "cuda:1", "mps"
     amp_dtype: str | None  # "bfloat16", "float16" or None (fp32)
     name: str  # human-readable, e.g. the GPU model
-    notes: tuple[str, ...] = field(default=())  # what the choice turned off, for the logs
 
     @property
     def type(self) -> str:
@@ -122,9 +121,18 @@ class DeviceChoice:
 
         return torch.amp.GradScaler(self.type, enabled=self.needs_grad_scaler, **kwargs)
 
+    def free_cached_memory(self) -> None:
+        """After an out-of-memory error: hand the CUDA caching allocator's blocks back (a no-op elsewhere)."""
+        if self.is_cuda:
+            import torch
+
+            torch.cuda.empty_cache()
+
     def describe(self) -> str:
+        """For the logs: the device, the precision, and what the choice turned off."""
         amp = {"bfloat16": "bf16 autocast", "float16": "fp16 autocast + gradient scaler"}.get(self.amp_dtype or "", "fp32")
-        return ", ".join([self.name, amp, *self.notes])
+        off = [] if self.sparse_embedding_grad else ["sparse embedding gradient off (CPU only)"]
+        return ", ".join([self.name, amp, *off])
 
 
 def check_name(requested: str) -> str:
@@ -150,8 +158,7 @@ def decide(requested: str, precision: str, caps: Capabilities, local_rank: int |
     if requested == "mps" and not caps.mps_available:
         raise UsageError("device 'mps' asked for, but MPS is not available", "use --device cpu")
     name = "Apple MPS" if requested == "mps" else "CPU"
-    notes = () if requested == "cpu" else ("sparse embedding gradient off (CPU only)",)
-    return DeviceChoice(device=requested, amp_dtype=AMP.get(precision), name=name, notes=notes)
+    return DeviceChoice(device=requested, amp_dtype=AMP.get(precision), name=name)
 
 
 def _cuda(requested: str, precision: str, caps: Capabilities) -> DeviceChoice:
@@ -168,7 +175,7 @@ def _cuda(requested: str, precision: str, caps: Capabilities) -> DeviceChoice:
     if precision == "bf16" and not caps.cuda_bf16:
         raise UsageError(f"{name} does not support bf16", "use --precision fp16")
     amp = {"auto": "bfloat16" if caps.cuda_bf16 else "float16", "fp32": None}.get(precision, AMP.get(precision))
-    return DeviceChoice(device=requested, amp_dtype=amp, name=name, notes=("sparse embedding gradient off (CPU only)",))
+    return DeviceChoice(device=requested, amp_dtype=amp, name=name)
 
 
 def choose(requested: str | None = None, precision: str = "auto", local_rank: int | None = None) -> DeviceChoice:

@@ -55,5 +55,5 @@ def peft():
     except ModuleNotFoundError:
         from stilt_cli.core.errors import UsageError
 
-        raise UsageError("--peft lora needs the peft package", "pip install 'peft>=0.13'") from None
+        raise UsageError("--peft lora needs the peft package", "pip install 'peft>=0.14'") from None
     return module

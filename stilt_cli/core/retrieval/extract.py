@@ -138,8 +138,7 @@ def compute_hidden(encoder: Any, texts: Sequence[str], spec: EmbedSpec, out: np.
         for handle in handles:
             handle.remove()
     if current[0] < 0:
-        if choice.is_cuda:
-            torch.cuda.empty_cache()
+        choice.free_cached_memory()
         raise DataError(f"out of {'GPU' if choice.is_cuda else 'device'} memory embedding a batch of {-current[0]} "
                         f"texts x {current[1]} tokens (--batch-tokens {spec.batch_tokens}, --max-length "
                         f"{spec.max_length})", f"lower --batch-tokens (e.g. {max(1, spec.batch_tokens // 2)}) or "

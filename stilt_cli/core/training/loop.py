@@ -191,7 +191,7 @@ def train(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime
             except torch.OutOfMemoryError:
                 loss = None  # handled outside the except block, so the failed step's tensors are freed
             if loss is None:
-                _free_cached_memory(rt)
+                rt.device.free_cached_memory()
                 stop(out_of_memory(task, rows, cfg, rt, state.step), OOM_HINT, rng_before)
             if not math.isfinite(loss):
                 stop(f"the training loss became {loss} at step {state.step + 1} (task {task.task})",
@@ -282,11 +282,6 @@ def out_of_memory(task: TrainTask, rows: np.ndarray, cfg: Resolved, rt: Runtime,
             f"--batch-size {task.batch_size} with --grad-accum {cfg['grad_accum']} over {rt.dist.world} process(es) "
             f"is {micro} rows per micro-batch, the longest {width} tokens "
             f"(--max-length {cfg.tasks.get(task.task, cfg.values).get('max_length')})")
-
-
-def _free_cached_memory(rt: Runtime) -> None:
-    if rt.device.is_cuda:
-        torch.cuda.empty_cache()
 
 
 def _snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
