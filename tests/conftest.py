@@ -75,11 +75,23 @@ def _build_tiny(root: Path, kind: str) -> Path:
     return out
 
 
+class _TinyCheckpoints(dict):
+    """Kind -> checkpoint path; a kind not built yet is built on first use."""
+
+    def __init__(self, root: Path, kinds: tuple[str, ...]):
+        super().__init__({kind: _build_tiny(root, kind) for kind in kinds})
+        self.root = root
+
+    def __missing__(self, kind: str) -> Path:
+        self[kind] = _build_tiny(self.root, kind)
+        return self[kind]
+
+
 @pytest.fixture(scope="session")
 def tiny_ckpts(tmp_path_factory) -> dict[str, Path]:
-    """tiny:xlmr, tiny:mbert and tiny:mt5 checkpoints, built once per test session."""
-    root = tmp_path_factory.mktemp("tiny-ckpts")
-    return {kind: _build_tiny(root, kind) for kind in ("xlmr", "mbert", "mt5")}
+    """tiny:xlmr, tiny:mbert and tiny:mt5 checkpoints, built once per test session; any other tiny kind
+    (`tiny_ckpts["eurobert"]`) once, when first asked for."""
+    return _TinyCheckpoints(tmp_path_factory.mktemp("tiny-ckpts"), ("xlmr", "mbert", "mt5"))
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,14 @@ SOURCES = {
     "mt5": ("mt5", "mt5-tiny", {}, "seq2seq"),
     "umt5": ("umt5", "umt5-tiny", {}, "seq2seq"),
     "t5": ("t5", "t5-tiny", {}, "seq2seq"),
+    "xlmr-xl": ("xlmr-xl", "xlm-roberta-xl-tiny", {}, "mlm"),
+    "eurobert": ("eurobert", "EuroBERT-tiny", {}, "mlm"),
 }
+# EuroBERT's hub config.json still maps its classes to the repository's own code, from before transformers
+# shipped them: a built-in model_type loads with transformers' classes and the folder's code never runs
+EUROBERT_AUTO_MAP = {"AutoConfig": "configuration_eurobert.EuroBertConfig",
+                     "AutoModel": "modeling_eurobert.EuroBertModel",
+                     "AutoModelForMaskedLM": "modeling_eurobert.EuroBertForMaskedLM"}
 SEQ2SEQ = {"mt5": "MT5ForConditionalGeneration", "umt5": "UMT5ForConditionalGeneration",
            "t5": "T5ForConditionalGeneration"}
 
@@ -47,9 +54,11 @@ def save_source(case: str, root: Path) -> Path:
         model = full
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    if kind == "mdeberta":  # microsoft/mdeberta-v3-base's config.json says nothing of `legacy`
+    if kind in ("mdeberta", "eurobert"):
         config = json.loads((out / "config.json").read_text())
-        config.pop("legacy", None)
+        config.pop("legacy", None)  # microsoft/mdeberta-v3-base's config.json says nothing of `legacy`
+        if kind == "eurobert":
+            config["auto_map"] = EUROBERT_AUTO_MAP
         (out / "config.json").write_text(json.dumps(config, indent=2))
     return out
 

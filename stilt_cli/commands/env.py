@@ -13,7 +13,8 @@ def command(fmt: Format = "jsonl", quiet: Quiet = False) -> None:
 
         info = report()
         installed = (info.get("packages") or {}).get("transformers")
-        keep = ("models", "model_types", "encoder_class", "mlm_head", "retrieval_layer", "retrieval_pooling")
+        keep = ("models", "model_types", "encoder_class", "mlm_head", "retrieval_layer", "retrieval_pooling",
+                "verified_with_transformers")
         info["families"] = {row["family"]: {k: row[k] for k in keep} for row in summary()}
         info["families_verified_with"] = {"transformers": list(VERIFIED_WITH), "installed": installed,
                                           "installed_is_verified": installed in VERIFIED_WITH}

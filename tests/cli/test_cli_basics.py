@@ -71,7 +71,10 @@ def test_env_reports_device_and_offline(cli):
     assert info["hf_hub_offline"] is True
     assert info["faiss"] in ("cpu", "gpu", "none")
     # the verified encoder families, with their retrieval default and the transformers version verified
-    assert {"xlmr", "mbert", "labse", "deberta-v2", "rembert", "modernbert", "mt5", "umt5"} <= set(info["families"])
+    assert {"xlmr", "mbert", "labse", "deberta-v2", "rembert", "modernbert", "mt5", "umt5", "xlm-roberta-xl",
+            "eurobert"} <= set(info["families"])
+    assert info["families"]["eurobert"]["mlm_head"].startswith("EuroBertForMaskedLM `lm_head`")
+    assert info["families"]["xlm-roberta-xl"]["retrieval_layer"][0].endswith("(no published choice))")
     assert info["families"]["umt5"]["encoder_class"] == "UMT5EncoderModel"
     assert info["families"]["xlmr"]["retrieval_layer"][0].startswith("14 of 24 (X-STILTs")
     verified = info["families_verified_with"]

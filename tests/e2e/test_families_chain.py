@@ -20,7 +20,9 @@ GERMAN = ["Der Hund schläft im Garten.", "Ich trinke gern Kaffee.", "Das Wetter
 ENGLISH = ["The dog sleeps in the garden.", "I like coffee.", "The weather is nice today.",
            "We are driving to Berlin tomorrow.", "She is reading a book."]
 FAMILY = {"xlmr": "xlmr", "xlmv-250k": "xlmr", "mbert": "mbert", "labse": "labse", "mdeberta": "deberta-v2",
-          "rembert": "rembert", "modernbert": "modernbert", "mt5": "mt5", "umt5": "umt5", "t5": "t5"}
+          "rembert": "rembert", "modernbert": "modernbert", "mt5": "mt5", "umt5": "umt5", "t5": "t5",
+          "xlmr-xl": "xlm-roberta-xl", "eurobert": "eurobert"}
+SLOW = ("xlmr-xl", "eurobert")
 MODEL_CLASS = {"mt5": "MT5EncoderModel", "umt5": "UMT5EncoderModel", "t5": "T5EncoderModel"}
 QUICK = ("--max-steps", "3", "--batch-size", "4", "--max-length", "48", "--doc-stride", "16", "--eval-every", "0")
 
@@ -30,7 +32,8 @@ def _class_available(case: str) -> str | None:
 
     kind = fm.SOURCES[case][0]
     needed = {"mdeberta": "DebertaV2ForMaskedLM", "rembert": "RemBertForMaskedLM", "modernbert": "ModernBertForMaskedLM",
-              "umt5": "UMT5EncoderModel", **fm.SEQ2SEQ}.get(kind)
+              "umt5": "UMT5EncoderModel", "xlmr-xl": "XLMRobertaXLForMaskedLM", "eurobert": "EuroBertForMaskedLM",
+              **fm.SEQ2SEQ}.get(kind)
     if needed and not hasattr(transformers, needed):
         return f"transformers {transformers.__version__} has no {needed}"
     return None
@@ -64,7 +67,7 @@ def _manifest(path):
     return json.loads((path / "stilt.json").read_text())
 
 
-@pytest.mark.parametrize("case", list(fm.SOURCES))
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c in SLOW else c for c in fm.SOURCES])
 def test_family_chain(case, cli, data, sources, tmp_path):
     reason = _class_available(case)
     if reason:

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-# the transformers versions the chain tests (tests/e2e/test_families_chain.py) ran on in CI
-VERIFIED_WITH = ("5.24.0",)
+# the transformers versions the chain tests (tests/e2e/test_families_chain.py) ran on in CI; a family
+# added later names its own (`Family.verified_with`)
+VERIFIED_WITH = ("5.24.0", "5.25.0")
 
 XTREME_DEPTH = "same relative depth as XTREME's 8 of 12 (no published choice)"
 XTREME = "XTREME (Hu et al., 2020)"
@@ -40,6 +41,7 @@ class Family:
     examples: tuple[str, ...] = ()  # hub ids of the real models of this family
     tiny: str | None = None  # the `tiny:` builder of this architecture
     verified: bool = True
+    verified_with: tuple[str, ...] = VERIFIED_WITH  # transformers versions its chain test passed on
 
 
 _BERT_LIKE = {
@@ -103,7 +105,24 @@ UMT5 = replace(MT5, name="umt5", title="umT5 encoder", model_types=("umt5",), en
 T5 = replace(MT5, name="t5", title="T5 encoder", model_types=("t5",), encoder_class="T5EncoderModel",
              examples=("google-t5/t5-base",), tiny="t5")
 
-FAMILIES: tuple[Family, ...] = (XLMR, MBERT, LABSE, E5, BERT, DEBERTA, REMBERT, MODERNBERT, MT5, UMT5, T5)
+XLMR_XL = Family(  # pre-layer-norm blocks and a final layer norm; XLM-R's vocabulary and <s> ... </s> framing
+    name="xlm-roberta-xl", title="XLM-R XL, XXL", model_types=("xlm-roberta-xl",), encoder_class="AutoModel",
+    mlm_class="XLMRobertaXLForMaskedLM", mlm_modules=("lm_head",), projections=_BERT_LIKE,
+    examples=("facebook/xlm-roberta-xl", "facebook/xlm-roberta-xxl"), tiny="xlmr-xl", verified_with=("5.25.0",),
+)
+EUROBERT = Family(  # Llama-style bidirectional blocks; <|begin_of_text|> opens every sequence, no token types
+    name="eurobert", title="EuroBERT", model_types=("eurobert",), encoder_class="AutoModel",
+    mlm_class="EuroBertForMaskedLM", mlm_modules=("lm_head",), token_types="none",
+    # the authors' EuroBertForSequenceClassification averages over tokens by default (classifier_pooling "late")
+    head_pooling="mean",
+    projections={"attention": ("q_proj", "k_proj", "v_proj", "o_proj"),
+                 "feed_forward": ("gate_proj", "up_proj", "down_proj")},
+    examples=("EuroBERT/EuroBERT-210m", "EuroBERT/EuroBERT-610m", "EuroBERT/EuroBERT-2.1B"), tiny="eurobert",
+    verified_with=("5.25.0",),
+)
+
+FAMILIES: tuple[Family, ...] = (XLMR, XLMR_XL, MBERT, LABSE, E5, BERT, DEBERTA, REMBERT, MODERNBERT, EUROBERT,
+                                MT5, UMT5, T5)
 _BY_NAME = {f.name: f for f in FAMILIES}
 _BY_MODEL_TYPE = {t: f for f in FAMILIES if f.name not in ("mbert", "labse", "e5") for t in f.model_types}
 
@@ -255,6 +274,7 @@ def summary() -> list[dict[str, Any]]:
             "examples": list(family.examples), "encoder_class": family.encoder_class,
             "mlm_head": mlm_head_status(family), "token_types": family.token_types, "has_cls": family.has_cls,
             "retrieval_layer": layers, "retrieval_pooling": f"{family.retrieval_pooling[0]} ({family.retrieval_pooling[1]})",
-            "tiny": f"tiny:{family.tiny}" if family.tiny else None, "verified_with_transformers": list(VERIFIED_WITH),
+            "tiny": f"tiny:{family.tiny}" if family.tiny else None,
+            "verified_with_transformers": list(family.verified_with),
         })
     return rows

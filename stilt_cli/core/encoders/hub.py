@@ -95,8 +95,11 @@ def load_pretrained(source: str, revision: str | None = None, trust_remote_code:
     from stilt_cli.core.encoders import families
 
     target, facts, local_only = resolve(source, revision)
+    raw_config = _config_json(target, revision)
+    if not (trust_remote_code and raw_config.get("auto_map")):  # else the repository's own code is asked for
+        refuse_missing_family_class(source, raw_config.get("model_type"))
     if not trust_remote_code:
-        refuse_remote_code(source, target, revision)
+        refuse_remote_code(source, raw_config)
     common = {"revision": revision, "local_files_only": local_only, "trust_remote_code": trust_remote_code}
     if facts["kind"] == "dir":
         common.pop("revision")
@@ -128,10 +131,9 @@ def unverified_line(model_type: str) -> str:
             "its MLM head, token types, CLS token and retrieval layer are unverified")
 
 
-def refuse_remote_code(source: str, target: str, revision: str | None) -> None:
-    """A model whose config.json maps its classes to the repository's own code (auto_map) and whose
-    model_type transformers does not ship needs that code: refused unless --trust-remote-code says so.
-    A built-in model_type loads with transformers' own classes, auto_map ignored."""
+def _config_json(target: str, revision: str | None) -> dict[str, Any]:
+    """The folder's (or cached hub model's) config.json as a dict; {} where it cannot be read (transformers
+    answers an unreadable config.json itself)."""
     import json
 
     path = Path(target) / "config.json"
@@ -146,8 +148,32 @@ def refuse_remote_code(source: str, target: str, revision: str | None) -> None:
     try:
         config = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     except (OSError, ValueError):
-        return  # transformers answers an unreadable config.json itself
-    if isinstance(config, dict) and config.get("auto_map") and not _built_in(config.get("model_type")):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def refuse_missing_family_class(source: str, model_type: Any) -> None:
+    """A family stilt has verified whose model_type the installed transformers does not ship (EuroBERT
+    before transformers added it): one line naming the class and the installed version, not transformers'
+    "does not recognize this architecture" or a request for remote code."""
+    from stilt_cli.core.encoders.families import by_model_type
+
+    family = by_model_type(model_type) if isinstance(model_type, str) else None
+    if family is None or _built_in(model_type):
+        return
+    from stilt_cli.core.libs import transformers
+
+    needed = family.mlm_class or family.encoder_class
+    raise DataError(f"'{source}' is a {family.name} model, which needs transformers.{needed}; transformers "
+                    f"{transformers().__version__} lacks it", f"upgrade transformers; stilt verified {family.name} "
+                    f"with {', '.join(family.verified_with)}")
+
+
+def refuse_remote_code(source: str, config: dict[str, Any]) -> None:
+    """A model whose config.json maps its classes to the repository's own code (auto_map) and whose
+    model_type transformers does not ship needs that code: refused unless --trust-remote-code says so.
+    A built-in model_type loads with transformers' own classes, auto_map ignored."""
+    if config.get("auto_map") and not _built_in(config.get("model_type")):
         raise UsageError(f"'{source}' needs its own modelling code (config.json has auto_map), which stilt "
                          "runs only when told to", "pass --trust-remote-code to `stilt pretrain-load` if you trust "
                          "that code, then use the checkpoint it writes")

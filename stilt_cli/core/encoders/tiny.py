@@ -3,8 +3,11 @@
 xlmr (XLM-R), mbert (mBERT), mt5 (mT5 encoder), mdeberta (mDeBERTa-v3: relative position buckets, no
 token types), rembert (RemBERT: decoupled input/output embeddings, untied MLM decoder), modernbert
 (ModernBERT / mmBERT: rotary embeddings, alternating global and local attention), umt5 (umT5: a
-relative attention bias per layer) and t5 (T5 encoder). Each gets a tokenizer trained in seconds
-(`tiny_tokenizers`) of the kind the real model has. Built deterministically for a seed: same seed, same
+relative attention bias per layer), t5 (T5 encoder), xlmr-xl (XLM-R XL / XXL: pre-layer-norm blocks, a
+final layer norm, an embedding matrix padded past the tokenizer's vocabulary) and eurobert (EuroBERT:
+Llama-style blocks with RMSNorm, rotary embeddings, grouped-query attention and a gated SiLU feed-forward,
+bidirectional; an untied MLM decoder). Each gets a tokenizer trained in seconds (`tiny_tokenizers`) of
+the kind the real model has. Built deterministically for a seed: same seed, same
 weights and vocabulary. For tests and quick runs — their numbers mean nothing about real models.
 """
 
@@ -15,7 +18,7 @@ from typing import Any
 from stilt_cli.core.encoders.tiny_tokenizers import TOKENIZER_LANGS
 from stilt_cli.core.errors import unknown
 
-TINY_KINDS = ("xlmr", "mbert", "mt5", "mdeberta", "rembert", "modernbert", "umt5", "t5")
+TINY_KINDS = ("xlmr", "mbert", "mt5", "mdeberta", "rembert", "modernbert", "umt5", "t5", "xlmr-xl", "eurobert")
 DEFAULT_SIZES = {"vocab_size": 4000, "hidden": 64, "layers": 2, "heads": 2, "ffn": 128, "max_positions": 512}
 
 _BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -23,6 +26,7 @@ _BERT_TEMPLATE = ("[CLS] $A [SEP]", "[CLS] $A [SEP] $B:1 [SEP]:1")
 _T5_TEMPLATE = ("$A </s>", "$A </s> $B </s>")
 _WITH_TYPES = ["input_ids", "token_type_ids", "attention_mask"]
 _NO_TYPES = ["input_ids", "attention_mask"]
+_EUROBERT_SPECIALS = ["<|begin_of_text|>", "<|end_of_text|>", "<|mask|>"]
 
 
 def _tokenizer(kind: str, size: dict[str, int]):
@@ -31,7 +35,7 @@ def _tokenizer(kind: str, size: dict[str, int]):
 
     fast = transformers().PreTrainedTokenizerFast
     pad_to = size.get("vocab_padded_to")
-    if kind == "xlmr":
+    if kind in ("xlmr", "xlmr-xl"):  # XLM-R XL / XXL keep XLM-R's SentencePiece vocabulary
         raw = tt.unigram(["<s>", "<pad>", "</s>", "<unk>"], size["vocab_size"],
                          ("<s> $A </s>", "<s> $A </s> </s> $B </s>"), ["<mask>"], pad_to=pad_to)
         return fast(tokenizer_object=raw, bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>",
@@ -48,6 +52,11 @@ def _tokenizer(kind: str, size: dict[str, int]):
                          ("<bos> $A <eos>", "<bos> $A <eos> $B <eos>"), [])
         return fast(tokenizer_object=raw, bos_token="<bos>", eos_token="<eos>", cls_token="<bos>", sep_token="<eos>",
                     pad_token="<pad>", unk_token="<unk>", mask_token="<mask>", model_input_names=_NO_TYPES)
+    if kind == "eurobert":  # Llama 3's byte-level BPE and framing (BOS, no EOS); EuroBERT pads with <|end_of_text|>
+        raw = tt.byte_bpe(size["vocab_size"], _EUROBERT_SPECIALS, ("<|begin_of_text|> $A",
+                                                                   "<|begin_of_text|> $A <|begin_of_text|>:1 $B:1"))
+        return fast(tokenizer_object=raw, bos_token="<|begin_of_text|>", eos_token="<|end_of_text|>",
+                    pad_token="<|end_of_text|>", mask_token="<|mask|>", model_input_names=_NO_TYPES)
     raw = tt.unigram(["<pad>", "</s>", "<unk>"], size["vocab_size"], _T5_TEMPLATE, [])
     return fast(tokenizer_object=raw, eos_token="</s>", pad_token="<pad>", unk_token="<unk>",
                 model_input_names=_NO_TYPES)
@@ -69,6 +78,19 @@ def _model(kind: str, tokenizer: Any, size: dict[str, int]):
         config = tf.XLMRobertaConfig(**dict(bert, max_position_embeddings=size["max_positions"] + 2), type_vocab_size=1,
                                      bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
         return tf.XLMRobertaForMaskedLM(config)
+    if kind == "xlmr-xl":  # facebook/xlm-roberta-xl: 250,002 tokens, 250,880 embedding rows (a multiple of 128)
+        config = tf.XLMRobertaXLConfig(**dict(bert, vocab_size=-(-len(tokenizer) // 128) * 128,
+                                              max_position_embeddings=size["max_positions"] + 2), type_vocab_size=1,
+                                       bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+        return tf.XLMRobertaXLForMaskedLM(config)
+    if kind == "eurobert":  # EuroBERT-210m's config, shrunk; here with fewer key/value heads than query heads
+        config = tf.EuroBertConfig(**dict(bert, num_attention_heads=2 * size["heads"]),
+                                   num_key_value_heads=size["heads"], hidden_act="silu", rms_norm_eps=1e-5,
+                                   tie_word_embeddings=False,
+                                   rope_parameters={"rope_type": "default", "rope_theta": 250000.0},
+                                   bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                                   mask_token_id=tokenizer.mask_token_id)
+        return tf.EuroBertForMaskedLM(config)
     if kind == "mbert":
         return tf.BertForMaskedLM(tf.BertConfig(**bert))
     if kind == "mdeberta":  # mdeberta-v3-base's config, shrunk; its checkpoint keeps DeBERTa's own MLM head

@@ -1,6 +1,7 @@
 """Tokenizers for the `tiny:` models, trained in seconds on offline multilingual text (Django catalogs +
 CLDR names), of the kind the real models use: a SentencePiece-style Unigram (XLM-R, mT5, mDeBERTa,
-RemBERT, ...) or WordPiece (mBERT). Deterministic: single-threaded training, ties broken by the string.
+RemBERT, ...), WordPiece (mBERT) or Llama-3-style byte-level BPE (EuroBERT). Deterministic: single-threaded
+training, ties broken by the string.
 """
 
 from __future__ import annotations
@@ -101,3 +102,41 @@ def wordpiece(vocab_size: int):
     return tok
 
 
+
+
+# Llama 3's pre-tokenizer split (the one EuroBERT's tokenizer.json keeps): letters with one leading
+# non-letter, digits in threes, punctuation runs, newlines and spaces apart
+LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+                r"|\s*[\r\n]+|\s+(?!\S)|\s+")
+
+
+@lru_cache(maxsize=2)
+def _bpe_json(vocab_size: int) -> str:
+    """A byte-level BPE trained on the corpus (every byte is in the alphabet: no unknown token)."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE(ignore_merges=True))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(LLAMA3_SPLIT), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(corpus(), trainer=trainer)
+    return tok.to_str()
+
+
+def byte_bpe(vocab_size: int, specials: list[str], template: tuple[str, str]):
+    """A Llama-3-style tokenizer: byte-level BPE, the special tokens after the learned vocabulary (as
+    Llama 3's <|begin_of_text|> is id 128000 of 128256), sequences framed by `template`."""
+    from tokenizers import Tokenizer, processors
+
+    tok = Tokenizer.from_str(_bpe_json(vocab_size - len(specials)))
+    tok.add_special_tokens(specials)
+    single, pair = template
+    used = sorted({t.split(":")[0] for t in single.split() + pair.split() if t.split(":")[0] in specials})
+    tok.post_processor = processors.TemplateProcessing(
+        single=single, pair=pair, special_tokens=[(s, tok.token_to_id(s)) for s in used]
+    )
+    return tok

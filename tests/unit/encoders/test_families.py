@@ -22,6 +22,9 @@ from stilt_cli.core.encoders.families import XTREME_DEPTH, retrieval_default
     ("modernbert", 22, 15, f"{XTREME_DEPTH}: layer 15 of 22"),  # mmBERT-base
     ("rembert", 32, 21, f"{XTREME_DEPTH}: layer 21 of 32"),
     ("umt5", 24, 16, f"{XTREME_DEPTH}: layer 16 of 24"),
+    ("xlm-roberta-xl", 36, 24, f"{XTREME_DEPTH}: layer 24 of 36"),  # XLM-R XL: X-STILTs' 14 of 24 was Large's
+    ("xlm-roberta-xl", 48, 32, f"{XTREME_DEPTH}: layer 32 of 48"),  # XXL
+    ("eurobert", 12, 8, f"{XTREME_DEPTH}: layer 8 of 12"),  # EuroBERT-210m
     ("labse", 12, 12, "LaBSE (Feng et al., 2022): layer 12 of 12"),
     ("e5", 12, 12, "multilingual-e5 (Wang et al., 2024): layer 12 of 12"),
     ("electra", 12, 8, f"{XTREME_DEPTH}: layer 8 of 12"),  # never seen: the relative depth, said so
@@ -39,11 +42,15 @@ def test_family_names_from_model_type_and_source():
     assert families.family_of(Config(model_type="umt5")) == "umt5"
     assert families.family_of(Config(model_type="xlm-roberta"), "facebook/xlm-v-base") == "xlmr"
     assert families.family_of(Config(model_type="electra")) == "electra"
+    assert families.family_of(Config(model_type="xlm-roberta-xl"), "facebook/xlm-roberta-xxl") == "xlm-roberta-xl"
+    assert families.family_of(Config(model_type="eurobert"), "EuroBERT/EuroBERT-610m") == "eurobert"
+    assert families.get("eurobert").head_pooling == "mean" and families.get("xlm-roberta-xl").head_pooling == "first"
     assert families.get("mt5").has_cls is False and families.get("umt5").head_pooling == "mean"
     assert families.get("electra").verified is False and families.get("xlmr").verified is True
 
 
-@pytest.mark.parametrize("kind", ["xlmr", "mbert", "mdeberta", "rembert", "modernbert", "mt5", "umt5", "t5"])
+@pytest.mark.parametrize("kind", ["xlmr", "mbert", "mdeberta", "rembert", "modernbert", "mt5", "umt5", "t5", "xlmr-xl",
+                                  "eurobert"])
 def test_family_facts_match_the_real_modules(kind):
     from stilt_cli.core.encoders import tiny
 
@@ -82,7 +89,7 @@ def test_an_unknown_family_loads_with_one_warning(cli, tmp_path):
     result = cli("pretrain-load", source, "-o", tmp_path / "ckpt")
     assert result.exit_code == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
-    known = "bert, deberta-v2, modernbert, mt5, rembert, roberta, t5, umt5, xlm-roberta"
+    known = "bert, deberta-v2, eurobert, modernbert, mt5, rembert, roberta, t5, umt5, xlm-roberta, xlm-roberta-xl"
     assert warnings == [f"warning: model_type 'electra' is not a family stilt has verified ({known}): loading it "
                         "through AutoModel; its MLM head, token types, CLS token and retrieval layer are unverified"]
     assert "the checkpoint keeps none, so continued MLM is unavailable" in result.stderr
@@ -116,3 +123,32 @@ def test_a_class_transformers_lacks_is_one_line(tmp_path):
     with pytest.raises(DataError) as info:
         model_from_dir(tmp_path, "NoSuchEncoderModel")
     assert "needs transformers.NoSuchEncoderModel, which transformers" in info.value.one_line()
+
+
+def test_a_family_whose_model_type_transformers_lacks_is_one_line(cli, tmp_path, monkeypatch):
+    """EuroBERT on a transformers from before it shipped the classes: its hub config.json maps to the
+    repository's own code, yet the answer names the missing class and the installed version."""
+    import transformers
+    from transformers.models.auto import configuration_auto
+
+    source = tmp_path / "EuroBERT-210m"
+    source.mkdir()
+    (source / "config.json").write_text(json.dumps({"model_type": "eurobert", "auto_map": {
+        "AutoConfig": "configuration_eurobert.EuroBertConfig", "AutoModel": "modeling_eurobert.EuroBertModel"}}))
+    monkeypatch.delitem(configuration_auto.CONFIG_MAPPING_NAMES, "eurobert")
+    result = cli("pretrain-load", source, "-o", tmp_path / "ckpt")
+    assert result.exit_code == 1 and result.stdout == "" and not (tmp_path / "ckpt").exists()
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: '{source}' is a eurobert model, which needs transformers.EuroBertForMaskedLM; transformers "
+        f"{transformers.__version__} lacks it (hint: upgrade transformers; stilt verified eurobert with "
+        f"{', '.join(families.EUROBERT.verified_with)})")
+
+
+def test_every_tiny_builder_is_named_in_the_cli_reference():
+    from stilt_cli.core.encoders.tiny import TINY_KINDS
+    from tests.helpers import ROOT
+
+    reference = (ROOT / "docs" / "CLI.md").read_text(encoding="utf-8")
+    listed = reference.split("tiny:KIND (", 1)[1].split(")", 1)[0].split(",")
+    assert sorted(" ".join(k.split()) for k in listed) == sorted(TINY_KINDS)
+    assert {f.tiny for f in families.FAMILIES if f.tiny} == set(TINY_KINDS)

@@ -34,6 +34,8 @@ def test_lora_implies_frozen_embeddings_and_keeps_its_settings():
 @pytest.mark.parametrize("kind, expected", [
     ("mt5", ["q", "k", "v", "o", "wi_0", "wi_1", "wo"]),  # mT5's gated FFN: no plain `wi` exists
     ("mbert", ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"]),
+    ("xlmr-xl", ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"]),
+    ("eurobert", ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]),
 ])
 def test_default_targets_are_the_family_projections_and_exist(tiny_ckpts, kind, expected):
     parent = checkpoint.load(tiny_ckpts[kind])
@@ -42,6 +44,39 @@ def test_default_targets_are_the_family_projections_and_exist(tiny_ckpts, kind, 
     assert plan.requested == ["attention", "feed_forward"]
     assert plan.targets == expected  # those of the family's projections this encoder has
     assert cfg["lora_targets"] == plan.targets and cfg.sources["lora_targets"].startswith("family:")
+
+
+@pytest.mark.parametrize("kind, per_layer", [("xlmr-xl", 6), ("eurobert", 7)])
+def test_default_targets_adapt_every_projection_and_only_the_adapters_learn(tiny_ckpts, kind, per_layer):
+    """The families with their own projection names (EuroBERT's Llama-style q/k/v/o and gate/up/down; XLM-R
+    XL's pre-layer-norm blocks): every projection of every layer gets an adapter, the adapters alone get
+    gradients, and merging gives a plain encoder that computes what the adapted one does."""
+    import torch
+
+    from stilt_cli.core.encoders.families import encoder_inputs
+    from stilt_cli.core.encoders.load import model_from_dir, tokenizer_from_dir
+
+    parent = checkpoint.load(tiny_ckpts[kind])
+    plan = lora.resolve(_resolve(peft="lora"), parent)
+    encoder = model_from_dir(parent.encoder_dir, parent.encoder["model_class"])
+    wrapped = lora.apply(encoder, plan)
+    adapted = [name for name, _ in wrapped.named_modules() if name.endswith(".base_layer")]
+    assert len(adapted) == per_layer * parent.encoder["num_layers"], adapted
+    tokenizer = tokenizer_from_dir(parent.encoder_dir)
+    batch = encoder_inputs(encoder.config, tokenizer(["der Hund schläft", "a cat"], padding=True, return_tensors="pt"))
+    torch.manual_seed(0)
+    for name, param in wrapped.named_parameters():
+        if ".lora_B." in name:  # peft starts B at zero; move it so the merge has something to carry
+            param.data.normal_(0, 0.02)
+    wrapped.train()
+    wrapped(**batch).last_hidden_state.pow(2).mean().backward()
+    with_grad = [n for n, p in wrapped.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0]
+    assert with_grad and all(".lora_A." in n or ".lora_B." in n for n in with_grad)
+    wrapped.eval()
+    with torch.no_grad():
+        adapted_out = wrapped(**batch).last_hidden_state
+        merged = wrapped.merge_and_unload()
+        assert float((merged(**batch).last_hidden_state - adapted_out).abs().max()) < 1e-5
 
 
 def test_group_names_and_suffixes_mix(tiny_ckpts):
