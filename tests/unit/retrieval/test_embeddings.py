@@ -10,7 +10,8 @@ from stilt_cli.core.retrieval import embed_cache, encoder, extract
 from tests.helpers import EMBED_TEXTS, all_layers
 
 
-@pytest.mark.parametrize("kind", ["xlmr", "mbert", "mt5"])
+# xlmr-xl: pre-layer-norm blocks, only the last hidden state is normed; eurobert: no `encoder.layer`, a full pass
+@pytest.mark.parametrize("kind", ["xlmr", "mbert", "mt5", "xlmr-xl", "eurobert"])
 def test_early_stop_single_layer_equals_full_pass(tiny_ckpts, kind):
     embedder = encoder.load(str(tiny_ckpts[kind]))
     full = all_layers(embedder, EMBED_TEXTS)
