@@ -61,7 +61,8 @@ class HeadSpec:
 
 def pooling_for(family: str) -> str:
     """How a sequence head reads its input: the first token, or the mean where the family has no CLS token
-    (the T5 families) or was trained to summarise by the mean (multilingual-e5)."""
+    (the T5 families), was trained to summarise by the mean (multilingual-e5) or whose authors' classifier
+    averages over tokens (EuroBERT)."""
     from stilt_cli.core.encoders.families import get
 
     return get(family).head_pooling
