@@ -92,6 +92,13 @@ def main() -> None:
     if script_dir and sys.path and os.path.abspath(sys.path[0] or ".") == script_dir and script_dir.endswith("bin"):
         sys.path.pop(0)
     # outside training (which saves a resumable state on SIGTERM, see core/training/trainstate.py) a SIGTERM
-    # cleans up like Ctrl-C instead of killing the process mid-write
+    # (or Slurm's SIGUSR1 warning) cleans up like Ctrl-C instead of killing the process mid-write
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)
-    app()
+    signal.signal(signal.SIGUSR1, _terminate_as_interrupt)
+    try:
+        app()
+    finally:
+        # the command has decided its exit code: a signal now would only interrupt the exit handlers
+        # (a KeyboardInterrupt traceback from atexit, or death by the signal once Python resets its handlers)
+        for name in ("SIGTERM", "SIGINT", "SIGUSR1"):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)

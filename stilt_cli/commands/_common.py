@@ -194,6 +194,13 @@ def guard(output: str | os.PathLike | None = None) -> Iterator[None]:
         error_line(exc.one_line())
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
+        from stilt_cli.core.atomic import committed
+
+        if output is not None and committed(output):  # the signal came after the output was complete
+            from stilt_cli.core.console import info
+
+            info(f"interrupted after {output} was complete; nothing was lost")
+            raise typer.Exit(0) from None
         # Ctrl-C (or SIGTERM, see cli.main) with nothing resumable to keep: every write in flight went
         # to a temporary name or an OUT.partial/ folder, removed on the way out
         error_line("interrupted before completion; unfinished outputs were discarded")

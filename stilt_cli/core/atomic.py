@@ -22,13 +22,46 @@ from stilt_cli.core.errors import DataError, OutputExistsError, UsageError
 IF_EXISTS = ("error", "skip", "overwrite")
 
 
-def disk_error(path: Path, exc: OSError) -> DataError:
-    """An OSError while writing `path` as one line with the fix."""
+def disk_error(path: Path, exc: OSError, hint: str | None = None) -> DataError:
+    """An OSError while writing `path` as one line with the fix (`hint` replaces the default one)."""
     if exc.errno == errno.ENOSPC:
-        return DataError(f"disk full while writing {path}", "free space or write elsewhere; nothing was replaced")
+        return DataError(f"disk full while writing {path}", hint or "free space or write elsewhere; nothing was replaced")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return DataError(f"cannot write {path}: permission denied", "choose a writable output path")
-    return DataError(f"cannot write {path}: {exc.strerror or exc}", None)
+        return DataError(f"cannot write {path}: permission denied", hint or "choose a writable output path")
+    return DataError(f"cannot write {path}: {exc.strerror or exc}", hint)
+
+
+_FULL = ("no space left on device", "storagefull", "disk quota exceeded", "file too large")
+_DENIED = ("permission denied", "permissiondenied", "read-only file system")
+_WRITE_FAILED = ("unexpected pos", "file write failed")  # torch.save's stream writer, which drops the errno
+
+
+def write_failure(exc: BaseException, path: Path) -> OSError | None:
+    """A failed write as an OSError with its errno, whichever library raised it: an OSError as it is;
+    shutil.Error (copytree's list of (source, target, reason) tuples) as its first failure; safetensors'
+    SafetensorError and torch.save's RuntimeError by their text. None when `exc` is not a failed write."""
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
+        _, target, why = exc.args[0][0]
+        return _from_text(str(why), Path(target)) or OSError(errno.EIO, str(why), str(target))
+    if isinstance(exc, OSError):
+        return exc
+    if isinstance(exc, RuntimeError) or type(exc).__name__ == "SafetensorError":
+        return _from_text(str(exc), path)
+    return None
+
+
+def _from_text(text: str, path: Path) -> OSError | None:
+    lowered = text.lower()
+    if any(s in lowered for s in _FULL):
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    if any(s in lowered for s in _DENIED):
+        return OSError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+    if any(s in lowered for s in _WRITE_FAILED):  # no errno given: a nearly full disk is by far the usual cause
+        with contextlib.suppress(OSError):
+            if shutil.disk_usage(path if path.is_dir() else path.parent).free < 64 * 2**20:
+                return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return OSError(errno.EIO, "the write failed", str(path))
+    return None
 
 
 @contextlib.contextmanager
@@ -105,8 +138,21 @@ def partial_dir(out: str | os.PathLike) -> Path:
     return out.with_name(out.name + ".partial")
 
 
+COMMITTED: set[str] = set()  # outputs this process completed: a signal after that is no interruption
+
+
+def committed(out: str | os.PathLike) -> bool:
+    """Whether this process has already renamed `out` into place (it is complete)."""
+    return os.path.abspath(out) in COMMITTED
+
+
 def commit_dir(partial: Path, out: Path, overwrite: bool) -> None:
     """Rename the finished `OUT.partial/` to `OUT`, replacing an old `OUT` only if allowed."""
+    _commit_dir(partial, out, overwrite)
+    COMMITTED.add(os.path.abspath(out))
+
+
+def _commit_dir(partial: Path, out: Path, overwrite: bool) -> None:
     if out.exists():
         if not overwrite:
             raise OutputExistsError(f"output {out} appeared while this run was working", "use --if-exists overwrite")

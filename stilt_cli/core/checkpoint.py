@@ -25,7 +25,7 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -229,8 +229,11 @@ class Writer:
             shutil.copytree(parent.path / entry["dir"], self.partial / MLM_DIR, dirs_exist_ok=True)
             self.manifest["mlm_head"] = dict(entry, dir=MLM_DIR)
 
-    def finish(self, stage: dict[str, Any], lineage: list[dict[str, Any]] | None = None) -> Path:
-        """Write stilt.json last, remove resumable state, and rename OUT.partial -> OUT."""
+    def finish(self, stage: dict[str, Any], lineage: list[dict[str, Any]] | None = None,
+               reached: Callable[[str], None] | None = None) -> Path:
+        """Write stilt.json last, then remove the resumable state, then rename OUT.partial -> OUT: at every
+        moment OUT.partial/ holds the state or a complete checkpoint (`commit_finished` ends the latter).
+        `reached(phase)` is told "manifest", then "cleared", then "committed" (the final save's test hook)."""
         stage = dict(stage)
         stage.setdefault("finished", now())
         manifest = {
@@ -243,14 +246,33 @@ class Writer:
         }
         manifest["lineage"] = list(lineage or []) + [stage]
         manifest["config_key"] = stage.get("config_key")
-        if self.state_dir.exists():
-            shutil.rmtree(self.state_dir)
+        reached = reached or (lambda phase: None)
         if self.encoder_dir.is_dir():
             from stilt_cli.core import modelcard
 
             modelcard.write(self.encoder_dir, manifest)  # replaces a card copied over from the parent
         atomic.write_text(self.partial / MANIFEST, json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n")
+        reached("manifest")
+        return self.commit_finished(reached)
+
+    def finished(self) -> dict[str, Any] | None:
+        """The manifest of a complete checkpoint in OUT.partial/ whose rename was cut short, else None."""
+        try:
+            manifest = json.loads((self.partial / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return manifest if isinstance(manifest, dict) and manifest.get("schema") == SCHEMA else None
+
+    def commit_finished(self, reached: Callable[[str], None] | None = None) -> Path:
+        """OUT.partial/ holds a complete checkpoint: drop the resumable state (its marker first) and rename."""
+        reached = reached or (lambda phase: None)
+        for directory in (self.state_dir, *(self.state_dir.with_name(STATE_DIR + s) for s in (".tmp", ".old"))):
+            with contextlib.suppress(FileNotFoundError):
+                (directory / "state.json").unlink()  # a half-removed state never looks complete
+            shutil.rmtree(directory, ignore_errors=True)
+        reached("cleared")
         atomic.commit_dir(self.partial, self.out, self.overwrite)
+        reached("committed")
         return self.out
 
 
@@ -265,7 +287,7 @@ def writer(out: str | os.PathLike, if_exists: str = "error", resume: bool = Fals
     partial = atomic.partial_dir(out)
     with atomic.output_lock(out):
         if partial.exists() and not resume:
-            if (partial / STATE_DIR).exists() and if_exists != "overwrite":
+            if ((partial / STATE_DIR).exists() or (partial / MANIFEST).exists()) and if_exists != "overwrite":
                 raise UsageError(
                     f"{partial} holds the resumable state of an interrupted run",
                     "add --resume to continue it, or --if-exists overwrite to start over",
@@ -279,11 +301,17 @@ def writer(out: str | os.PathLike, if_exists: str = "error", resume: bool = Fals
         try:
             yield w
         except BaseException as exc:
-            if partial.exists() and not (partial / STATE_DIR).exists():
+            # kept: a resumable state, or a complete checkpoint whose rename was cut short (--resume ends both)
+            resumable = any((partial / (STATE_DIR + s)).exists() for s in ("", ".old")) or w.finished() is not None
+            failure = atomic.write_failure(exc, partial) if isinstance(exc, Exception) else None
+            if failure is not None:  # disk full while saving weights, state or manifest: one line
+                where = failure.filename if isinstance(failure.filename, str) else partial
+                hint = "free space or write elsewhere, then run the same command with --resume" if resumable else None
+                error = atomic.disk_error(Path(where), failure, hint)
+            if partial.exists() and not resumable:
                 shutil.rmtree(partial, ignore_errors=True)
-            if isinstance(exc, OSError):  # disk full while saving weights, state or manifest: one line
-                where = exc.filename if isinstance(exc.filename, str) else partial
-                raise atomic.disk_error(Path(where), exc) from None
+            if failure is not None:
+                raise error from None
             raise
 
 

@@ -20,6 +20,50 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+def content_digest(path: str | os.PathLike, algorithm: str | None = None) -> str:
+    """A fast checksum of a file's bytes, as "ALGORITHM:HEX": catches any change of content, same-size
+    ones included (the caches store it and check it before use). xxh3-128 where xxhash is installed
+    (a dependency of `datasets`, so normally always), else blake2b; a digest names its algorithm, so
+    it is checked with the one that made it."""
+    algorithm = algorithm or _DIGEST
+    if algorithm == "xxh3_128":
+        import xxhash
+
+        digest = xxhash.xxh3_128()
+    elif algorithm == "blake2b":
+        digest = hashlib.blake2b(digest_size=16)
+    else:
+        raise ValueError(f"unknown digest algorithm {algorithm!r}")
+    import mmap
+
+    with open(path, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size:  # mapped, not read: no copy through Python (an empty file cannot be)
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                digest.update(mapped)
+    return f"{algorithm}:{digest.hexdigest()}"
+
+
+def digest_matches(path: str | os.PathLike, expected: Any) -> bool:
+    """Whether `path` still has the content `content_digest` recorded as `expected`."""
+    if not isinstance(expected, str) or ":" not in expected:
+        return False
+    try:
+        return content_digest(path, expected.split(":", 1)[0]) == expected
+    except ValueError:
+        return False
+
+
+def _fast_algorithm() -> str:
+    try:
+        import xxhash  # noqa: F401
+    except ImportError:
+        return "blake2b"
+    return "xxh3_128"
+
+
+_DIGEST = _fast_algorithm()
+
+
 def files_sha256(paths: list[Path]) -> str:
     """One digest over several files, by name and content, independent of order given."""
     digest = hashlib.sha256()

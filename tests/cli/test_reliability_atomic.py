@@ -120,19 +120,25 @@ def _digest(folder: Path) -> str:
 
 
 def test_checkpoint_crash_before_the_rename_leaves_no_checkpoint(cli, tiny_xlmr, inputs, tmp_path, monkeypatch):
+    """No OUT; OUT.partial/ holds the complete checkpoint (manifest last), which --resume renames into place."""
     def crash(*args, **kwargs):
         raise RuntimeError("simulated crash")
 
     out = tmp_path / "ckpt"
+    args = ("target", tiny_xlmr, "--task", "xnli", "--data", inputs["nli"], "-o", out, "--max-steps", "2")
     monkeypatch.setattr(atomic, "commit_dir", crash)
     with pytest.raises(RuntimeError):
-        cli("target", tiny_xlmr, "--task", "xnli", "--data", inputs["nli"], "-o", out, "--max-steps", "2")
+        cli(*args)
     monkeypatch.undo()
-    assert not out.exists() and not atomic.partial_dir(out).exists()
+    assert not out.exists() and (atomic.partial_dir(out) / "stilt.json").is_file()
+    assert not (atomic.partial_dir(out) / "state").exists()
     with pytest.raises(DataError, match="does not exist"):
         checkpoint.load(out)
-    again = cli("target", tiny_xlmr, "--task", "xnli", "--data", inputs["nli"], "-o", out, "--max-steps", "2")
+    assert "add --resume" in cli(*args).stderr  # a fresh start would throw the finished work away
+    again = cli(*args, "--resume")
     assert again.exit_code == 0, again.stderr
+    assert "finished the save an interruption had cut short" in again.stderr
+    assert checkpoint.load(out).heads and not atomic.partial_dir(out).exists()
 
 
 def test_crash_while_saving_the_final_weights_resumes_to_the_same_checkpoint(cli, tiny_xlmr, inputs, tmp_path,
@@ -151,7 +157,7 @@ def test_crash_while_saving_the_final_weights_resumes_to_the_same_checkpoint(cli
     monkeypatch.undo()
     assert not out.exists()
     state = json.loads((atomic.partial_dir(out) / "state" / "state.json").read_text())
-    assert state["progress"]["step"] == 2  # the last periodic save survives the crash
+    assert state["progress"]["step"] == 4 and state["final"]  # the trained weights, kept before the save began
     done = cli(*args, "-o", out, "--resume")
     assert done.exit_code == 0, done.stderr
     assert _digest(out) == _digest(tmp_path / "reference")

@@ -9,8 +9,9 @@ Storage: `$STILT_CACHE/tokenized/<sha256 of key>/`, one `.npy` per numeric colum
 flat values + row offsets), loaded memory-mapped, so a large training set costs no RAM until a
 batch touches it. Anything else (strings, nulls, nested objects) goes into one JSON file. Entries
 are built in a `.partial-*` folder and renamed into place, with `meta.json` written last: a killed
-run leaves no entry, and an entry that fails its checks (missing file, wrong size, other key) is
-rebuilt, never read. Examples read from stdin (`--data -`) are never cached: they have no identity
+run leaves no entry, and an entry that fails its checks (missing file, wrong size, other key, or a
+content digest that no longer matches: same-size damage too, `hashing.content_digest`) is rebuilt with
+one warning, never read. Examples read from stdin (`--data -`) are never cached: they have no identity
 to come back to. Dynamic padding happens at batch time, not here.
 """
 
@@ -30,9 +31,9 @@ import orjson
 
 from stilt_cli.core import console
 from stilt_cli.core.data import columns as column_store
-from stilt_cli.core.hashing import json_sha256
+from stilt_cli.core.hashing import content_digest, digest_matches, json_sha256
 
-FORMAT = "stilt.tokenized/1"
+FORMAT = "stilt.tokenized/2"  # /2: a content digest per file, checked before use
 STALE_PARTIAL_S = 6 * 3600  # a .partial folder this old belongs to a run that died
 
 
@@ -247,12 +248,14 @@ def _store(entry: Path, key: dict[str, Any], columns: dict[str, list], rows: int
             for part, array in arrays.items():
                 filename = f"c{index}.{part}.npy"
                 np.save(partial / filename, np.ascontiguousarray(array), allow_pickle=False)
-                files[part] = {"file": filename, "bytes": (partial / filename).stat().st_size}
+                files[part] = {"file": filename, "bytes": (partial / filename).stat().st_size,
+                               "digest": content_digest(partial / filename)}
             layout[name] = {"layout": kind, "files": files}
         if as_json:
             (partial / "objects.json").write_bytes(orjson.dumps(as_json, option=orjson.OPT_SERIALIZE_NUMPY))
         meta = {"format": FORMAT, "key": key, "rows": rows, "columns": layout, "created": time.time(),
-                "objects_bytes": (partial / "objects.json").stat().st_size if as_json else None}
+                "objects_bytes": (partial / "objects.json").stat().st_size if as_json else None,
+                "objects_digest": content_digest(partial / "objects.json") if as_json else None}
         (partial / "meta.json").write_bytes(orjson.dumps(meta, option=orjson.OPT_SORT_KEYS))  # last: marks complete
         if entry.exists():  # damaged entry being replaced (a valid one would have been a hit)
             shutil.rmtree(entry, ignore_errors=True)
@@ -284,6 +287,8 @@ def _load(entry: Path, key: dict[str, Any]) -> tuple[dict[str, Any], int] | None
                     blob = (entry / "objects.json").read_bytes()
                     if len(blob) != meta["objects_bytes"]:
                         raise ValueError("objects.json has the wrong size")
+                    if not digest_matches(entry / "objects.json", meta["objects_digest"]):
+                        raise ValueError("objects.json has changed since it was written")
                     objects = orjson.loads(blob)
                 columns[name] = objects[name]
                 continue
@@ -292,6 +297,8 @@ def _load(entry: Path, key: dict[str, Any]) -> tuple[dict[str, Any], int] | None
                 path = entry / spec["file"]
                 if path.stat().st_size != spec["bytes"]:
                     raise ValueError(f"{spec['file']} has the wrong size")
+                if not digest_matches(path, spec["digest"]):
+                    raise ValueError(f"{spec['file']} has changed since it was written")
                 arrays[part] = column_store.load_array(path)
             columns[name] = arrays["values"] if info["layout"] == "scalar" else column_store.Ragged(arrays["values"], arrays["offsets"])
         for name, values in columns.items():

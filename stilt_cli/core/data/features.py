@@ -15,7 +15,8 @@ concatenated, with their lengths). No padding here: batches pad dynamically (`co
 |                 | context, encoded as the pair (text, context)), [token_type_ids, cand_…]   |
 
 `word_ids` holds, per token, the index of the word it starts (-1 elsewhere): predictions map back
-to words through it. QA keeps offsets so answers are read back from the context.
+to words through it. QA keeps offsets so answers are read back from the context. Every text goes to the
+tokenizer through the character caps of `core/data/caps.py` (bounded memory on a huge input line).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from stilt_cli.core.data import cache
+from stilt_cli.core.data import cache, caps
 from stilt_cli.core.errors import DataError
 
 FEATURIZER_VERSION = 1
@@ -75,8 +76,8 @@ def _label_index(labels: Sequence[str]) -> dict[str, int]:
 
 def build_classification(examples: list[dict], tokenizer: Any, max_length: int, labels: Sequence[str]) -> dict[str, list]:
     index = _label_index(labels)
-    first = [e["text_a"] for e in examples]
-    second = [e["text_b"] for e in examples] if examples and "text_b" in examples[0] else None
+    first = [caps.text(e["text_a"], max_length) for e in examples]
+    second = [caps.text(e["text_b"], max_length) for e in examples] if examples and "text_b" in examples[0] else None
     encoded = tokenizer(first, second, truncation=True, max_length=max_length, **_encode_kwargs(tokenizer))
     out = {"input_ids": list(encoded["input_ids"])}
     _with_types(out, encoded)
@@ -86,7 +87,7 @@ def build_classification(examples: list[dict], tokenizer: Any, max_length: int, 
 
 def build_tagging(examples: list[dict], tokenizer: Any, max_length: int, labels: Sequence[str]) -> dict[str, list]:
     index = _label_index(labels)
-    encoded = tokenizer([e["tokens"] for e in examples], is_split_into_words=True, truncation=True,
+    encoded = tokenizer([caps.words(e["tokens"], max_length) for e in examples], is_split_into_words=True, truncation=True,
                         max_length=max_length, **_encode_kwargs(tokenizer))
     out: dict[str, list] = {"input_ids": list(encoded["input_ids"]), "labels": [], "word_ids": []}
     _with_types(out, encoded)
@@ -126,9 +127,10 @@ def _check_context_room(questions: list[str], tokenizer: Any, max_length: int, s
 
 def build_qa(examples: list[dict], tokenizer: Any, max_length: int, stride: int) -> dict[str, list]:
     """Stride windows over the context (question first); answers located as token spans per window."""
-    questions = _cut_questions([e["question"].lstrip() for e in examples], tokenizer)
+    questions = _cut_questions([caps.text(e["question"].lstrip(), max_length) for e in examples], tokenizer)
     _check_context_room(questions, tokenizer, max_length, stride)
-    encoded = tokenizer(questions, [e["context"] for e in examples], truncation="only_second", max_length=max_length,
+    contexts = [caps.context(e["context"], max_length) for e in examples]
+    encoded = tokenizer(questions, contexts, truncation="only_second", max_length=max_length,
                         stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True,
                         **_encode_kwargs(tokenizer))
     owners = encoded["overflow_to_sample_mapping"]
@@ -159,8 +161,9 @@ def build_multiple_choice(examples: list[dict], tokenizer: Any, max_length: int)
     firsts, seconds, owners = [], [], []
     for i, example in enumerate(examples):
         for choice in example["choices"]:
-            question = example.get("question")
-            firsts.append(example.get("context") or "")
+            question = caps.text(example.get("question") or "", max_length)
+            choice = caps.text(choice, max_length)
+            firsts.append(caps.text(example.get("context") or "", max_length))
             seconds.append(f"{question} {choice}" if question else choice)
             owners.append(i)
     if all(not f for f in firsts):  # no context anywhere: single sequences
@@ -182,7 +185,7 @@ def build_multiple_choice(examples: list[dict], tokenizer: Any, max_length: int)
 
 
 def build_mlm(examples: list[dict], tokenizer: Any, max_length: int) -> dict[str, list]:
-    encoded = tokenizer([e["text"] for e in examples], truncation=True, max_length=max_length,
+    encoded = tokenizer([caps.text(e["text"], max_length) for e in examples], truncation=True, max_length=max_length,
                         return_attention_mask=False, return_special_tokens_mask=False)
     return {"input_ids": list(encoded["input_ids"])}
 
@@ -197,12 +200,14 @@ def build_dual(examples: list[dict], tokenizer: Any, max_length: int, query_leng
                         'ranking training data is {"side": "query", "gold": [id]} and {"side": "candidate", "id"}')
     positives = [candidates[next(g for g in q["gold"] if g in candidates)] for q in queries]
     kwargs = _encode_kwargs(tokenizer)
-    encoded_q = tokenizer([q["text"] for q in queries], truncation=True, max_length=query_length, **kwargs)
+    encoded_q = tokenizer([caps.text(q["text"], max_length) for q in queries], truncation=True, max_length=query_length,
+                          **kwargs)
     with_context = [p for p in positives if p.get("context")]
     if with_context and len(with_context) != len(positives):
         raise DataError("some candidates have a context and some do not", "give every candidate a context, or none")
-    second = [p["context"] for p in positives] if with_context else None
-    encoded_c = tokenizer([p["text"] for p in positives], second, truncation=True, max_length=max_length, **kwargs)
+    second = [caps.text(p["context"], max_length) for p in positives] if with_context else None
+    encoded_c = tokenizer([caps.text(p["text"], max_length) for p in positives], second, truncation=True,
+                          max_length=max_length, **kwargs)
     out = {"input_ids": list(encoded_q["input_ids"]), "cand_input_ids": list(encoded_c["input_ids"])}
     if "token_type_ids" in encoded_q:
         out["token_type_ids"] = list(encoded_q["token_type_ids"])
@@ -237,6 +242,7 @@ def featurize(
         data=cache.STDIN if from_stdin else cache.examples_fingerprint(examples), max_length=max_length,
         stride=stride, spec_version=spec_version, featurizer_version=FEATURIZER_VERSION, head_type=head_type,
         labels=list(labels), max_query_tokens=MAX_QUERY_TOKENS if head_type == "qa" else None,
+        char_caps=caps.key(head_type),
         **({"query_length": query_length} if head_type == "dual-encoder" else {}),
     )
 

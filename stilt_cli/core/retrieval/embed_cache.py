@@ -1,8 +1,10 @@
 """The embedding cache: sentence vectors computed once per model, layers, pooling, length and texts.
 
 Storage: float16 `.npy` files, memory-mapped, keyed by the model (checkpoint manifest hash or weights
-fingerprint), layers, pooling, max length, the autocast dtype and a fingerprint of the texts;
-`STILT_NO_CACHE=1` or `cache=False` switches it off. `embed()` is what every retrieval, alignment and
+fingerprint), layers, pooling, max length, the autocast dtype and a fingerprint of the texts. Beside each
+`.npy` its `.json` (renamed into place last: it marks the entry complete) holds the shape and a content digest
+of the `.npy` (`hashing.content_digest`), checked before every use: a changed entry, same-size damage
+included, is recomputed with one warning. `STILT_NO_CACHE=1` or `cache=False` switches the cache off. `embed()` is what every retrieval, alignment and
 `stilt embed` call goes through.
 """
 
@@ -19,11 +21,11 @@ import orjson
 
 from stilt_cli.core import console
 from stilt_cli.core.errors import DataError
-from stilt_cli.core.hashing import json_sha256
+from stilt_cli.core.hashing import content_digest, digest_matches, json_sha256
 from stilt_cli.core.retrieval.encoder import Embedder, SentenceModel, dim_of
 from stilt_cli.core.retrieval.extract import EmbedSpec
 
-VERSION = 1  # bump when what is stored for a key changes
+VERSION = 2  # bump when what is stored for a key changes (2: a content digest in the .json)
 
 
 def texts_fingerprint(texts: Sequence[str]) -> str:
@@ -56,13 +58,26 @@ def _entry(embedder: Any, texts_fp: str, spec: EmbedSpec) -> Path:
 
 
 def _open_cached(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
-    if not path.is_file():
+    """The entry, memory-mapped, once its digest matches; None when absent or still being written (no
+    `.json` yet), and None with one warning (the entry removed) when it has changed since it was written."""
+    described = path.with_suffix(".json")
+    if not (path.is_file() and described.is_file()):
         return None
     try:
+        meta = orjson.loads(described.read_bytes())
+        if meta.get("shape") != list(shape):
+            raise ValueError(f"its description says shape {meta.get('shape')}, expected {list(shape)}")
+        if not digest_matches(path, meta.get("digest")):
+            raise ValueError("its vectors have changed since they were written")
         array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError):
+        if array.shape != shape:
+            raise ValueError(f"it holds shape {array.shape}, expected {shape}")
+    except (OSError, ValueError, orjson.JSONDecodeError) as exc:
+        console.warn(f"embedding cache entry {path.stem[:12]} is damaged ({exc}); recomputing it")
+        for stale in (described, path):
+            stale.unlink(missing_ok=True)
         return None
-    return array if array.shape == shape else None
+    return array
 
 
 def embed(embedder: Embedder | SentenceModel, texts: Sequence[str], spec: EmbedSpec, *, cache: bool = True,
@@ -101,21 +116,15 @@ def embed(embedder: Embedder | SentenceModel, texts: Sequence[str], spec: EmbedS
         out = np.empty(shape, dtype=np.float32)
         embedder.compute(texts, spec, out)
         return out
-    write_npy(path, shape, np.float16, lambda out: embedder.compute(texts, spec, out))
-    meta = {"v": VERSION, "model": embedder.fingerprint(), "ref": embedder.ref(), "texts": texts_fp,
-            "shape": list(shape), **spec.key()}
     from stilt_cli.core import atomic
 
-    atomic.write_bytes(path.with_suffix(".json"), orjson.dumps(meta, option=orjson.OPT_INDENT_2, default=str))
+    # the vectors and their description go in together, the description last (it marks the entry complete)
+    with atomic.atomic_group([path, path.with_suffix(".json")], [".npy", ""]) as (vectors, described):
+        fill_npy(vectors, shape, np.float16, lambda out: embedder.compute(texts, spec, out))
+        meta = {"v": VERSION, "model": embedder.fingerprint(), "ref": embedder.ref(), "texts": texts_fp,
+                "shape": list(shape), "digest": content_digest(vectors), **spec.key()}
+        described.write_bytes(orjson.dumps(meta, option=orjson.OPT_INDENT_2, default=str))
     return np.load(path, mmap_mode="r", allow_pickle=False)
-
-
-def write_npy(path: str | os.PathLike, shape: tuple[int, ...], dtype: Any, fill) -> None:
-    """Create an .npy of `shape` atomically: `fill(memmap)` writes it in place, then it is renamed over `path`."""
-    from stilt_cli.core import atomic
-
-    with atomic.atomic_path(path, suffix=".npy") as tmp:
-        fill_npy(tmp, shape, dtype, fill)
 
 
 def fill_npy(path: str | os.PathLike, shape: tuple[int, ...], dtype: Any, fill) -> None:

@@ -75,13 +75,14 @@ def compute_hidden(encoder: Any, texts: Sequence[str], spec: EmbedSpec, out: np.
     import torch
 
     from stilt_cli.core import device
+    from stilt_cli.core.data import caps
 
     choice = device.choose()
     model = encoder.model.to(choice.torch_device())
     model.eval()
     tokenizer = encoder.tokenizer
-    encoded = tokenizer(list(texts), add_special_tokens=True, truncation=True, max_length=spec.max_length,
-                        return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+    encoded = tokenizer(caps.texts(texts, spec.max_length), add_special_tokens=True, truncation=True,
+                        max_length=spec.max_length, return_attention_mask=False, return_token_type_ids=False)["input_ids"]
     lengths = np.fromiter((len(ids) for ids in encoded), dtype=np.int64, count=len(encoded))
     batches = length_batches(lengths, spec.batch_tokens, spec.max_batch)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0

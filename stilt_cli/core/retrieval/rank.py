@@ -160,11 +160,12 @@ class HeadEncoder:
     def encode(self, texts: list[str], max_length: int) -> np.ndarray:
         import torch
 
+        from stilt_cli.core.data import caps
         from stilt_cli.core.retrieval.extract import length_batches
         from stilt_cli.core.training import batching
 
-        encoded = self.tokenizer(texts, truncation=True, max_length=max_length, return_attention_mask=False,
-                                 return_token_type_ids=False)["input_ids"]
+        encoded = self.tokenizer(caps.texts(texts, max_length), truncation=True, max_length=max_length,
+                                 return_attention_mask=False, return_token_type_ids=False)["input_ids"]
         sizes = np.fromiter((len(ids) for ids in encoded), dtype=np.int64, count=len(encoded))
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         pad = self.tokenizer.pad_token_id or 0

@@ -21,7 +21,7 @@ from stilt_cli.core.console import info
 from stilt_cli.core.data import features
 from stilt_cli.core.errors import DataError, OutputExistsError, StiltError, UsageError
 from stilt_cli.core.tasks.spec import TaskSpec
-from stilt_cli.core.training import config, heads, lora, trainstate
+from stilt_cli.core.training import config, finalsave, heads, lora
 from stilt_cli.core.training.config import UNSET
 from stilt_cli.core.training.stage_data import Plan, head_labels, load_data, resolve_tasks, training_languages
 
@@ -106,6 +106,8 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
 
     with ExitStack() as stack:
         writer = _open_writer(stack, options, dist)
+        if dist.broadcast(finalsave.finish_cut_short(writer, stage["config_key"], options.resume)):
+            return options.output
         tracker = None if writer is None else stack.enter_context(_tracker(options, writer, cfg, stage, plans, mlm_spec))
         # under torchrun each process takes the GPU of its local rank (core/device.py decides)
         choice = device.choose(cfg["device"], cfg["precision"], local_rank=dist.local_rank if dist.active else None)
@@ -119,9 +121,12 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
                                 save_every=options.save_every, pad_id=tokenizer.pad_token_id, mlm=mlm,
                                 resumable=not stdin, tracker=tracker)
         jobs = _train_tasks(plans, cfg, train_rows, dev_rows, tokenizer, mlm_spec, options.mlm_data)
-        progress = loop.train(model, jobs, cfg, runtime)
+        progress = finalsave.resumed(model, runtime) or loop.train(model, jobs, cfg, runtime)
         if writer is None:
             return None
+        final = stack.enter_context(finalsave.Guard(writer))  # from here on a signal lets the save finish
+        if runtime.resumable:
+            finalsave.keep_state(runtime.state_dir, model, stage["config_key"], progress, dist.world)
         model.to("cpu")
         encoder, peft_record = model.encoder, None
         if adapter is not None:  # the adapter in PEFT's format, then the plain encoder with it merged
@@ -143,9 +148,11 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
         stage.update(metrics=_metrics(progress), dropped_heads=sorted(parent.heads), resumed=options.resume,
                      runtime={"world_size": dist.world, "device": choice.device, "amp": choice.amp_dtype,
                               "save_every": options.save_every})
-        trainstate.discard(writer.state_dir)  # finish() renames OUT.partial: no training state may ride along
         tracker.close()  # the train log is complete before its folder is renamed
-        out = writer.finish(stage, lineage=parent.lineage())
+        finalsave.pause("weights")
+        out = writer.finish(stage, lineage=parent.lineage(), reached=finalsave.pause)  # removes the state
+    if final.received:
+        info(f"{final.received} arrived during the final save, which completed")
     info(f"wrote checkpoint {out} (heads: {', '.join(model.specs)})")
     return out
 

@@ -17,18 +17,21 @@ the batch plan is a pure function of the seed (see `core/training/batching.py`, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import shutil
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from stilt_cli.core import atomic
 from stilt_cli.core.console import info
 from stilt_cli.core.errors import DataError, Interrupted, UsageError
 from stilt_cli.core.training.distributed import Dist
@@ -55,8 +58,11 @@ def recover(directory: Path) -> None:
 
 
 def discard(directory: Path) -> None:
-    """Remove the state and its staging/previous copies (the stage completed)."""
+    """Remove the state and its staging/previous copies (the stage completed); state.json first, so that a
+    removal cut short never leaves a folder that looks like a complete state."""
     for path in (directory, _staging(directory), _previous(directory)):
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            (path / "state.json").unlink()
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -97,27 +103,52 @@ def save(directory: Path, *, model: torch.nn.Module, optimizer: Any, scheduler: 
     staging = _staging(directory)
     if dist.is_main:
         shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
+        with writing(directory):
+            staging.mkdir(parents=True)
     dist.barrier()
-    torch.save(rng if rng is not None else rng_state(), staging / f"rng-{dist.rank}.pt")
+    with writing(directory):
+        torch.save(rng if rng is not None else rng_state(), staging / f"rng-{dist.rank}.pt")
+        if dist.is_main:
+            save_model(model, str(staging / "model.safetensors"))
+            if best is not None:
+                save_file(best, str(staging / "best.safetensors"))
+            torch.save(optimizer.state_dict(), staging / "optimizer.pt")
+            torch.save(scheduler.state_dict(), staging / "scheduler.pt")
+            torch.save(scaler.state_dict(), staging / "scaler.pt")
+            payload = {"schema": SCHEMA, "world_size": dist.world, **info_json}
+            (staging / "state.json").write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")
+    dist.barrier()
     if dist.is_main:
-        save_model(model, str(staging / "model.safetensors"))
-        if best is not None:
-            save_file(best, str(staging / "best.safetensors"))
-        torch.save(optimizer.state_dict(), staging / "optimizer.pt")
-        torch.save(scheduler.state_dict(), staging / "scheduler.pt")
-        torch.save(scaler.state_dict(), staging / "scaler.pt")
-        payload = {"schema": SCHEMA, "world_size": dist.world, **info_json}
-        (staging / "state.json").write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")
+        swap(directory)
     dist.barrier()
-    if dist.is_main:
-        previous = _previous(directory)
-        shutil.rmtree(previous, ignore_errors=True)
-        if directory.exists():
-            directory.rename(previous)
-        staging.rename(directory)
-        shutil.rmtree(previous, ignore_errors=True)
-    dist.barrier()
+
+
+RESUME_HINT = "free space (or make it writable), then run the same command again with --resume"
+
+
+@contextlib.contextmanager
+def writing(directory: Path) -> Iterator[None]:
+    """A failed write of the state in `directory` (disk full, no permission; whichever library raised it) as
+    one line naming the folder, with the half-written `state.tmp/` removed; the previous state stays."""
+    try:
+        yield
+    except Exception as exc:
+        failure = atomic.write_failure(exc, _staging(directory))
+        if failure is None:
+            raise
+        error = atomic.disk_error(directory, failure, RESUME_HINT)  # before the removal frees the space
+        shutil.rmtree(_staging(directory), ignore_errors=True)
+        raise error from None
+
+
+def swap(directory: Path) -> None:
+    """Put the complete `state.tmp/` in place of `state/`, by renames: a kill leaves one of the two."""
+    previous = _previous(directory)
+    shutil.rmtree(previous, ignore_errors=True)
+    if directory.exists():
+        directory.rename(previous)
+    _staging(directory).rename(directory)
+    shutil.rmtree(previous, ignore_errors=True)
 
 
 def _torch_load(path: Path) -> Any:

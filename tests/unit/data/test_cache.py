@@ -105,11 +105,23 @@ def test_no_cache_switch(tmp_path, monkeypatch):
     assert build.calls == 2 and cache.STATS.hits == 0
 
 
-@pytest.mark.parametrize("damage", ["truncate_values", "drop_meta", "garbage_meta", "other_key", "drop_objects"])
+@pytest.mark.parametrize("damage", ["truncate_values", "drop_meta", "garbage_meta", "other_key", "drop_objects",
+                                    "token_in_range", "token_out_of_range", "label_in_range", "objects_same_size"])
 def test_damaged_entry_is_rebuilt_not_read(tmp_path, damage, capsys):
     build = Builder()
     entry = cache.features(_key(), build, cache_dir=tmp_path).path
-    if damage == "truncate_values":
+    if damage in ("token_in_range", "token_out_of_range", "label_in_range"):
+        # same size, header intact: only the content check can tell (a shared disk flipped some bytes)
+        meta = __import__("orjson").loads((entry / "meta.json").read_bytes())
+        column = "label" if damage == "label_in_range" else "input_ids"
+        array = np.load(entry / meta["columns"][column]["files"]["values"]["file"], mmap_mode="r+")
+        array[1] = {"token_in_range": 6, "token_out_of_range": 2**30, "label_in_range": 2}[damage]
+        array.flush()
+        del array
+    elif damage == "objects_same_size":
+        blob = (entry / "objects.json").read_bytes()
+        (entry / "objects.json").write_bytes(blob.replace(b'"a"', b'"z"'))
+    elif damage == "truncate_values":
         target = next(entry.glob("*.values.npy"))
         target.write_bytes(target.read_bytes()[:-4])
     elif damage == "drop_meta":

@@ -169,3 +169,53 @@ def test_tag_predictions_map_back_to_words(tokenizer):
     out = predict.predict(_Tagger(["O", "B-LOC"]), "t", feats, rows, device=choose("cpu"))
     assert out[0] == ["B-LOC", "O", "B-LOC"]
     assert len(out[1]) == 40 and out[1][0] == "B-LOC" and out[1][-1] == "O"
+
+
+def _uncapped(monkeypatch):
+    from stilt_cli.core.data import caps
+
+    for name in ("text", "context"):
+        monkeypatch.setattr(caps, name, lambda value, max_length: value)
+    monkeypatch.setattr(caps, "words", lambda values, max_length: list(values))
+
+
+@pytest.mark.parametrize("head_type", ["classification", "tagging", "qa", "multiple-choice", "mlm"])
+def test_huge_fields_are_cut_before_tokenization_without_changing_the_features(tokenizer, head_type, monkeypatch):
+    """A field far beyond its cap gives the features of the same field cut at the cap; and those are the
+    features the whole field gives (shown on a field large enough to show it, small enough to tokenize)."""
+    from stilt_cli.core.data import caps
+
+    monkeypatch.setenv("STILT_NO_CACHE", "1")  # the cache would hand the capped features back
+    max_length, stride = (96, 24) if head_type == "qa" else (16, None)
+    long_text = " ".join(["river stone light"] * 400)  # 7,200 characters: above the text cap (512) here
+    example = {
+        # one huge field of a pair (were both cut, which one keeps an odd last token could change)
+        "classification": {"id": "a", "text_a": "a cat " * 40, "text_b": long_text, "label": "neutral"},
+        "tagging": {"id": "a", "tokens": ["w" * 700] + ["cat", "dog"] * 300, "tags": ["O"] * 601},
+        "qa": {"id": "a", "question": "where " * 600, "context": "cat dog " * 3200,
+               "answers": [{"text": "dog", "start": 4}]},
+        "multiple-choice": {"id": "a", "context": long_text, "question": "why?", "choices": ["a dog", "b"],
+                            "label": 0},
+        "mlm": {"id": "a", "text": long_text},
+    }[head_type]
+    labels = {"classification": ["entailment", "neutral", "contradiction"], "tagging": ["O"]}.get(head_type, [])
+    assert head_type == "tagging" or any(
+        len(v) > len(caps.text(v, max_length)) for v in example.values() if isinstance(v, str))
+    task = {"classification": "xnli", "tagging": "panx", "qa": "xquad", "multiple-choice": "copa",
+            "mlm": "mlm"}[head_type]
+
+    def columns():
+        feats = features.featurize([example], tokenizer, task=task, head_type=head_type, split="test",
+                                   max_length=max_length, labels=labels, doc_stride=stride)
+        return {k: (v.tolist() if hasattr(v, "tolist") else list(v)) for k, v in feats.columns.items()}
+
+    capped = columns()
+    _uncapped(monkeypatch)
+    whole = columns()
+    if head_type == "qa":  # the context's tail windows are gone; all but the last kept one (cut at the cap)
+        kept = len(capped["input_ids"]) - 1  # are the whole context's first windows
+        assert 0 < kept < len(whole["input_ids"]) - 1
+        for name in ("input_ids", "offsets", "start_position", "end_position"):
+            assert capped[name][:kept] == whole[name][:kept]
+    else:
+        assert capped == whole

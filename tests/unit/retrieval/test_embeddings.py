@@ -73,3 +73,24 @@ def test_cache_hit_and_sweep_reuse(tiny_xlmr, capsys):
     np.testing.assert_array_equal(np.asarray(single[0]), np.asarray(sweep[1]))
     embed_cache.embed(embedder, texts, extract.EmbedSpec((1,), max_length=4))  # another key
     assert "embedding cache miss" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", [0.25, float("inf")], ids=["plausible", "impossible"])
+def test_a_changed_embedding_cache_entry_is_recomputed(tiny_xlmr, value, capsys):
+    """Same size, header intact: only the content digest tells the entry was damaged."""
+    embedder = encoder.load(str(tiny_xlmr))
+    texts = [f"damage probe {value} sentence {i}" for i in range(4)]
+    spec = extract.EmbedSpec((1,))
+    first = np.array(embed_cache.embed(embedder, texts, spec))
+    entry = embed_cache._entry(embedder, embed_cache.texts_fingerprint(texts), spec)
+    stored = np.load(entry, mmap_mode="r+")
+    stored[0, 1, 0] = value
+    stored.flush()
+    del stored
+    capsys.readouterr()
+    again = np.array(embed_cache.embed(embedder, texts, spec))
+    err = capsys.readouterr().err
+    assert err.count("is damaged") == 1 and "embedding cache miss" in err
+    assert np.array_equal(first, again)
+    embed_cache.embed(embedder, texts, spec)
+    assert "embedding cache hit" in capsys.readouterr().err
