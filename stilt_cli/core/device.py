@@ -97,6 +97,13 @@ class DeviceChoice:
         return self.type == "cpu"
 
     @property
+    def sharded_precision(self) -> tuple[str | None, str | None]:
+        """FSDP's mixed-precision policy, (parameter dtype, gradient-reduction dtype); None keeps fp32. bf16
+        runs gather bf16 parameters and reduce gradients in fp32; fp16 keeps fp32 shards under fp16 autocast
+        and the gradient scaler, as an unsharded run; fp32 stays fp32."""
+        return ("bfloat16", "float32") if self.amp_dtype == "bfloat16" else (None, None)
+
+    @property
     def ddp_backend(self) -> str:
         return "nccl" if self.is_cuda else "gloo"
 
