@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from stilt_cli.bench import lora_bench
 from stilt_cli.bench.workload import xnli_pairs
 
 SHAPES = {"small": {"hidden": 256, "layers": 4, "heads": 4, "ffn": 1024, "vocab_size": 4000},
@@ -30,39 +31,10 @@ SHAPES = {"small": {"hidden": 256, "layers": 4, "heads": 4, "ffn": 1024, "vocab_
 TOLERANCE = 0.20
 
 
-def _kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise OSError(f"/proc/self/status has no {field}")
-
-
-def _child(args: dict[str, Any], queue: Any) -> None:
-    from stilt_cli.core.training import config, loop, stages
-
-    measured: dict[str, Any] = {}
-    original = loop.train
-
-    def train(model, tasks, cfg, rt):
-        measured["rss_before_mib"] = _kib("VmRSS") / 1024
-        Path("/proc/self/clear_refs").write_text("5")  # VmHWM := the current resident set
-        result = original(model, tasks, cfg, rt)
-        measured["peak_mib"] = _kib("VmHWM") / 1024
-        return result
-
-    loop.train = train
-    settings = {key: config.UNSET for key in config.DEFAULTS}
-    settings.update(args["settings"])
-    stages.run(stages.StageOptions(stage="target", checkpoint=Path(args["checkpoint"]), tasks="xnli",
-                                   output=Path(args["output"]), settings=settings, data=[args["train"]],
-                                   if_exists="overwrite"))
-    queue.put(measured)
-
-
 def _measure(args: dict[str, Any]) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(target=_child, args=(args, queue))
+    process = context.Process(target=lora_bench.measured_stage, args=(args, queue))
     process.start()
     measured = queue.get(timeout=7200)
     process.join()
