@@ -16,7 +16,8 @@ machines without a GPU.
 `--device` / `STILT_DEVICE=cpu|cuda|cuda:1|mps` override the automatic choice (CUDA, then MPS, then
 CPU); under a DDP launcher each process takes `cuda:LOCAL_RANK`. `CUDA_VISIBLE_DEVICES=""` hides every
 GPU. Autocast runs on the chosen device type, so CPU bf16/fp16 exercise the same code path as CUDA.
-CPU-only: the sparse word-embedding gradient (`core/training/embedgrad.py`), off on CUDA and MPS.
+CPU-only: the sparse word-embedding gradient (`core/training/embedgrad.py`), off on CUDA and MPS. Under
+`--parallel fsdp` the same row gives FSDP2's mixed-precision policy (`DeviceChoice.sharded_precision`).
 """
 
 from __future__ import annotations

@@ -159,21 +159,22 @@ def activations(s: Shape, setup: Setup, rows: int) -> float:
 
 def estimate(s: Shape, setup: Setup) -> dict[str, Any]:
     """Per-GPU peak memory by part, in GiB, for one configuration."""
-    n = setup.gpus if setup.strategy.startswith("fsdp") else 1
+    sharded = setup.strategy.startswith("fsdp") and setup.gpus > 1  # one process: a plain run
+    n = setup.gpus if sharded else 1
     lora = setup.strategy.endswith("lora")
-    total, trainable = total_params(s), lora_params(s, setup.lora_rank) if setup.strategy.endswith("lora") else 0
-    trainable = trainable or total
+    total = total_params(s)
+    trainable = lora_params(s, setup.lora_rank) if lora else total
     everything = total + (trainable if lora else 0)
     rows = math.ceil(setup.batch_size / (setup.grad_accum * setup.gpus))
     e = 2 if setup.precision == "bf16" else 4
     parts = {"weights": 4 * everything / n, "gradients": 4 * trainable / n, "optimizer": 8 * trainable / n,
              "activations": activations(s, setup, rows)}
     work = 0.0
-    if setup.strategy.startswith("fsdp") and setup.gpus > 1:
+    if sharded:
         work += 2 * layer_params(s) * (e + (0 if lora else 4)) + embedding_params(s) * e  # gathered units
     elif setup.strategy == "ddp" and setup.gpus > 1:
         work += 4 * trainable  # DDP's gradient buckets
-    if setup.precision == "bf16" and not lora and not setup.strategy.startswith("fsdp"):
+    if setup.precision == "bf16" and not lora and not sharded:
         work += 2 * s.layers * layer_params(s)  # autocast's cached bf16 copies of the trainable matrices
     peak = parts["weights"] + parts["optimizer"] + work + max(parts["activations"], parts["gradients"])
     work += 0.05 * peak + (CONTEXT_GIB * GIB if setup.gpu else 0)
