@@ -25,7 +25,8 @@ from stilt_cli.bench import lora_bench
 from stilt_cli.bench.workload import xnli_pairs
 
 SHAPES = {"small": {"hidden": 256, "layers": 4, "heads": 4, "ffn": 1024, "vocab_size": 4000},
-          "base": {"hidden": 768, "layers": 12, "heads": 12, "ffn": 3072, "vocab_size": 4000, "vocab_padded_to": 250002},
+          "base": {"hidden": 768, "layers": 12, "heads": 12, "ffn": 3072, "vocab_size": 4000,
+                   "vocab_padded_to": 250002},
           "xlmr-large": {"hidden": 1024, "layers": 24, "heads": 16, "ffn": 4096, "vocab_size": 4000,
                          "vocab_padded_to": 250002}}
 TOLERANCE = 0.20
@@ -72,7 +73,9 @@ def run(shapes: tuple[str, ...] = tuple(SHAPES), steps: int = 4, batch: int = 8,
             shape = memory.from_config(config, name)
             for arm in ("full", "lora"):
                 settings = {"max_steps": steps, "batch_size": batch, "max_length": length, "eval_every": 0,
-                            "seed": 0, "device": "cpu", "precision": "fp32", **({"peft": "lora"} if arm == "lora" else {})}
+                            "seed": 0, "device": "cpu", "precision": "fp32"}
+                if arm == "lora":
+                    settings["peft"] = "lora"
                 measured = _measure({"checkpoint": str(checkpoint), "output": str(work / f"{name}-{arm}"),
                                      "train": str(train), "settings": settings})
                 setup = memory.Setup(strategy=arm if arm == "lora" else "ddp", precision="fp32", batch_size=batch,

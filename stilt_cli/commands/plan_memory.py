@@ -15,9 +15,11 @@ def command(
     model: Annotated[str, typer.Argument(help="A known encoder (xlmr-large, xlmr-xl, xlmr-xxl, mt5-xxl, ...), a hub id "
                                               "(facebook/xlm-roberta-xxl; its config from the local cache), or a "
                                               "folder holding config.json (a stilt checkpoint too).")],
-    strategy: Annotated[list[str] | None, typer.Option("--strategy", callback=one_of("stilt_cli.core.planning.memory:STRATEGIES"), help="ddp, fsdp, lora "
-                                                        "(LoRA, unsharded) or fsdp-lora (repeatable; default all).")] = None,
-    precision: Annotated[str, typer.Option("--precision", callback=one_of(PRECISIONS), help="bf16 (default) or fp32.")] = "bf16",
+    strategy: Annotated[list[str] | None, typer.Option(
+        "--strategy", callback=one_of("stilt_cli.core.planning.memory:STRATEGIES"),
+        help="ddp, fsdp, lora (LoRA, unsharded) or fsdp-lora (repeatable; default all).")] = None,
+    precision: Annotated[str, typer.Option("--precision", callback=one_of(PRECISIONS),
+                                           help="bf16 (default) or fp32.")] = "bf16",
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Effective batch per optimizer step.")] = 32,
     max_length: Annotated[int, typer.Option("--max-length", min=1, help="Tokens per input.")] = 256,
     grad_accum: Annotated[int, typer.Option("--grad-accum", min=1, help="Micro-batches per step.")] = 1,

@@ -11,7 +11,8 @@ from tests.helpers import write_jsonl
 
 def test_unknown_strategy_exits_2_before_the_model_loads(cli, tmp_path, monkeypatch):
     monkeypatch.setattr("stilt_cli.core.training.stages.run", lambda *a: (_ for _ in ()).throw(AssertionError))
-    result = cli("target", tmp_path / "no-such-checkpoint", "--task", "xnli", "--parallel", "zero3", "-o", tmp_path / "o")
+    result = cli("target", tmp_path / "no-such-checkpoint", "--task", "xnli", "--parallel", "zero3",
+                 "-o", tmp_path / "o")
     assert result.exit_code == 2
     assert "--parallel" in result.stderr and "ddp, fsdp" in result.stderr
 

@@ -240,6 +240,7 @@ def plan(model: str, base: Setup, strategies: list[str], memory_gib: float) -> t
              f"{', gradient checkpointing' if base.gradient_checkpointing else ''}")
     if not any(r["fits"] for r in rows):
         best = smallest_fit(shape, base, memory_gib)
-        hint = f"smallest that fits: {describe(best, memory_gib)}" if best else f"none fits on {MAX_GPUS} GPUs: a smaller model"
+        hint = (f"smallest that fits: {describe(best, memory_gib)}" if best
+                else f"none fits on {MAX_GPUS} GPUs: a smaller model")
         raise UsageError(f"{title}: nothing fits {base.gpus} x {memory_gib:g} GiB GPU(s)", hint)
     return rows, f"{title}: " + "; ".join(verdicts)

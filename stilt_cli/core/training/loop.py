@@ -241,7 +241,8 @@ def train(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime
     return state
 
 
-def _step(runner: parallel.Applied, task: TrainTask, rows: np.ndarray, cfg: Resolved, rt: Runtime, scaler: Any) -> float:
+def _step(runner: parallel.Applied, task: TrainTask, rows: np.ndarray, cfg: Resolved, rt: Runtime,
+          scaler: Any) -> float:
     """Forward + backward over the effective batch; returns its mean loss (over all processes)."""
     device = rt.device.torch_device()
     parts = []

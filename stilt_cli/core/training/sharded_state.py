@@ -46,10 +46,11 @@ def read_metadata(folder: Path) -> Any:
 
     class Restricted(pickle.Unpickler):
         def find_class(self, module: str, name: str) -> Any:
-            found = super().find_class(module, name) if module.split(".")[0] in ("torch", "collections", "builtins", "pathlib") \
-                else None
+            allowed_module = module.split(".")[0] in ("torch", "collections", "builtins", "pathlib")
+            found = super().find_class(module, name) if allowed_module else None
             checkpoint_class = isinstance(found, type) and found.__module__.startswith("torch.distributed.checkpoint.")
-            plain = module == "builtins" and name in ("set", "frozenset", "slice", "tuple", "list", "dict", "int", "float")
+            plain = module == "builtins" and name in ("set", "frozenset", "slice", "tuple", "list", "dict", "int",
+                                                      "float")
             torch_value = module == "torch" and (found is torch.Size or isinstance(
                 found, (torch.dtype, torch.layout, torch.memory_format)))
             known = (module, name) in (("collections", "OrderedDict"), ("torch.serialization", "_get_layout"),

@@ -153,14 +153,16 @@ def load(directory: Path, *, model: torch.nn.Module, optimizer: Any, scheduler: 
         raise UsageError(f"the resumable state was written by {meta.get('world_size')} processes, this run has {dist.world}",
                          "resume with the same number of processes")
     if bool(meta.get("sharded")) != parallel.is_sharded(model):
-        raise UsageError(f"the resumable state in {directory} was written {'with' if meta.get('sharded') else 'without'} "
-                         "--parallel fsdp", "resume with the same --parallel")
+        written = "with" if meta.get("sharded") else "without"
+        raise UsageError(f"the resumable state in {directory} was written {written} --parallel fsdp",
+                         "resume with the same --parallel")
     try:
         if meta.get("sharded"):  # a collective: every rank reads its shard
             best = sharded_state.read(directory, model=model, optimizer=optimizer)
         else:
             load_model(model, str(directory / "model.safetensors"), strict=True)
-            best = load_file(str(directory / "best.safetensors")) if (directory / "best.safetensors").is_file() else None
+            kept = directory / "best.safetensors"
+            best = load_file(str(kept)) if kept.is_file() else None
     except Exception as exc:
         raise DataError(f"resumable state {directory} has unreadable weights ({str(exc).splitlines()[0]})",
                         "start over with --if-exists overwrite") from None
