@@ -61,8 +61,9 @@ class Applied:
             finally:
                 self.runner.set_requires_gradient_sync(True)
 
-    def clip(self, model: Any, max_norm: float) -> float:
-        """Clip the (possibly sharded) gradients to a total norm over all of them; -> the norm before clipping."""
+    def clip(self, model: Any, max_norm: float) -> Any:
+        """Clip the (possibly sharded) gradients to a total norm over all of them; -> the norm before clipping
+        (a 0-d tensor, as `clip_grad_norm_` returns it)."""
         import torch
 
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
