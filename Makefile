@@ -18,7 +18,7 @@ help:
 	@echo "make demo     - the offline cross-lingual demo (see README)"
 	@echo "make test     - the whole test suite, offline"
 	@echo "make lint     - ruff"
-	@echo "make bench    - speed and memory benchmarks (writes bench/results.json)"
+	@echo "make bench    - speed and memory benchmarks (writes bench/results.json; BENCH=memory: plan-memory vs measured)"
 	@echo "make gpu-check - every GPU path once, <= 8 min on one GPU (writes bench/results-gpu.json); PY=python of a CUDA env"
 	@echo "make demo-check  - the demo, cold, compared with the README's transcript (CI runs it)"
 	@echo "make readme-demo - the demo, cold, written into the README's transcript block"

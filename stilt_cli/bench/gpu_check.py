@@ -20,7 +20,9 @@ Cases (`CASES`, a list of small functions `case(ctx) -> list of rows`; add one t
   samples/s and peak memory of each, and their ratios (`gpu_lora.py`);
 - retrieval: exact search and margin mining on the GPU (torch, and faiss-gpu when importable): the same
   neighbours as on CPU, time as a ratio of one GEMM of the same shape;
-- ddp: NCCL initialisation and one DDP training step with world size 1.
+- ddp: NCCL initialisation and one DDP training step with world size 1;
+- fsdp: the XLM-R-Large-shaped encoder sharded with `--parallel fsdp` over every visible GPU (torchrun), two
+  steps at 32 x 256, and `stilt plan-memory`'s per-GPU estimate against the measured CUDA peak (`gpu_fsdp.py`).
 
 GPU_CHECK_DEVICE=cpu runs the same cases at toy sizes on CPU (bf16/fp16 through CPU autocast, gloo) in
 under a minute; the test suite runs it that way. Output: a table on stdout, and JSON at GPU_CHECK_OUT
@@ -96,10 +98,10 @@ def _driver() -> str | None:
 
 
 def cases() -> list[tuple[str, Callable[[Context], list[dict[str, Any]]]]]:
-    from stilt_cli.bench import gpu_cases, gpu_lora
+    from stilt_cli.bench import gpu_cases, gpu_fsdp, gpu_lora
 
     return [("chain", gpu_cases.chain), ("large", gpu_cases.large_encoder), ("lora", gpu_lora.lora),
-            ("retrieval", gpu_cases.retrieval), ("ddp", gpu_cases.ddp)]
+            ("retrieval", gpu_cases.retrieval), ("ddp", gpu_cases.ddp), ("fsdp", gpu_fsdp.fsdp)]
 
 
 CASES = cases  # a function, so that importing this module stays light

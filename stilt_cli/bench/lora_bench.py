@@ -32,14 +32,14 @@ from stilt_cli.bench.workload import xnli_pairs
 ARMS = {"full": ["--lr", "2e-5"], "lora": ["--peft", "lora", "--lr", "3e-4"]}
 
 
-def _proc_kib(field: str) -> int:
+def proc_kib(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise OSError(f"/proc/self/status has no {field}")
 
 
-def _arm(args: dict[str, Any], queue: Any) -> None:
+def measured_stage(args: dict[str, Any], queue: Any) -> None:
     """One run in a fresh process: the stage, with `loop.train` wrapped to read the memory high-water mark."""
     from stilt_cli.core.training import config, loop, stages
 
@@ -47,11 +47,11 @@ def _arm(args: dict[str, Any], queue: Any) -> None:
     original = loop.train
 
     def train(model, tasks, cfg, rt):
-        measured["rss_before_mib"] = _proc_kib("VmRSS") / 1024
+        measured["rss_before_mib"] = proc_kib("VmRSS") / 1024
         Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current resident set
         measured["trainable_parameters"] = sum(p.numel() for p in model.parameters() if p.requires_grad)
         result = original(model, tasks, cfg, rt)
-        measured["peak_mib"] = _proc_kib("VmHWM") / 1024
+        measured["peak_mib"] = proc_kib("VmHWM") / 1024
         return result
 
     loop.train = train
@@ -59,7 +59,8 @@ def _arm(args: dict[str, Any], queue: Any) -> None:
     settings.update(args["settings"])
     stages.run(stages.StageOptions(stage="target", checkpoint=Path(args["checkpoint"]), tasks="xnli",
                                    output=Path(args["output"]), settings=settings, data=[args["train"]],
-                                   eval_data=[args["dev"]], if_exists="overwrite"))
+                                   eval_data=[args["dev"]] if args.get("dev") else None,
+                                   if_exists="overwrite"))
     queue.put(measured)
 
 
@@ -82,7 +83,7 @@ def _run_arm(arm: str, checkpoint: Path, out: Path, train: Path, dev: Path, step
     queue = context.Queue()
     args = {"checkpoint": str(checkpoint), "output": str(out), "train": str(train), "dev": str(dev),
             "settings": _settings(arm, steps, batch)}
-    process = context.Process(target=_arm, args=(args, queue))
+    process = context.Process(target=measured_stage, args=(args, queue))
     process.start()
     measured = queue.get(timeout=3600)
     process.join()

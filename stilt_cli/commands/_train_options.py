@@ -84,6 +84,11 @@ class StageInputs:
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the resumable state in OUT.partial/ (starts fresh when there is none).")] = False
     if_exists: IfExists = "error"
     report_to: Annotated[list[str] | None, typer.Option("--report-to", callback=checked_by(_report_to), help="Also report each step to none (default), tensorboard, wandb or mlflow (repeatable or comma-separated; rank 0 only). Every checkpoint keeps its train_log.jsonl either way.")] = None
+    parallel: Annotated[str, typer.Option(
+        "--parallel", callback=one_of("stilt_cli.core.training.parallel:STRATEGIES"),
+        help="Under torchrun: ddp (default; every process holds the whole model and optimizer state) or fsdp "
+             "(torch's FSDP2: parameters, gradients and AdamW state sharded over the processes; for models whose "
+             "training does not fit one GPU). One process: a plain run either way.")] = "ddp"
     tracking_dir: Annotated[Path | None, typer.Option("--tracking-dir", help="Where --report-to trackers write (TensorBoard events, the wandb offline run, a local MLflow store); default: tracking/ beside the output.")] = None
 
 
@@ -107,5 +112,5 @@ def run_stage(stage: str, checkpoint: Path, tasks: str, output: Path, training: 
         preset=UNSET if inputs.preset is None else inputs.preset, config_file=inputs.config_file,
         data=inputs.data, eval_data=inputs.eval_data, data_dir=inputs.data_dir, mlm_data=mlm_data,
         resume=inputs.resume, save_every=inputs.save_every, if_exists=inputs.if_exists,
-        report_to=list(inputs.report_to or []), tracking_dir=inputs.tracking_dir,
+        report_to=list(inputs.report_to or []), tracking_dir=inputs.tracking_dir, parallel=inputs.parallel,
     ))

@@ -16,7 +16,8 @@ machines without a GPU.
 `--device` / `STILT_DEVICE=cpu|cuda|cuda:1|mps` override the automatic choice (CUDA, then MPS, then
 CPU); under a DDP launcher each process takes `cuda:LOCAL_RANK`. `CUDA_VISIBLE_DEVICES=""` hides every
 GPU. Autocast runs on the chosen device type, so CPU bf16/fp16 exercise the same code path as CUDA.
-CPU-only: the sparse word-embedding gradient (`core/training/embedgrad.py`), off on CUDA and MPS.
+CPU-only: the sparse word-embedding gradient (`core/training/embedgrad.py`), off on CUDA and MPS. Under
+`--parallel fsdp` the same row gives FSDP2's mixed-precision policy (`DeviceChoice.sharded_precision`).
 """
 
 from __future__ import annotations
@@ -95,6 +96,13 @@ class DeviceChoice:
     def sparse_embedding_grad(self) -> bool:
         """The persistent-buffer embedding gradient pays off only where fresh memory is expensive: CPU."""
         return self.type == "cpu"
+
+    @property
+    def sharded_precision(self) -> tuple[str | None, str | None]:
+        """FSDP's mixed-precision policy, (parameter dtype, gradient-reduction dtype); None keeps fp32. bf16
+        runs gather bf16 parameters and reduce gradients in fp32; fp16 keeps fp32 shards under fp16 autocast
+        and the gradient scaler, as an unsharded run; fp32 stays fp32."""
+        return ("bfloat16", "float32") if self.amp_dtype == "bfloat16" else (None, None)
 
     @property
     def ddp_backend(self) -> str:

@@ -23,7 +23,7 @@ GIVEN = {"lr": "0.0003", "epochs": "2", "max_steps": "7", "batch_size": "12", "g
          "eval_examples": "20", "patience": "2", "device": "cpu", "precision": "fp32", "dropout": "0.3",
          "peft": "lora", "lora_r": "4", "lora_alpha": "8.0", "lora_dropout": "0.05", "lora_targets": "query,value",
          "sampling": "uniform", "temperature": "3.0", "preset": "xstilts", "save_every": "5",
-         "report_to": "tensorboard", "tracking_dir": "runs/tracking"}
+         "report_to": "tensorboard", "tracking_dir": "runs/tracking", "parallel": "fsdp"}
 FLAGS = {"gradient_checkpointing": "--gradient-checkpointing", "freeze_embeddings": "--freeze-embeddings",
          "resume": "--resume"}
 

@@ -68,13 +68,15 @@ def test_every_case_passes_in_cpu_mode(toy_run):
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert data["schema"] == gpu_check.SCHEMA and data["mode"] == "cpu-toy"
     assert {"torch", "transformers", "gpu", "driver"} <= set(data["environment"])
-    assert set(data["cases"]) == {"chain", "large", "lora", "retrieval", "ddp"}
+    assert set(data["cases"]) == {"chain", "large", "lora", "retrieval", "ddp", "fsdp"}
     assert all(r["ok"] is not False for r in data["rows"])
     measures = [r["measure"] for r in data["rows"]]
     assert any(m.startswith("bf16 on cpu") for m in measures) and any(m.startswith("fp16 on cpu") for m in measures)
     assert {"stilt: samples/s", "pad128: samples/s", "trainer: samples/s"} <= set(measures)
     assert any("margin mining" in m for m in measures) and any("DDP step" in m for m in measures)
     assert {"full: samples/s", "lora: samples/s", "LoRA / full: step time", "LoRA / full: peak memory"} <= set(measures)
+    assert any(m.startswith("1 process(es): loss") for m in measures)  # the fsdp case: sharded, trained
+    assert any(m.startswith("plan-memory estimate / measured peak") for m in measures)
     assert not (ROOT / "bench" / "results-gpu.json").exists() or "results-gpu.json" in _tracked()
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from stilt_cli.core.device import DeviceChoice
 from stilt_cli.core.errors import DataError, Interrupted
 from stilt_cli.core.evaluation import predict
 from stilt_cli.core.tasks.spec import TaskSpec
-from stilt_cli.core.training import batching, heads, sampling, trainstate
+from stilt_cli.core.training import batching, heads, parallel, sampling, trainstate
 from stilt_cli.core.training.config import Resolved
 from stilt_cli.core.training.distributed import Dist
 from stilt_cli.core.training.embedgrad import SparseEmbeddingGrad
@@ -70,6 +69,7 @@ class Runtime:
     mlm: dict[str, Any] = field(default_factory=dict)  # mask_id, vocab_size, special_ids, probability
     resumable: bool = True  # False when the input came from stdin
     tracker: Any = None  # tracking.Tracker on rank 0; None elsewhere
+    parallel: str = "ddp"  # --parallel: ddp | fsdp (core/training/parallel.py), used when WORLD_SIZE > 1
 
 
 def build_optimizer(model: torch.nn.Module, cfg: Resolved, device: torch.device) -> torch.optim.Optimizer:
@@ -100,7 +100,9 @@ def evaluate(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runt
     for task in tasks:
         if task.dev is None:
             continue
-        mine = range(rt.dist.rank, len(task.dev.examples), rt.dist.world)
+        # sharded weights are gathered in collectives: every process must run the same forward passes
+        lockstep = rt.parallel == "fsdp" and rt.dist.active
+        mine = range(len(task.dev.examples)) if lockstep else range(rt.dist.rank, len(task.dev.examples), rt.dist.world)
         options = predict.Options(batch_size=cfg["eval_batch_size"], max_answer_length=cfg["max_answer_length"],
                                   null_answer=task.dev.spec.null_answers)
         local = predict.predict(model, task.name, task.dev.features, task.dev.examples, device=rt.device,
@@ -137,15 +139,10 @@ def train(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime
     plan = sampling.schedule(sizes, total, cfg["sampling"], cfg["temperature"], cfg["seed"])
     position = sampling.positions(plan)
     warmup = cfg["warmup_steps"] if cfg["warmup_steps"] is not None else int(cfg["warmup_ratio"] * total)
+    runner = parallel.apply(model, rt.parallel, rt.dist, rt.device)  # DDP or FSDP: before the optimizer
     optimizer = build_optimizer(model, cfg, device)
     scheduler = linear_schedule(optimizer, warmup, total)
     scaler = rt.device.grad_scaler()
-    runner: Any = model
-    if rt.dist.active:
-        from torch.nn.parallel import DistributedDataParallel
-
-        runner = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
-                                         find_unused_parameters=len(model.heads) > 1)
     has_dev = any(t.dev is not None for t in tasks)
     eval_every = cfg["eval_every"] if cfg["eval_every"] is not None else sum(s.per_epoch for s in streams)
     state = Progress()
@@ -198,7 +195,7 @@ def train(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime
                      "lower --lr, check the data, or use --precision fp32", rng_before)
             embed_grad.densify()
             scaler.unscale_(optimizer)
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["max_grad_norm"])
+            grad_norm = runner.clip(model, cfg["max_grad_norm"])
             lr = scheduler.get_last_lr()[0]  # the rate this step used
             scale = scaler.get_scale()
             scaler.step(optimizer)
@@ -244,7 +241,8 @@ def train(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime
     return state
 
 
-def _step(runner: Any, task: TrainTask, rows: np.ndarray, cfg: Resolved, rt: Runtime, scaler: Any) -> float:
+def _step(runner: parallel.Applied, task: TrainTask, rows: np.ndarray, cfg: Resolved, rt: Runtime,
+          scaler: Any) -> float:
     """Forward + backward over the effective batch; returns its mean loss (over all processes)."""
     device = rt.device.torch_device()
     parts = []
@@ -259,10 +257,9 @@ def _step(runner: Any, task: TrainTask, rows: np.ndarray, cfg: Resolved, rt: Run
     total = torch.zeros((), device=device)
     for i, (batch, weight) in enumerate(parts):
         batch = batching.to_device(batch, device)
-        sync = rt.dist.active and i < len(parts) - 1
-        with runner.no_sync() if sync else nullcontext(), rt.device.autocast():
+        with runner.accumulating(i < len(parts) - 1), rt.device.autocast():
             summed = heads.loss_sum(task.head_type, runner(task.name, batch), batch) * weight
-        # DDP averages gradients over processes: scale by the world size so the update is the
+        # DDP and FSDP average gradients over processes: scale by the world size so the update is the
         # sum over the whole effective batch divided by its item count
         scaler.scale(summed * rt.dist.world / max(items, 1.0)).backward()
         total += summed.detach()

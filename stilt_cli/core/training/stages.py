@@ -44,6 +44,7 @@ class StageOptions:
     if_exists: str = "error"
     report_to: list[str] = field(default_factory=list)  # --report-to values (tracking.parse reads them)
     tracking_dir: Path | None = None
+    parallel: str = "ddp"  # --parallel: how several processes share the model (core/training/parallel.py)
 
 
 def run(options: StageOptions) -> Path | None:
@@ -70,7 +71,7 @@ def run(options: StageOptions) -> Path | None:
 
 def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint, dist: Any) -> Path | None:
     from stilt_cli.core import device
-    from stilt_cli.core.training import loop
+    from stilt_cli.core.training import loop, parallel
 
     mlm_spec = tasks.get(tasks.MLM) if options.mlm_data is not None else None
     if mlm_spec is not None and not parent.manifest.get("mlm_head"):
@@ -119,9 +120,10 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
         runtime = loop.Runtime(device=choice, dist=dist, config_key=stage["config_key"], resume=options.resume,
                                 state_dir=atomic.partial_dir(options.output) / checkpoint.STATE_DIR,
                                 save_every=options.save_every, pad_id=tokenizer.pad_token_id, mlm=mlm,
-                                resumable=not stdin, tracker=tracker)
+                                resumable=not stdin, tracker=tracker, parallel=options.parallel)
         jobs = _train_tasks(plans, cfg, train_rows, dev_rows, tokenizer, mlm_spec, options.mlm_data)
         progress = finalsave.resumed(model, runtime) or loop.train(model, jobs, cfg, runtime)
+        parallel.consolidate(model, dist)  # sharded weights -> full ones on rank 0 (every rank takes part)
         if writer is None:
             return None
         final = stack.enter_context(finalsave.Guard(writer))  # from here on a signal lets the save finish
@@ -147,6 +149,7 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
             stage["peft"] = peft_record
         stage.update(metrics=_metrics(progress), dropped_heads=sorted(parent.heads), resumed=options.resume,
                      runtime={"world_size": dist.world, "device": choice.device, "amp": choice.amp_dtype,
+                              "parallel": parallel.resolve(options.parallel, dist, quiet=True),
                               "save_every": options.save_every})
         tracker.close()  # the train log is complete before its folder is renamed
         finalsave.pause("weights")

@@ -7,6 +7,8 @@ state/
   best.safetensors    the best weights so far (keep-best), when evaluation runs
   optimizer.pt, scheduler.pt, scaler.pt   torch.save'd state dicts (tensors, numbers, lists only)
   rng-<rank>.pt       python, numpy, torch (and CUDA) RNG states of each process
+  sharded/            under --parallel fsdp, instead of the model, best and optimizer files: each rank's
+                      shard, written with torch.distributed.checkpoint (`core/training/sharded_state.py`)
 ```
 
 Everything is read back with safetensors or `torch.load(weights_only=True)`: never an unrestricted
@@ -34,6 +36,7 @@ import torch
 from stilt_cli.core import atomic
 from stilt_cli.core.console import info
 from stilt_cli.core.errors import DataError, Interrupted, UsageError
+from stilt_cli.core.training import parallel, sharded_state
 from stilt_cli.core.training.distributed import Dist
 
 SCHEMA = "stilt.trainstate/1"
@@ -108,14 +111,19 @@ def save(directory: Path, *, model: torch.nn.Module, optimizer: Any, scheduler: 
     dist.barrier()
     with writing(directory):
         torch.save(rng if rng is not None else rng_state(), staging / f"rng-{dist.rank}.pt")
+        sharded = parallel.is_sharded(model)
+        if sharded:  # a collective: every rank writes its shard
+            sharded_state.write(staging, model=model, optimizer=optimizer, best=best)
         if dist.is_main:
-            save_model(model, str(staging / "model.safetensors"))
-            if best is not None:
-                save_file(best, str(staging / "best.safetensors"))
-            torch.save(optimizer.state_dict(), staging / "optimizer.pt")
+            if not sharded:
+                save_model(model, str(staging / "model.safetensors"))
+                if best is not None:
+                    save_file(best, str(staging / "best.safetensors"))
+                torch.save(optimizer.state_dict(), staging / "optimizer.pt")
             torch.save(scheduler.state_dict(), staging / "scheduler.pt")
             torch.save(scaler.state_dict(), staging / "scaler.pt")
-            payload = {"schema": SCHEMA, "world_size": dist.world, **info_json}
+            payload = {"schema": SCHEMA, "world_size": dist.world, **({"sharded": True} if sharded else {}),
+                       **info_json}
             (staging / "state.json").write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")
     dist.barrier()
     if dist.is_main:
@@ -176,13 +184,22 @@ def load(directory: Path, *, model: torch.nn.Module, optimizer: Any, scheduler: 
     if meta.get("world_size") != dist.world:
         raise UsageError(f"the resumable state was written by {meta.get('world_size')} processes, this run has {dist.world}",
                          "resume with the same number of processes")
+    if bool(meta.get("sharded")) != parallel.is_sharded(model):
+        written = "with" if meta.get("sharded") else "without"
+        raise UsageError(f"the resumable state in {directory} was written {written} --parallel fsdp",
+                         "resume with the same --parallel")
     try:
-        load_model(model, str(directory / "model.safetensors"), strict=True)
-        best = load_file(str(directory / "best.safetensors")) if (directory / "best.safetensors").is_file() else None
+        if meta.get("sharded"):  # a collective: every rank reads its shard
+            best = sharded_state.read(directory, model=model, optimizer=optimizer)
+        else:
+            load_model(model, str(directory / "model.safetensors"), strict=True)
+            kept = directory / "best.safetensors"
+            best = load_file(str(kept)) if kept.is_file() else None
     except Exception as exc:
         raise DataError(f"resumable state {directory} has unreadable weights ({str(exc).splitlines()[0]})",
                         "start over with --if-exists overwrite") from None
-    optimizer.load_state_dict(_torch_load(directory / "optimizer.pt"))
+    if not meta.get("sharded"):
+        optimizer.load_state_dict(_torch_load(directory / "optimizer.pt"))
     scheduler.load_state_dict(_torch_load(directory / "scheduler.pt"))
     scaler.load_state_dict(_torch_load(directory / "scaler.pt"))
     set_rng_state(_torch_load(directory / f"rng-{dist.rank}.pt"))
