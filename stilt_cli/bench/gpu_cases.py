@@ -157,7 +157,7 @@ def large_encoder(ctx: Context) -> list[dict[str, Any]]:
     from stilt_cli.bench import train_bench, trainer_baseline
     from stilt_cli.bench.common import gemm_flops, transformer_train_flops
     from stilt_cli.core.device import choose
-    from stilt_cli.core.training import heads
+    from stilt_cli.core.model import heads
 
     config = _large_config(ctx.toy)
     steps, batch = (6, 8) if ctx.toy else (30, 32)
@@ -215,7 +215,7 @@ def _peak_memory(ctx: Context, fresh: Any, choice: Any, batch: int, length: int)
     """Peak device memory of training steps at the xstilts preset's batch and XNLI max length, every row full."""
     import torch
 
-    from stilt_cli.core.training import heads
+    from stilt_cli.core.model import heads
 
     model = fresh()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=ctx.device == "cuda")
@@ -303,8 +303,9 @@ def ddp(ctx: Context) -> list[dict[str, Any]]:
     from stilt_cli.bench import train_bench
     from stilt_cli.core.device import choose
     from stilt_cli.core.encoders import tiny
+    from stilt_cli.core.model import heads
     from stilt_cli.core.tasks import get
-    from stilt_cli.core.training import config, heads, loop
+    from stilt_cli.core.training import config, loop
     from stilt_cli.core.training.distributed import Dist
 
     choice = choose(ctx.device)

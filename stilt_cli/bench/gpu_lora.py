@@ -18,7 +18,7 @@ def lora(ctx: Context) -> list[dict[str, Any]]:
 
     from stilt_cli.bench import gpu_cases, train_bench
     from stilt_cli.core.device import choose
-    from stilt_cli.core.training import heads
+    from stilt_cli.core.model import heads
     from stilt_cli.core.training import lora as peft_lora
 
     config = gpu_cases._large_config(ctx.toy)

@@ -1,6 +1,6 @@
 """How far a language is from English (or any reference language): distances from URIEL, URIEL+ and UD.
 
-Languages are looked up by their *individual* ISO 639-3 code from `core/data/langs.py` (cmn not zho,
+Languages are looked up by their *individual* ISO 639-3 code from `core/tasks/langs.py` (cmn not zho,
 arb not ara, swh, ekk, pes, zsm, lvs, khk, uzn, azj, quz, nob). Definitions (u, v are the two
 languages' vectors):
 
@@ -54,8 +54,8 @@ import orjson
 
 from stilt_cli.core import atomic, console, records
 from stilt_cli.core.analysis import udmorph
-from stilt_cli.core.data import langs
 from stilt_cli.core.errors import DataError, UsageError, comma_list
+from stilt_cli.core.tasks import langs
 
 CACHE_FORMAT = "stilt.typology/1"
 URIELPLUS_DATA = ("released", "integrated")

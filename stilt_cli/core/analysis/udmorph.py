@@ -31,9 +31,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from stilt_cli.core.data import langs
 from stilt_cli.core.data.readers import conllu
 from stilt_cli.core.errors import UsageError
+from stilt_cli.core.tasks import langs
 
 PROTOCOL = "ud-morphology-v1"
 MATTR_WINDOW = 500

@@ -39,7 +39,7 @@ DEFAULT_NAMES_PER_CLASS = 50
 
 def available_languages() -> list[str]:
     """Languages both packages cover (Django catalog + CLDR locale) that stilt's language table knows."""
-    from stilt_cli.core.data import langs as langmod
+    from stilt_cli.core.tasks import langs as langmod
 
     known = langmod.table()
     cldr = offline_text.cldr_locales()
@@ -48,7 +48,7 @@ def available_languages() -> list[str]:
 
 def parse_langs(value: str | None) -> list[str] | None:
     """`--langs`: None = the default demo set, 'all' = every available language; English is always built."""
-    from stilt_cli.core.data import langs as langmod
+    from stilt_cli.core.tasks import langs as langmod
 
     if value is None or not value.strip():
         return None

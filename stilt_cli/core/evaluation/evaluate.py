@@ -6,7 +6,7 @@ MLQA by `squad_v1` (trained on SQuAD v1.1), TyDiQA-GoldP by `tydiqa`. A checkpoi
 refused with the stage that would train it; a head of another type or label set is refused too.
 
 Languages are processed one at a time: featurize (through the tokenized cache), predict (length-sorted
-batches, dynamic padding, inference mode, bf16 on CUDA: `core/evaluation/predict.py`), score, write the
+batches, dynamic padding, inference mode, bf16 on CUDA: `core/model/predict.py`), score, write the
 predictions, drop everything but the scores. So memory does not grow with the number of languages,
 and no logits are ever kept. A language without gold labels (XTREME's stripped test sets, TyDiQA dev
 with blanked answers) gets predictions but no record: no score is possible.
@@ -25,9 +25,10 @@ from typing import Any
 
 from stilt_cli.core import checkpoint, records, tasks
 from stilt_cli.core.console import info, progress, warn
-from stilt_cli.core.data import langs, sources
+from stilt_cli.core.data import sources
 from stilt_cli.core.errors import DataError, UsageError, comma_list, did_you_mean
 from stilt_cli.core.evaluation.submission import PredictionSinks
+from stilt_cli.core.tasks import langs
 from stilt_cli.core.tasks.spec import TaskSpec
 
 EVALUABLE = ("classification", "tagging", "qa", "multiple-choice", "dual-encoder")
@@ -238,7 +239,7 @@ def plan(config: EvaluateConfig) -> Plan:
 
 def run(config: EvaluateConfig) -> list[dict[str, Any]]:
     """Evaluate; returns the result records (one per language and metric of the labelled languages)."""
-    from stilt_cli.core.evaluation import metrics
+    from stilt_cli.core.model import metrics
 
     if resolve_task(config.task).head_type == "dual-encoder":  # ranking: one candidate pool for all languages
         from stilt_cli.core.retrieval.rank import evaluate_head
@@ -304,8 +305,7 @@ class Runner:
     def load(cls, ckpt: checkpoint.Checkpoint, spec: TaskSpec, head: str, config: EvaluateConfig) -> Runner:
         from stilt_cli.core import device
         from stilt_cli.core.encoders.load import from_checkpoint
-        from stilt_cli.core.evaluation import predict
-        from stilt_cli.core.training import heads
+        from stilt_cli.core.model import heads, predict
 
         choice = device.choose(config.device, config.precision)
         encoder = from_checkpoint(ckpt)
@@ -321,7 +321,7 @@ class Runner:
     def evaluate(self, lang: str, split: str, examples: list[dict[str, Any]], max_length: int,
                  doc_stride: int | None, from_stdin: bool) -> LangResult:
         from stilt_cli.core.data import features
-        from stilt_cli.core.evaluation import predict
+        from stilt_cli.core.model import predict
 
         started = time.perf_counter()
         feats = features.featurize(examples, self.tokenizer, task=self.spec.name, head_type=self.spec.head_type,

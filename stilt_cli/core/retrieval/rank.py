@@ -23,7 +23,7 @@ import numpy as np
 
 from stilt_cli.core import console, records
 from stilt_cli.core.errors import DataError
-from stilt_cli.core.evaluation.metrics.retrieval import map_at_k
+from stilt_cli.core.model.metrics.retrieval import map_at_k
 from stilt_cli.core.retrieval.search import search
 
 DEFAULT_LENGTH = 512
@@ -187,7 +187,7 @@ def evaluate_head(config: Any) -> list[dict[str, Any]]:
     from stilt_cli.core.encoders.load import from_checkpoint
     from stilt_cli.core.evaluation import evaluate as ev
     from stilt_cli.core.evaluation.submission import PredictionSinks
-    from stilt_cli.core.training import heads
+    from stilt_cli.core.model import heads
 
     spec = ev.resolve_task(config.task)
     ckpt = checkpoint.load(config.checkpoint)

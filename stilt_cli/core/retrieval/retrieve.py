@@ -134,9 +134,9 @@ def score_search(groups: dict[str, Group], embedder: Any, spec: Any, directions:
 # ---- the command ---------------------------------------------------------------------------------
 
 def run(config: RetrieveConfig) -> list[dict[str, Any]]:
-    from stilt_cli.core.data import langs as langmod
     from stilt_cli.core.data import sources
     from stilt_cli.core.retrieval import encoder, extract
+    from stilt_cli.core.tasks import langs as langmod
 
     protocol = check_choice(config.protocol, PROTOCOLS, "--protocol")
     direction = check_choice(config.direction, DIRECTIONS, "--direction")

@@ -32,9 +32,9 @@ from stilt_cli.core.console import info, progress
 from stilt_cli.core.data.features import Features
 from stilt_cli.core.device import DeviceChoice
 from stilt_cli.core.errors import DataError, Interrupted
-from stilt_cli.core.evaluation import predict
+from stilt_cli.core.model import heads, predict
 from stilt_cli.core.tasks.spec import TaskSpec
-from stilt_cli.core.training import batching, heads, sampling, trainstate
+from stilt_cli.core.training import batching, sampling, trainstate
 from stilt_cli.core.training.config import Resolved
 from stilt_cli.core.training.distributed import Dist
 from stilt_cli.core.training.embedgrad import SparseEmbeddingGrad
@@ -94,7 +94,7 @@ def linear_schedule(optimizer: torch.optim.Optimizer, warmup: int, total: int) -
 
 def evaluate(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime) -> dict[str, float]:
     """Main dev metric per task (English dev only), predictions gathered across DDP processes."""
-    from stilt_cli.core.evaluation import metrics
+    from stilt_cli.core.model import metrics
 
     scores = {}
     for task in tasks:

@@ -20,8 +20,9 @@ from stilt_cli.core import atomic, checkpoint, tasks
 from stilt_cli.core.console import info
 from stilt_cli.core.data import features
 from stilt_cli.core.errors import DataError, OutputExistsError, StiltError, UsageError
+from stilt_cli.core.model import heads
 from stilt_cli.core.tasks.spec import TaskSpec
-from stilt_cli.core.training import config, heads, lora, trainstate
+from stilt_cli.core.training import config, lora, trainstate
 from stilt_cli.core.training.config import UNSET
 from stilt_cli.core.training.stage_data import Plan, head_labels, load_data, resolve_tasks, training_languages
 

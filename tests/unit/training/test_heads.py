@@ -13,7 +13,8 @@ from stilt_cli.core.data import features
 from stilt_cli.core.device import choose
 from stilt_cli.core.encoders.load import from_checkpoint
 from stilt_cli.core.errors import DataError
-from stilt_cli.core.training import batching, config, heads, loop
+from stilt_cli.core.model import heads
+from stilt_cli.core.training import batching, config, loop
 from stilt_cli.core.training.distributed import Dist
 from tests import train_data as td
 

@@ -12,7 +12,8 @@ from stilt_cli.core.data import features
 from stilt_cli.core.device import Capabilities, choose, decide
 from stilt_cli.core.encoders.load import from_checkpoint
 from stilt_cli.core.errors import DataError
-from stilt_cli.core.training import config, heads, loop, sampling, trainstate
+from stilt_cli.core.model import heads
+from stilt_cli.core.training import config, loop, sampling, trainstate
 from stilt_cli.core.training.distributed import Dist
 from tests import train_data as td
 from tests.helpers import poison_loss

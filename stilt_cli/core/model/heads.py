@@ -33,7 +33,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from stilt_cli.core.errors import DataError
-from stilt_cli.core.training.mlm_head import MLMHead, build_mlm_head, mlm_state_to_save  # noqa: F401 (the head API)
+from stilt_cli.core.model.mlm_head import MLMHead, build_mlm_head, mlm_state_to_save  # noqa: F401 (the head API)
 
 HEAD_VERSION = 1
 IGNORE = -100  # label of positions without a loss (non-first sub-tokens, special tokens, unmasked)
