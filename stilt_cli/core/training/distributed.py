@@ -97,3 +97,14 @@ def shutdown(state: Dist) -> None:
 
         if dist.is_initialized():
             dist.destroy_process_group()
+
+
+def apply_ddp(model: Any, dist: Dist, device: Any) -> Any:
+    """The model as the train step calls it: itself alone, wrapped in DDP under several processes. Applied
+    once, before the loop, so the step does not branch per strategy (a sharding strategy fits here too)."""
+    if not dist.active:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
+                                   find_unused_parameters=len(model.heads) > 1)
