@@ -350,7 +350,7 @@ class Runner:
 
 
 def _words_past_max_length(feats: Any, examples: list[dict[str, Any]]) -> int:
-    from stilt_cli.core.training.batching import _row
+    from stilt_cli.core.model.collate import row
 
     column = feats.columns["word_ids"]
-    return sum(len(ex["tokens"]) - sum(1 for w in _row(column, i) if w >= 0) for i, ex in enumerate(examples))
+    return sum(len(ex["tokens"]) - sum(1 for w in row(column, i) if w >= 0) for i, ex in enumerate(examples))

@@ -160,8 +160,8 @@ class HeadEncoder:
     def encode(self, texts: list[str], max_length: int) -> np.ndarray:
         import torch
 
+        from stilt_cli.core.model import collate
         from stilt_cli.core.retrieval.extract import length_batches
-        from stilt_cli.core.training import batching
 
         encoded = self.tokenizer(texts, truncation=True, max_length=max_length, return_attention_mask=False,
                                  return_token_type_ids=False)["input_ids"]
@@ -171,9 +171,9 @@ class HeadEncoder:
         self.model.eval()
         with torch.inference_mode(), self.device.autocast():
             for rows in length_batches(sizes, self.batch_tokens, 256):
-                ids = batching._pad([encoded[i] for i in rows], pad)
-                mask = batching._pad([[1] * len(encoded[i]) for i in rows], 0)
-                batch = batching.to_device({"input_ids": ids, "attention_mask": mask}, self.device.torch_device())
+                ids = collate.pad([encoded[i] for i in rows], pad)
+                mask = collate.pad([[1] * len(encoded[i]) for i in rows], 0)
+                batch = collate.to_device({"input_ids": ids, "attention_mask": mask}, self.device.torch_device())
                 out[rows] = self.model.embed(self.head, batch).float().cpu().numpy()
         return out
 
