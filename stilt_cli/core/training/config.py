@@ -16,13 +16,13 @@ ever appears in the training loop.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from stilt_cli.core.errors import UsageError, did_you_mean
 from stilt_cli.core.tasks.spec import TaskSpec
+from stilt_cli.core.textio import read_settings
 
 
 class _Unset:
@@ -99,42 +99,6 @@ def option_name(key: str) -> str:
     return "--" + key.replace("_", "-")
 
 
-def _toml():
-    """The TOML parser: the standard library's from Python 3.11, the `tomli` package before."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:
-        try:
-            import tomli as tomllib
-        except ModuleNotFoundError:
-            raise UsageError("--config FILE.toml needs the tomli package on Python < 3.11",
-                             "pip install tomli, or give the config as JSON") from None
-    return tomllib
-
-
-def read_file(path: Path, what: str = "--config") -> dict[str, Any]:
-    """A config file: JSON (`.json`) or TOML (anything else that parses as TOML). Its problems are usage
-    errors (exit 2) naming `what` (the option or variable that named the file)."""
-    from stilt_cli.core import textio
-    from stilt_cli.core.errors import DataError
-
-    try:
-        text = textio.text(path)
-    except DataError as exc:
-        raise UsageError(f"{what} {exc.message}", exc.hint) from None
-    try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            data = _toml().loads(text)
-    except ValueError as exc:
-        kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
-        raise UsageError(f"{what} {path}: not valid {kind} ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{what} {path}: expected a table of settings at the top level")
-    return {k.replace("-", "_"): v for k, v in data.items()}
-
-
 def _check_keys(values: dict[str, Any], where: str, allowed: tuple[str, ...] | list[str]) -> None:
     for key in values:
         if key not in allowed:
@@ -159,7 +123,7 @@ def resolve(cli: dict[str, Any], specs: list[TaskSpec], preset: Any = UNSET, fil
             large: bool = False) -> Resolved:
     """Merge the layers; `cli` maps setting names to values or UNSET. `large`: the encoder has 24 layers
     or more (the presets' `*_large` values apply)."""
-    file_values: dict[str, Any] = read_file(file) if file is not None else {}
+    file_values: dict[str, Any] = read_settings(file) if file is not None else {}
     file_tasks = file_values.pop("tasks", {}) or {}
     if "preset" in file_values and preset is UNSET:
         preset = file_values["preset"]
