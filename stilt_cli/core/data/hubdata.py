@@ -23,16 +23,14 @@ from stilt_cli.core.data.readers.layout import fill
 from stilt_cli.core.data.readers.nli import nli_label
 from stilt_cli.core.data.readers.squad import TYDIQA_LANGS
 from stilt_cli.core.errors import DataError, UsageError, did_you_mean
+from stilt_cli.core.hub import datasets_offline, hub_reachable
 from stilt_cli.core.tasks.spec import TaskSpec
 
 Row = dict[str, Any]
 
 
 def offline() -> bool:
-    from stilt_cli.core.encoders.hub import offline_mode
-
-    flag = os.environ.get("HF_DATASETS_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
-    return flag or offline_mode()
+    return datasets_offline()
 
 
 def not_available(spec: TaskSpec, repo: str, config: str | None, why: str) -> DataError:
@@ -61,7 +59,6 @@ def download(spec: TaskSpec, repo: str, revision: str | None, config: str | None
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-    from stilt_cli.core.encoders.hub import hub_reachable
     from stilt_cli.core.libs import quiet_env
 
     quiet_env()
@@ -85,7 +82,6 @@ def download(spec: TaskSpec, repo: str, revision: str | None, config: str | None
 def _table(spec: TaskSpec, repo: str, revision: str | None, config: str | None, hub_split: str) -> tuple[list[Row], Any]:
     import pyarrow.parquet as pq
 
-    from stilt_cli.core.encoders.hub import hub_reachable
     from stilt_cli.core.libs import datasets
 
     if not offline() and not hub_reachable():
@@ -369,9 +365,8 @@ def fetch_plan(spec: TaskSpec) -> list[tuple[str, str | None, list[str]]]:
 
 def fetch(task_specs: list[TaskSpec], models: list[str], to: str | os.PathLike) -> list[Row]:
     """Download the pinned datasets (and models) into `to` (a Hugging Face cache: HF_HOME=to)."""
-    from stilt_cli.core.encoders.hub import hub_reachable, offline_mode
 
-    if offline() or offline_mode():
+    if offline():
         raise DataError("stilt data fetch needs network, but stilt is offline (HF_HUB_OFFLINE/HF_DATASETS_OFFLINE)",
                         "unset them on a machine with network; then copy the folder here and set HF_HOME to it")
     if not hub_reachable():
