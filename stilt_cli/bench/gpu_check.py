@@ -35,28 +35,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from stilt_cli.bench.gpu_common import Context, row  # noqa: F401 (the cases' API)
 
 SCHEMA = "stilt.gpu-check/1"
 # what the header promises beyond torch and transformers (faiss optional); a test holds the run to it
 NEEDS = ("numpy", "safetensors", "tokenizers", "typer", "rich", "orjson", "filelock", "sentencepiece", "babel", "django",
          "accelerate", "peft")
-
-
-@dataclass
-class Context:
-    device: str  # "cuda" or "cpu"
-    work: Path
-
-    @property
-    def toy(self) -> bool:
-        return self.device == "cpu"
-
-
-def row(case: str, measure: str, value: Any, ok: bool | None = True, detail: str = "") -> dict[str, Any]:
-    return {"case": case, "measure": measure, "value": value, "ok": ok, "detail": detail}
 
 
 def environment(device: str) -> dict[str, Any]:

@@ -52,8 +52,9 @@ from typing import Any
 
 import orjson
 
-from stilt_cli.core import atomic, console, records
+from stilt_cli.core import atomic, console
 from stilt_cli.core.analysis import udmorph
+from stilt_cli.core.analysis.distance import Distance  # noqa: F401 (typology's record type)
 from stilt_cli.core.errors import DataError, UsageError, comma_list
 from stilt_cli.core.tasks import langs
 
@@ -100,31 +101,6 @@ FEATURES: dict[str, Feature] = {f.name: f for f in (
     *(Feature(name, "ud", name, definition) for name, definition in udmorph.DEFINITIONS.items()),
 )}
 DEFAULT_FEATURES = ("syntax", "phonology", "inventory", "genetic", "geographic", "featural")
-
-
-@dataclass
-class Distance:
-    lang: str  # stilt code
-    feature: str
-    value: float | None
-    ref: str
-    code: str | None  # the code the library was asked for (639-3, or Glottocode when integrated)
-    ref_code: str | None
-    source: str
-    definition: str
-    missing_reason: str | None = None
-    n_features: int | None = None
-    protocol: str = "uriel-distance-v1"
-    details: dict[str, Any] | None = None  # what the measure found (UD: both values, word counts, files)
-
-    def record(self) -> dict[str, Any]:
-        params = {"ref": self.ref, "source": self.source, "code": self.code, "ref_code": self.ref_code,
-                  "definition": self.definition}
-        if self.n_features is not None:
-            params["n_features"] = self.n_features
-        extra = {"details": self.details} if self.details is not None else {}
-        return records.make("distance", "typology", self.lang, self.feature, self.value, params=params,
-                            protocol=self.protocol, missing_reason=self.missing_reason, **extra)
 
 
 def parse_features(value: str | None) -> list[str]:
