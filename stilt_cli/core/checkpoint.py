@@ -229,8 +229,10 @@ class Writer:
             shutil.copytree(parent.path / entry["dir"], self.partial / MLM_DIR, dirs_exist_ok=True)
             self.manifest["mlm_head"] = dict(entry, dir=MLM_DIR)
 
-    def finish(self, stage: dict[str, Any], lineage: list[dict[str, Any]] | None = None) -> Path:
-        """Write stilt.json last, remove resumable state, and rename OUT.partial -> OUT."""
+    def finish(self, stage: dict[str, Any], lineage: list[dict[str, Any]] | None = None,
+               task_specs: Any = None) -> Path:
+        """Write stilt.json last, remove resumable state, and rename OUT.partial -> OUT. `task_specs` (`tasks.get`)
+        gives the model card the facts of the tasks the checkpoint was trained on."""
         stage = dict(stage)
         stage.setdefault("finished", now())
         manifest = {
@@ -248,7 +250,7 @@ class Writer:
         if self.encoder_dir.is_dir():
             from stilt_cli.core import modelcard
 
-            modelcard.write(self.encoder_dir, manifest)  # replaces a card copied over from the parent
+            modelcard.write(self.encoder_dir, manifest, specs=task_specs)  # replaces a card copied over from the parent
         atomic.write_text(self.partial / MANIFEST, json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n")
         atomic.commit_dir(self.partial, self.out, self.overwrite)
         return self.out

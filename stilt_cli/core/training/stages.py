@@ -123,7 +123,7 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
                               "save_every": options.save_every})
         trainstate.discard(writer.state_dir)  # finish() renames OUT.partial: no training state may ride along
         tracker.close()  # the train log is complete before its folder is renamed
-        out = writer.finish(stage, lineage=parent.lineage())
+        out = writer.finish(stage, lineage=parent.lineage(), task_specs=tasks.get)
     info(f"wrote checkpoint {out} (heads: {', '.join(model.specs)})")
     return out
 
