@@ -47,27 +47,22 @@ NEEDS = ("numpy", "safetensors", "tokenizers", "typer", "rich", "orjson", "filel
 
 
 def environment(device: str) -> dict[str, Any]:
-    import importlib.metadata as md
-    import platform
-
     import torch
 
-    def version(name: str) -> str | None:
-        try:
-            return md.version(name)
-        except md.PackageNotFoundError:
-            return None
+    from stilt_cli.core.device import machine
+    from stilt_cli.core.libs import version
 
-    env: dict[str, Any] = {"device": device, "torch": torch.__version__, "cuda": torch.version.cuda,
+    facts = machine()
+    env: dict[str, Any] = {"device": device, "torch": facts["torch"], "cuda": facts["cuda"],
                            "transformers": version("transformers"), "accelerate": version("accelerate"),
-                           "faiss": version("faiss-gpu") or version("faiss-cpu"), "python": platform.python_version(),
+                           "faiss": version("faiss-gpu") or version("faiss-cpu"), "python": facts["python"],
                            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     if device == "cuda":
         props = torch.cuda.get_device_properties(0)
         env.update(gpu=props.name, gpu_memory_gib=round(props.total_memory / 2**30, 1), driver=_driver(),
                    gpus=torch.cuda.device_count(), bf16=torch.cuda.is_bf16_supported())
     else:
-        env.update(gpu=None, driver=None, cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads())
+        env.update(gpu=None, driver=None, cpu_count=facts["cpu_count"], torch_threads=facts["torch_threads"])
     return env
 
 

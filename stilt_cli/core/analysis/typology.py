@@ -178,12 +178,9 @@ def _source(feature: Feature, mode: str) -> str:
 
 @cache
 def _version(package: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from stilt_cli.core.libs import version
 
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "not-installed"
+    return version(package) or "not-installed"
 
 
 def _cache_file(feature: Feature, ref: langs.Language, mode: str) -> Path:
