@@ -138,14 +138,9 @@ def load(path: str | os.PathLike) -> Checkpoint:
 
 def should_skip(out: str | os.PathLike, if_exists: str, config_key: str) -> bool:
     """Apply --if-exists to an existing output: True = leave it and do nothing."""
-    atomic.check_if_exists(if_exists)
     out = Path(out)
-    if not out.exists():
+    if atomic.decide(out, if_exists) == "write":
         return False
-    if if_exists == "overwrite":
-        return False
-    if if_exists == "error":
-        raise OutputExistsError(f"output {out} already exists", "use --if-exists skip or --if-exists overwrite")
     # skip: only when the existing output was made by the same resolved config and inputs
     if not is_checkpoint(out):
         raise OutputExistsError(f"output {out} exists but is not a stilt checkpoint", "remove it or choose another -o")
@@ -260,10 +255,8 @@ class Writer:
 def writer(out: str | os.PathLike, if_exists: str = "error", resume: bool = False) -> Iterator[Writer]:
     """Lock the output, prepare `OUT.partial/`, yield a Writer. On an exception the partial folder
     is kept only when it holds resumable state (so `--resume` can continue); otherwise removed."""
-    atomic.check_if_exists(if_exists)
     out = Path(out)
-    if out.exists() and if_exists == "error":
-        raise OutputExistsError(f"output {out} already exists", "use --if-exists skip or --if-exists overwrite")
+    atomic.decide(out, if_exists)  # refuses an existing output under --if-exists error
     partial = atomic.partial_dir(out)
     with atomic.output_lock(out):
         if partial.exists() and not resume:

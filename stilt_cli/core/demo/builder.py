@@ -96,10 +96,8 @@ def _check_existing(out: Path, if_exists: str, key: str) -> dict[str, Any] | Non
         return None
     if not _is_demo_folder(out):
         raise OutputExistsError(f"output {out} exists and is not a stilt demo folder", "choose another -o")
-    if if_exists == "overwrite":
+    if atomic.decide(out, if_exists) == "write":
         return None
-    if if_exists == "error":
-        raise OutputExistsError(f"output {out} already exists", "use --if-exists skip or --if-exists overwrite")
     readme = _up_to_date(out, key)
     if readme is None:
         raise OutputExistsError(f"output {out} was built from other inputs (languages, seed, sizes or package "

@@ -19,7 +19,7 @@ from typing import Any
 from stilt_cli.core import atomic, checkpoint, tasks
 from stilt_cli.core.console import info
 from stilt_cli.core.data import features
-from stilt_cli.core.errors import DataError, OutputExistsError, StiltError, UsageError
+from stilt_cli.core.errors import DataError, StiltError, UsageError
 from stilt_cli.core.model import heads
 from stilt_cli.core.tasks.spec import TaskSpec
 from stilt_cli.core.training import config, lora, trainstate
@@ -54,10 +54,7 @@ def run(options: StageOptions) -> Path | None:
     plans = resolve_tasks(options.tasks, options.stage, options.mlm_data)
     tracking.check_installed(tracking.parse(options.report_to))  # a missing tracker fails before anything loads
     parent = checkpoint.load(options.checkpoint)
-    atomic.check_if_exists(options.if_exists)
-    if options.output.exists() and options.if_exists == "error":  # before any data is read: fail fast
-        raise OutputExistsError(f"output {options.output} already exists",
-                                "use --if-exists skip or --if-exists overwrite")
+    atomic.decide(options.output, options.if_exists)  # before any data is read: fail fast
     dist = distributed.from_env()
     if not dist.is_main:
         from stilt_cli.core.console import set_quiet
