@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stilt_cli.core import checkpoint, modelcard, records, tasks
+from stilt_cli.core import checkpoint, modelcard, tasks
+from stilt_cli.core import records as recs
 from stilt_cli.core.console import info, put
 from stilt_cli.core.errors import DataError
 
@@ -27,14 +28,14 @@ def measured_on(ckpt: Any, records: list[dict[str, Any]]) -> list[dict[str, Any]
         ref = record.get("checkpoint")
         if record["kind"] in ("eval", "retrieval") and record["value"] is not None and isinstance(ref, dict) \
                 and ref.get("manifest_sha256") == sha:
-            kept[records.identity(record)] = record
+            kept[recs.identity(record)] = record
     return list(kept.values())
 
 
 def card(config: CardConfig) -> int:
     """`stilt card`: the checkpoint's card with its results; returns how many results it holds."""
     ckpt = checkpoint.load(config.checkpoint)
-    found = records.read_many(config.results)
+    found = recs.read_many(config.results)
     results = measured_on(ckpt, found)
     if not results:
         raise DataError(f"none of the {len(found)} record(s) in {', '.join(config.results)} was measured on "

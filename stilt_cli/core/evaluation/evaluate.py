@@ -27,6 +27,7 @@ from stilt_cli.core.console import info, progress, warn
 from stilt_cli.core.errors import DataError, UsageError
 from stilt_cli.core.evaluation.inputs import (  # noqa: F401 (EvaluateConfig: evaluate's API)
     EvaluateConfig,
+    LangResult,
     Source,
     codes,
     gold_status,
@@ -94,50 +95,83 @@ def plan(config: EvaluateConfig) -> Plan:
 
 
 def run(config: EvaluateConfig) -> list[dict[str, Any]]:
-    """Evaluate; returns the result records (one per language and metric of the labelled languages)."""
-    from stilt_cli.core.model import metrics
-
-    if resolve_task(config.task).head_type == "dual-encoder":  # ranking: one candidate pool for all languages
-        from stilt_cli.core.evaluation.ranking import evaluate_head
-
-        return evaluate_head(config)
-    p = plan(config)
-    runner = Runner.load(p.ckpt, p.spec, p.head, config)
-    hub_source = p.source.data_file is None and p.source.data_dir is None
-    common = {"split": p.split, "protocol": p.spec.protocol, "params": p.params, "checkpoint": p.ckpt.ref(),
-              "seed": p.stage.get("seed") if p.stage else None, "model_revision": model_revision(p.ckpt),
-              "dataset_revision": (p.spec.hub or {}).get("revision") if hub_source else None}
-    trained_by = None if p.stage is None else {"stage": p.stage.get("stage"), "tasks": p.stage["heads"][p.head]}
-    base_details = {"source": p.source.describe(p.spec), "device": runner.device.device,
-                    "amp": runner.device.amp_dtype, "batch_size": config.batch_size, "trained_by": trained_by}
-    info(f"evaluating {p.spec.name} {p.split} with head '{p.head}' of {p.ckpt.path}: {len(p.groups)} language(s), "
-         f"max length {p.max_length}" + (f", stride {p.doc_stride}" if p.doc_stride else "") + f", {runner.device.name}")
+    """The one evaluation driver: language by language, predict, write the predictions, score. Returns the result
+    records (one per language and metric of the labelled languages). The task's runner supplies the three steps:
+    `TaskRunner` for heads that answer each example, `ranking.RankRunner` for a dual-encoder head that ranks one
+    candidate pool shared by all languages."""
+    if resolve_task(config.task).head_type == "dual-encoder":
+        from stilt_cli.core.evaluation.ranking import RankRunner as chosen
+    else:
+        chosen = TaskRunner
+    runner = chosen.prepare(config)
     out: list[dict[str, Any]] = []
-    with progress(f"evaluating {p.spec.name}", total=len(p.groups), unit="lang") as advance:
-        for lang, examples in p.groups.items():
-            result = runner.evaluate(lang, p.split, examples, p.max_length, p.doc_stride, p.source.data_file == "-")
-            written = p.sinks.write(lang, examples, result.predictions) if p.sinks.active else []
-            where = f" -> {', '.join(map(str, written))}" if written else ""
-            if p.labelled[lang]:
-                scores = metrics.compute(p.spec, result.predictions, examples, lang)
-                n = int(scores.pop("n"))
-                details = {**base_details, **result.details}
-                out += [records.make("eval", p.spec.name, lang, metric, value, n=n, details=details, **common)
-                        for metric, value in scores.items()]
-                shown = ", ".join(f"{m} {v:.4f}" for m, v in scores.items())
-                info(f"{p.spec.name} {lang}: {shown} (n={n}, {result.details['seconds']['predict']:.1f} s){where}")
-            else:
-                info(f"{p.spec.name} {p.split} {lang}: no gold labels, so no score is possible; "
-                     f"predictions written{where}")
+    with progress(f"evaluating {runner.spec.name}", total=len(runner.groups), unit="lang") as advance:
+        for lang, items in runner.groups.items():
+            result = runner.predict(lang, items)
+            written = runner.sinks.write(lang, items, result.predictions) if runner.sinks.active else []
+            out += runner.score(lang, items, result, written)
             advance(1, lang=lang)
             del result  # nothing of a language outlives its loop turn but its scores
     return out
 
 
 @dataclass
-class LangResult:
-    predictions: list[Any]
-    details: dict[str, Any]
+class TaskRunner:
+    """Classification, tagging, QA and multiple-choice heads: every example gets its own prediction."""
+
+    p: Plan
+    model: Runner
+    common: dict[str, Any]
+    base_details: dict[str, Any]
+
+    @property
+    def spec(self) -> TaskSpec:
+        return self.p.spec
+
+    @property
+    def groups(self) -> dict[str, list[dict[str, Any]]]:
+        return self.p.groups
+
+    @property
+    def sinks(self) -> PredictionSinks:
+        return self.p.sinks
+
+    @classmethod
+    def prepare(cls, config: EvaluateConfig) -> TaskRunner:
+        p = plan(config)
+        runner = Runner.load(p.ckpt, p.spec, p.head, config)
+        hub_source = p.source.data_file is None and p.source.data_dir is None
+        common = {"split": p.split, "protocol": p.spec.protocol, "params": p.params, "checkpoint": p.ckpt.ref(),
+                  "seed": p.stage.get("seed") if p.stage else None, "model_revision": model_revision(p.ckpt),
+                  "dataset_revision": (p.spec.hub or {}).get("revision") if hub_source else None}
+        trained_by = None if p.stage is None else {"stage": p.stage.get("stage"), "tasks": p.stage["heads"][p.head]}
+        base_details = {"source": p.source.describe(p.spec), "device": runner.device.device,
+                        "amp": runner.device.amp_dtype, "batch_size": config.batch_size, "trained_by": trained_by}
+        info(f"evaluating {p.spec.name} {p.split} with head '{p.head}' of {p.ckpt.path}: {len(p.groups)} "
+             f"language(s), max length {p.max_length}" + (f", stride {p.doc_stride}" if p.doc_stride else "")
+             + f", {runner.device.name}")
+        return cls(p, runner, common, base_details)
+
+    def predict(self, lang: str, examples: list[dict[str, Any]]) -> LangResult:
+        p = self.p
+        return self.model.evaluate(lang, p.split, examples, p.max_length, p.doc_stride, p.source.data_file == "-")
+
+    def score(self, lang: str, examples: list[dict[str, Any]], result: LangResult, written: list[Any]
+              ) -> list[dict[str, Any]]:
+        from stilt_cli.core.model import metrics
+
+        p = self.p
+        where = f" -> {', '.join(map(str, written))}" if written else ""
+        if not p.labelled[lang]:
+            info(f"{p.spec.name} {p.split} {lang}: no gold labels, so no score is possible; predictions written{where}")
+            return []
+        scores = metrics.compute(p.spec, result.predictions, examples, lang)
+        n = int(scores.pop("n"))
+        details = {**self.base_details, **result.details}
+        shown = ", ".join(f"{m} {v:.4f}" for m, v in scores.items())
+        info(f"{p.spec.name} {lang}: {shown} (n={n}, {result.details['seconds']['predict']:.1f} s){where}")
+        return [records.make("eval", p.spec.name, lang, metric, value, n=n, details=details, **self.common)
+                for metric, value in scores.items()]
 
 
 @dataclass

@@ -175,3 +175,11 @@ def gold_status(spec: TaskSpec, split: str, lang: str, examples: list[dict[str, 
 def model_revision(ckpt: checkpoint.Checkpoint) -> str | None:
     lineage = ckpt.lineage()
     return (lineage[0].get("config") or {}).get("revision") if lineage else None
+
+
+@dataclass
+class LangResult:
+    """What a runner predicted for one language, and how (timings, device, search backend)."""
+
+    predictions: list[Any]
+    details: dict[str, Any]
