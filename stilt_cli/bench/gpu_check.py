@@ -37,9 +37,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from stilt_cli.bench.gpu_common import Context, row  # noqa: F401 (the cases' API)
 
 SCHEMA = "stilt.gpu-check/1"
 # what the header promises beyond torch and transformers (faiss optional); a test holds the run to it
@@ -47,42 +48,23 @@ NEEDS = ("numpy", "safetensors", "tokenizers", "typer", "rich", "orjson", "filel
          "accelerate", "peft")
 
 
-@dataclass
-class Context:
-    device: str  # "cuda" or "cpu"
-    work: Path
-
-    @property
-    def toy(self) -> bool:
-        return self.device == "cpu"
-
-
-def row(case: str, measure: str, value: Any, ok: bool | None = True, detail: str = "") -> dict[str, Any]:
-    return {"case": case, "measure": measure, "value": value, "ok": ok, "detail": detail}
-
-
 def environment(device: str) -> dict[str, Any]:
-    import importlib.metadata as md
-    import platform
-
     import torch
 
-    def version(name: str) -> str | None:
-        try:
-            return md.version(name)
-        except md.PackageNotFoundError:
-            return None
+    from stilt_cli.core.device import machine
+    from stilt_cli.core.libs import version
 
-    env: dict[str, Any] = {"device": device, "torch": torch.__version__, "cuda": torch.version.cuda,
+    facts = machine()
+    env: dict[str, Any] = {"device": device, "torch": facts["torch"], "cuda": facts["cuda"],
                            "transformers": version("transformers"), "accelerate": version("accelerate"),
-                           "faiss": version("faiss-gpu") or version("faiss-cpu"), "python": platform.python_version(),
+                           "faiss": version("faiss-gpu") or version("faiss-cpu"), "python": facts["python"],
                            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     if device == "cuda":
         props = torch.cuda.get_device_properties(0)
         env.update(gpu=props.name, gpu_memory_gib=round(props.total_memory / 2**30, 1), driver=_driver(),
                    gpus=torch.cuda.device_count(), bf16=torch.cuda.is_bf16_supported())
     else:
-        env.update(gpu=None, driver=None, cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads())
+        env.update(gpu=None, driver=None, cpu_count=facts["cpu_count"], torch_threads=facts["torch_threads"])
     return env
 
 

@@ -75,8 +75,9 @@ def worker(device: str, dist: Any) -> dict[str, Any]:
 
     from stilt_cli.bench import gpu_cases, train_bench
     from stilt_cli.core.device import choose
+    from stilt_cli.core.model import heads
     from stilt_cli.core.planning import memory
-    from stilt_cli.core.training import heads, parallel
+    from stilt_cli.core.training import parallel
 
     toy = device == "cpu"
     config = gpu_cases._large_config(toy)

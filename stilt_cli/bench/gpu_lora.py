@@ -9,19 +9,19 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from stilt_cli.bench.gpu_check import Context, row
+from stilt_cli.bench.gpu_common import Context, free, large_config, peak_memory, row
 
 
 def lora(ctx: Context) -> list[dict[str, Any]]:
     import torch
     from transformers import AutoModel
 
-    from stilt_cli.bench import gpu_cases, train_bench
+    from stilt_cli.bench import train_bench
     from stilt_cli.core.device import choose
-    from stilt_cli.core.training import heads
+    from stilt_cli.core.model import heads
     from stilt_cli.core.training import lora as peft_lora
 
-    config = gpu_cases._large_config(ctx.toy)
+    config = large_config(ctx.toy)
     steps, batch = (6, 8) if ctx.toy else (30, 32)
     choice = choose(ctx.device, "bf16")
     features, source = train_bench.recorded_features(2000 if ctx.toy else 8000, config.vocab_size)
@@ -44,8 +44,8 @@ def lora(ctx: Context) -> list[dict[str, Any]]:
         train_bench._stilt_loop(model, features, 2, batch, None, ctx.work / f"warm-{arm}", choice)
         seconds[arm] = train_bench._stilt_loop(model, features, steps, batch, None, ctx.work / arm, choice)
         del model
-        gpu_cases._free(ctx)
-        peaks[arm] = gpu_cases._peak_memory(ctx, lambda arm=arm: fresh(arm), choice, batch, 256 if not ctx.toy else 64)
+        free(ctx)
+        peaks[arm] = peak_memory(ctx, lambda arm=arm: fresh(arm), choice, batch, 256 if not ctx.toy else 64)
     shape = f"{config.num_hidden_layers} x {config.hidden_size}, vocab {config.vocab_size}; {source}"
     rows = [row("lora", f"{arm}: samples/s", round(steps * batch / seconds[arm], 1), math.isfinite(seconds[arm]),
                 f"trainable {trainable[arm]:,}; {shape}") for arm in seconds]

@@ -161,8 +161,9 @@ def _ddp_child(steps: int, batch: int) -> None:
     from stilt_cli.bench.train_bench import LABELS, _fresh_model, recorded_features
     from stilt_cli.core.device import choose
     from stilt_cli.core.encoders import tiny
+    from stilt_cli.core.model import heads
     from stilt_cli.core.tasks import get
-    from stilt_cli.core.training import config, heads, loop
+    from stilt_cli.core.training import config, loop
     from stilt_cli.core.training.distributed import from_env, shutdown
 
     dist = from_env()

@@ -21,7 +21,7 @@ LABELS = ("entailment", "neutral", "contradiction")
 
 def _setup(model_kind: str, n: int, work: Path):
     from stilt_cli.core.data import features as feats
-    from stilt_cli.core.training import heads
+    from stilt_cli.core.model import heads
 
     encoder, tokenizer, described = bench_model(model_kind, work)
     if model_kind == "e5":
@@ -54,7 +54,7 @@ def recorded_features(n: int, vocab: int, seed: int = 0):
 def _fresh_model(encoder: Any, spec: Any, seed: int = 0, freeze_embeddings: bool = False):
     import torch
 
-    from stilt_cli.core.training import heads
+    from stilt_cli.core.model import heads
 
     torch.manual_seed(seed)
     model = heads.Model(copy.deepcopy(encoder), {spec.name: spec}, {spec.name: heads.build_head(spec)})
@@ -95,7 +95,7 @@ def _padded_loop(model: Any, features: Any, steps: int, batch: int, pad_id: int,
     import torch
 
     from stilt_cli.core.device import choose
-    from stilt_cli.core.training import heads
+    from stilt_cli.core.model import heads
 
     choice = choice or choose("cpu")
     model.to(choice.torch_device())
@@ -128,7 +128,8 @@ def _padded_loop(model: Any, features: Any, steps: int, batch: int, pad_id: int,
 def _held_out_loss(model: Any, features: Any, pad_id: int, rows: np.ndarray) -> float:
     import torch
 
-    from stilt_cli.core.training import batching, heads
+    from stilt_cli.core.model import heads
+    from stilt_cli.core.training import batching
 
     model.eval()
     with torch.inference_mode():

@@ -93,7 +93,7 @@ def known_langs(option: str = "--langs") -> Callable[..., Any]:
     """Callback: every language code of a comma list (or MLQA pair) is in stilt's language table."""
 
     def check(value: str) -> None:
-        from stilt_cli.core.data import langs
+        from stilt_cli.core.tasks import langs
 
         langs.check_codes(value, option)
 

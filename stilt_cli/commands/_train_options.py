@@ -1,6 +1,7 @@
 """The options of `stilt intermediate` and `stilt target`, declared once, and the glue to a stage.
 
-`TrainingOptions` holds every setting the resolved config knows (`core/training/config.py`); a setting
+`TrainingOptions` holds every setting the resolved config knows, derived from its table
+(`core/training/config.py: SETTINGS`: default, range, choices and help, declared once); a setting
 left off the command line is None here and UNSET below, so the `--config` file, the `--preset` and the
 task's defaults can fill it. `StageInputs` holds what is not a setting (data, resume, output policy).
 Both commands take them as groups (`@with_groups`), so an option added here reaches both stages, and
@@ -28,47 +29,30 @@ def _report_to(values: list[str]) -> None:
 Checkpoint = Annotated[Path, typer.Argument(help="Parent stilt checkpoint (from pretrain-load, or an intermediate stage).")]
 
 
-@dataclass
-class TrainingOptions:
-    """The settings of the resolved config: command line > --config > --preset > task-type defaults."""
-
-    lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate (AdamW).")] = None
-    epochs: Annotated[int | None, typer.Option("--epochs", help="Passes over each task's training data.")] = None
-    max_steps: Annotated[int | None, typer.Option("--max-steps", help="Total optimizer steps (overrides --epochs).")] = None
-    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Effective batch per optimizer step, across --grad-accum and processes.")] = None
-    grad_accum: Annotated[int | None, typer.Option("--grad-accum", help="Split each batch into N micro-batches (same update, less memory).")] = None
-    max_length: Annotated[int | None, typer.Option("--max-length", help="Maximum tokens per input (QA: per stride window).")] = None
-    doc_stride: Annotated[int | None, typer.Option("--doc-stride", help="QA: tokens of overlap between context windows.")] = None
-    query_length: Annotated[int | None, typer.Option("--query-length", help="Dual encoders (lareqa, mewsli-x): maximum tokens per query; --max-length bounds the candidates.")] = None
-    warmup_ratio: Annotated[float | None, typer.Option("--warmup-ratio", help="Linear warmup as a share of all steps.")] = None
-    warmup_steps: Annotated[int | None, typer.Option("--warmup-steps", help="Linear warmup in steps (instead of --warmup-ratio).")] = None
-    weight_decay: Annotated[float | None, typer.Option("--weight-decay", help="AdamW weight decay (not on biases and norms).")] = None
-    adam_eps: Annotated[float | None, typer.Option("--adam-eps", help="AdamW epsilon.")] = None
-    max_grad_norm: Annotated[float | None, typer.Option("--max-grad-norm", help="Gradient clipping norm.")] = None
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (initialisation, data order, dropout).")] = None
-    train_langs: Annotated[str | None, typer.Option("--train-langs", callback=known_langs("--train-langs"), help="Training languages (default en), e.g. de,fr for translated or multilingual data, or all.")] = None
-    max_examples: Annotated[int | None, typer.Option("--max-examples", help="Use a seeded random subset of N training examples per task (quick runs).")] = None
-    eval_every: Annotated[int | None, typer.Option("--eval-every", help="Evaluate on the English dev set every N steps (default: each epoch; 0: never, keep the last weights).")] = None
-    eval_examples: Annotated[int | None, typer.Option("--eval-examples", help="Seeded random subset of the English dev set used for model selection.")] = None
-    patience: Annotated[int | None, typer.Option("--patience", help="Stop after N evaluations without dev improvement.")] = None
-    device: Device = None
-    precision: Annotated[str | None, typer.Option("--precision", callback=one_of("stilt_cli.core.training.config:PRECISIONS"), help="auto: bf16 autocast on CUDA (fp16 + gradient scaler on GPUs without bf16), fp32 on CPU and MPS. fp32, bf16 or fp16 force one; on CPU, bf16 runs torch's CPU autocast and fp16 CPU autocast + gradient scaler (the CUDA code path, with float32 master weights; rarely faster than fp32 on CPU).")] = None
-    gradient_checkpointing: Annotated[bool | None, typer.Option("--gradient-checkpointing/--no-gradient-checkpointing", help="Recompute activations in the backward pass (long inputs, small GPUs).")] = None
-    freeze_embeddings: Annotated[bool | None, typer.Option("--freeze-embeddings/--no-freeze-embeddings", help="Keep the word-embedding matrix fixed (no AdamW update of a 250k-token vocabulary: ~20 % faster steps for e5-small on CPU; often kinder to zero-shot transfer). Recorded in the manifest.")] = None
-    dropout: Annotated[float | None, typer.Option("--dropout", help="Override the encoder's and heads' dropout probability.")] = None
-    peft: Annotated[str | None, typer.Option("--peft", callback=one_of("stilt_cli.core.training.config:PEFT"), help="Parameter-efficient training: none (default, full fine-tuning) or lora (peft's LoRA on the encoder; heads train fully, word embeddings stay frozen; saves the merged encoder and the adapter under adapters/STAGE/).")] = None
-    lora_r: Annotated[int | None, typer.Option("--lora-r", help="LoRA rank (default 8).")] = None
-    lora_alpha: Annotated[float | None, typer.Option("--lora-alpha", help="LoRA scaling alpha; the update is scaled by alpha/r (default 16).")] = None
-    lora_dropout: Annotated[float | None, typer.Option("--lora-dropout", help="Dropout on the LoRA branch's input (default 0: the encoder keeps its own dropout; 0.1 costs a saved copy of every adapted input, measured in make bench).")] = None
-    lora_targets: Annotated[str | None, typer.Option("--lora-targets", help="Modules that get LoRA: module-name suffixes (e.g. query,value) and/or attention, feed_forward (the family's projections). Default: attention,feed_forward of a known family; recorded in the manifest.")] = None
+def _option(setting: Any) -> tuple[str, Any, Any]:
+    """A dataclass field holding one setting's typer option, derived from its row of the settings table."""
+    if setting.name == "device":
+        annotation = Device
+    else:
+        callbacks = {"train_langs": known_langs("--train-langs")}
+        callback = callbacks.get(setting.name) or (one_of(setting.choices) if setting.choices else None)
+        option = typer.Option(setting.flag or "--" + setting.name.replace("_", "-"), help=setting.help,
+                              **({"callback": callback} if callback else {}))
+        annotation = Annotated[setting.type | None, option]
+    return setting.name, annotation, dataclasses.field(default=None)
 
 
-@dataclass
-class MultitaskOptions:
-    """Settings only a multi-task (intermediate) stage has."""
+def _group(name: str, group: str, doc: str) -> type:
+    from stilt_cli.core.training.config import SETTINGS
 
-    sampling: Annotated[str | None, typer.Option("--sampling", callback=one_of("stilt_cli.core.training.config:SAMPLING"), help="Multi-task sampling: proportional, temperature or uniform.")] = None
-    temperature: Annotated[float | None, typer.Option("--temperature", help="Temperature T for --sampling temperature (p ~ size^(1/T)).")] = None
+    fields = [_option(s) for s in SETTINGS if s.help is not None and s.group == group]
+    return dataclasses.make_dataclass(name, fields, namespace={"__doc__": doc, "__module__": __name__})
+
+
+# the settings of the resolved config (`core/training/config.py: SETTINGS`): command line > --config > --preset >
+# task-type defaults; MultitaskOptions are the settings only a multi-task (intermediate) stage has
+TrainingOptions = _group("TrainingOptions", "training", "The settings of the resolved config, as options.")
+MultitaskOptions = _group("MultitaskOptions", "multitask", "Settings only a multi-task (intermediate) stage has.")
 
 
 @dataclass

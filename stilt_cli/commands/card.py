@@ -22,6 +22,6 @@ def command(
     model-index table. Nothing is uploaded: `hf upload USER/NAME CHECKPOINT/encoder .` publishes it."""
     setup(quiet)
     with guard(None if output == "-" else (output or checkpoint)):
-        from stilt_cli.core.modelcard import CardConfig, card
+        from stilt_cli.core.evaluation.card import CardConfig, card
 
         card(CardConfig(checkpoint=checkpoint, results=list(results), output=output))

@@ -50,7 +50,7 @@ def command(
     with guard(output):
         from stilt_cli.core.analysis import typology
         from stilt_cli.core.console import emit
-        from stilt_cli.core.data import langs as language_table
+        from stilt_cli.core.tasks import langs as language_table
 
         codes = language_table.parse_list(langs, list(language_table.table()))
         names = typology.parse_features(features)

@@ -20,8 +20,8 @@ def command(
     """Training loss and English dev score against step for one or more runs, one colour per run."""
     setup(quiet)
     with guard(output):
+        from stilt_cli.core.analysis.training_plot import plot
         from stilt_cli.core.console import info
-        from stilt_cli.core.training.trainlog import plot
 
         runs = plot(list(checkpoints), output, smooth)
         info(f"wrote {output} ({runs} run(s))")

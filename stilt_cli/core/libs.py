@@ -10,6 +10,16 @@ import os
 from functools import lru_cache
 
 
+def version(package: str) -> str | None:
+    """The installed version of a distribution (`pip` name), None when it is not installed: the one lookup."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 def quiet_env() -> None:
     """Environment defaults that must be set before transformers / huggingface_hub are imported."""
     if os.environ.get("STILT_LIB_LOGS") == "1":

@@ -6,12 +6,13 @@ huggingface_hub's own `ModelCardData` (`base_model`, `language`, `datasets`, `li
 `pipeline_tag`) and a text with the lineage of stages (tasks, data fingerprints, the resolved
 hyper-parameters and where each came from, the English dev result). `stilt card CKPT RESULTS…` rewrites
 it with the evaluation results measured on that checkpoint as a `model-index` (huggingface_hub's
-`EvalResult`) and a table. The card says what the files say; nothing is guessed.
+`EvalResult`) and a table (`core/evaluation/card.py`). The card says what the files say; nothing is guessed.
+Task facts (languages, datasets, task types) come from the task specs the caller looks up (`specs`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,17 @@ SHOWN_SETTINGS = ("preset", "lr", "warmup_ratio", "warmup_steps", "weight_decay"
                   "peft", "lora_r", "lora_alpha", "lora_dropout", "lora_targets")  # the PEFT keys: LoRA stages only
 
 
-def _spec(name: str):
-    from stilt_cli.core import tasks
+SpecLookup = Callable[[str], Any]  # task name -> its TaskSpec (`tasks.get`); the caller supplies it
+
+
+def _spec(name: str, specs: SpecLookup | None):
+    """The spec of a task the checkpoint names; None for an unknown one (or no lookup: an untrained encoder)."""
     from stilt_cli.core.errors import UsageError
 
+    if specs is None:
+        return None
     try:
-        return tasks.get(name)
+        return specs(name)
     except UsageError:
         return None
 
@@ -49,7 +55,8 @@ def _trained(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for s in manifest.get("lineage", []) if s.get("tasks")]
 
 
-def languages(manifest: dict[str, Any], results: list[dict[str, Any]] = ()) -> list[str]:
+def languages(manifest: dict[str, Any], results: list[dict[str, Any]] = (), specs: SpecLookup | None = None
+              ) -> list[str]:
     """English first, then the training languages, the languages of the tasks its heads answer, and
     those of the results; a pretrained encoder no stage has trained yet is just `multilingual`."""
     if not _trained(manifest) and not manifest.get("heads") and not results:
@@ -58,43 +65,44 @@ def languages(manifest: dict[str, Any], results: list[dict[str, Any]] = ()) -> l
     for stage in _trained(manifest):
         found += list(stage.get("train_langs") or [])
     for head in (manifest.get("heads") or {}).values():
-        spec = _spec(head.get("task", ""))
+        spec = _spec(head.get("task", ""), specs)
         found += list(spec.languages) if spec else []
     found += [r["lang"] for r in results if r.get("lang") not in (None, "all")]
     return list(dict.fromkeys(found))
 
 
-def datasets(manifest: dict[str, Any]) -> list[str]:
+def datasets(manifest: dict[str, Any], specs: SpecLookup | None = None) -> list[str]:
     """The Hub datasets of the training data (a task's pinned Hub source, components for ANLI+)."""
     out: list[str] = []
     for stage in _trained(manifest):
         for name in stage["tasks"]:
-            spec = _spec(name)
-            train = _spec(spec.train_task) if spec and spec.train_task else spec
-            for part in [train] + [_spec(c) for c in ((train.hub or {}).get("components") or [])] if train else []:
+            spec = _spec(name, specs)
+            train = _spec(spec.train_task, specs) if spec and spec.train_task else spec
+            for part in [train] + [_spec(c, specs) for c in ((train.hub or {}).get("components") or [])] if train else []:
                 if part is not None and (part.hub or {}).get("repo"):
                     out.append(part.hub["repo"])
     return list(dict.fromkeys(out))
 
 
-def metadata(manifest: dict[str, Any], results: list[dict[str, Any]] = (), name: str | None = None):
+def metadata(manifest: dict[str, Any], results: list[dict[str, Any]] = (), name: str | None = None,
+             specs: SpecLookup | None = None):
     from huggingface_hub import ModelCardData
 
     tags = ["stilt", "x-stilts", "cross-lingual-transfer"]
     for stage in _trained(manifest):
         tags += [f"stilt-{stage['stage']}", *stage["tasks"]]
-    return ModelCardData(base_model=base_model(manifest), language=languages(manifest, results),
-                         datasets=datasets(manifest) or None, library_name="transformers",
+    return ModelCardData(base_model=base_model(manifest), language=languages(manifest, results, specs),
+                         datasets=datasets(manifest, specs) or None, library_name="transformers",
                          tags=list(dict.fromkeys(tags)), pipeline_tag="feature-extraction",
-                         model_name=name or manifest.get("name"), eval_results=eval_results(results) or None)
+                         model_name=name or manifest.get("name"), eval_results=eval_results(results, specs) or None)
 
 
-def eval_results(results: list[dict[str, Any]]) -> list[Any]:
+def eval_results(results: list[dict[str, Any]], specs: SpecLookup | None = None) -> list[Any]:
     from huggingface_hub import EvalResult
 
     out = []
     for record in results:
-        spec = _spec(record["task"])
+        spec = _spec(record["task"], specs)
         value = record["value"]
         percent = record["metric"] in FRACTIONS
         out.append(EvalResult(
@@ -145,7 +153,7 @@ def _results_table(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def render(manifest: dict[str, Any], results: list[dict[str, Any]] = ()) -> str:
+def render(manifest: dict[str, Any], results: list[dict[str, Any]] = (), specs: SpecLookup | None = None) -> str:
     """The README.md text: YAML front matter, then lineage, usage and results."""
     encoder = manifest.get("encoder") or {}
     name = manifest.get("name", "checkpoint")
@@ -165,55 +173,14 @@ def render(manifest: dict[str, Any], results: list[dict[str, Any]] = ()) -> str:
         lines += ["## Results", "", "Measured by stilt on this checkpoint (zero-shot in every language but English).",
                   "", *_results_table(results), ""]
     lines += [f"Written by stilt {manifest.get('stilt_version', '')}; the full record is the checkpoint's `stilt.json`."]
-    data = metadata(manifest, results, name)
+    data = metadata(manifest, results, name, specs)
     return "---\n" + data.to_yaml() + "\n---\n\n" + "\n".join(lines) + "\n"
 
 
-def write(encoder_dir: Path, manifest: dict[str, Any], results: list[dict[str, Any]] = ()) -> Path:
+def write(encoder_dir: Path, manifest: dict[str, Any], results: list[dict[str, Any]] = (),
+          specs: SpecLookup | None = None) -> Path:
     from stilt_cli.core import atomic
 
     path = Path(encoder_dir) / CARD
-    atomic.write_text(path, render(manifest, results))
+    atomic.write_text(path, render(manifest, results, specs))
     return path
-
-
-@dataclass
-class CardConfig:
-    checkpoint: Path
-    results: list[str]
-    output: str | None = None  # None: CKPT/encoder/README.md; '-': stdout
-
-
-def measured_on(ckpt: Any, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The eval and retrieval records measured with this checkpoint (same manifest), one per measurement."""
-    from stilt_cli.core import records as recs
-
-    sha = ckpt.manifest_sha256()
-    kept: dict[tuple, dict[str, Any]] = {}
-    for record in records:
-        ref = record.get("checkpoint")
-        if record["kind"] in ("eval", "retrieval") and record["value"] is not None and isinstance(ref, dict) \
-                and ref.get("manifest_sha256") == sha:
-            kept[recs.identity(record)] = record
-    return list(kept.values())
-
-
-def card(config: CardConfig) -> int:
-    """`stilt card`: the checkpoint's card with its results; returns how many results it holds."""
-    from stilt_cli.core import checkpoint, records
-    from stilt_cli.core.console import info, put
-    from stilt_cli.core.errors import DataError
-
-    ckpt = checkpoint.load(config.checkpoint)
-    found = records.read_many(config.results)
-    results = measured_on(ckpt, found)
-    if not results:
-        raise DataError(f"none of the {len(found)} record(s) in {', '.join(config.results)} was measured on "
-                        f"{ckpt.path}", "give the results of `stilt evaluate` or `stilt retrieve` run on this checkpoint")
-    if len(results) < len(found):
-        info(f"{len(found) - len(results)} record(s) were not measured on {ckpt.path} (or are not eval/retrieval): left out")
-    path = config.output or ckpt.encoder_dir / CARD
-    put(render(ckpt.manifest, results), path)
-    if str(path) != "-":
-        info(f"wrote {path} ({len(results)} results)")
-    return len(results)

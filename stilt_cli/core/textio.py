@@ -10,6 +10,7 @@ knows the line number (a classic pitfall otherwise).
 from __future__ import annotations
 
 import io
+import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -19,7 +20,7 @@ from typing import IO, Any
 import orjson
 
 from stilt_cli.core import atomic
-from stilt_cli.core.errors import DataError
+from stilt_cli.core.errors import DataError, UsageError
 
 MAX_LINE_BYTES = 64 * 1024 * 1024  # a single line larger than this is certainly a broken file
 BOM = b"\xef\xbb\xbf"
@@ -157,3 +158,37 @@ def write_jsonl(path: str | os.PathLike | None, rows: Iterable[dict[str, Any]]) 
         count += 1
     atomic.write_bytes(path, buffer.getvalue())
     return count
+
+
+# ---- settings files (--config, STILT_TASKS) ---------------------------------------------------------
+def _toml():
+    """The TOML parser: the standard library's from Python 3.11, the `tomli` package before."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:
+        try:
+            import tomli as tomllib
+        except ModuleNotFoundError:
+            raise UsageError("--config FILE.toml needs the tomli package on Python < 3.11",
+                             "pip install tomli, or give the config as JSON") from None
+    return tomllib
+
+
+def read_settings(path: Path, what: str = "--config") -> dict[str, Any]:
+    """A config file: JSON (`.json`) or TOML (anything else that parses as TOML). Its problems are usage
+    errors (exit 2) naming `what` (the option or variable that named the file)."""
+    try:
+        content = text(path)
+    except DataError as exc:
+        raise UsageError(f"{what} {exc.message}", exc.hint) from None
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(content)
+        else:
+            data = _toml().loads(content)
+    except ValueError as exc:
+        kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
+        raise UsageError(f"{what} {path}: not valid {kind} ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{what} {path}: expected a table of settings at the top level")
+    return {k.replace("-", "_"): v for k, v in data.items()}

@@ -79,3 +79,24 @@ def test_env_reports_device_and_offline(cli):
     assert info["families"]["xlmr"]["retrieval_layer"][0].startswith("14 of 24 (X-STILTs")
     verified = info["families_verified_with"]
     assert verified["installed"] == info["packages"]["transformers"] and verified["transformers"]
+
+
+
+def test_env_reports_the_offline_flags_as_the_loaders_read_them(cli, monkeypatch):
+    """One reader of HF_*_OFFLINE (`core/hub.py`): `stilt env` says offline exactly when the loaders are."""
+    import orjson
+
+    from stilt_cli.core import hub
+    from stilt_cli.core.data import hubdata
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # the reachability probe fails at once
+    for spelling, offline in (("1", True), ("yes", True), ("YES", True), ("true", True), ("On", True), ("0", False),
+                              ("no", False)):
+        monkeypatch.setenv("HF_DATASETS_OFFLINE", spelling)
+        assert hubdata.offline() is offline and hub.datasets_offline() is offline, spelling
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "yes")  # the loaders are offline: so must `stilt env` say
+    result = cli("env")
+    assert result.exit_code == 0, result.stderr
+    info = orjson.loads(result.stdout.strip().splitlines()[0])
+    assert info["hf_datasets_offline"] is True and info["hf_hub_offline"] is False

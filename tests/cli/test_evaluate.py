@@ -284,7 +284,8 @@ def test_languages_are_streamed_one_at_a_time(trained, monkeypatch):
 
 def test_a_prediction_count_mismatch_is_one_line(trained, monkeypatch):
     from stilt_cli.core.errors import DataError
-    from stilt_cli.core.evaluation import evaluate, predict
+    from stilt_cli.core.evaluation import evaluate
+    from stilt_cli.core.model import predict
 
     monkeypatch.setattr(predict, "predict", lambda *a, **k: {0: "neutral"})
     with pytest.raises(DataError, match=r"xnli en: 1 predictions for 9 examples"):

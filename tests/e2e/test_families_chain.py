@@ -15,6 +15,8 @@ from tests import family_models as fm
 from tests import train_data as td
 from tests.helpers import ok_rows, write_jsonl
 
+pytestmark = pytest.mark.slow  # `make test-fast` leaves it out; `make test` runs it
+
 GERMAN = ["Der Hund schläft im Garten.", "Ich trinke gern Kaffee.", "Das Wetter ist heute schön.",
           "Wir fahren morgen nach Berlin.", "Sie liest ein Buch."]
 ENGLISH = ["The dog sleeps in the garden.", "I like coffee.", "The weather is nice today.",

@@ -20,6 +20,8 @@ from stilt_cli.bench import gpu_check
 
 ROOT = Path(__file__).resolve().parents[2]
 
+pytestmark = pytest.mark.slow  # `make test-fast` leaves it out; `make test` runs it
+
 
 # every installed package outside torch, transformers, the header's list and their requirements is made
 # unimportable in the child: the run shows that the list is enough (transformers skips absent optional ones)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stilt_cli.core.evaluation.metrics import qa, tagging
+from stilt_cli.core.model.metrics import qa, tagging
 from tests.helpers import shift_every_7th, tag_sentences
 
 pytestmark = pytest.mark.realdata

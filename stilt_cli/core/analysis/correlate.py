@@ -31,8 +31,8 @@ import numpy as np
 from stilt_cli.core import console, records
 from stilt_cli.core.analysis import covariates, model, stats, typology
 from stilt_cli.core.analysis.gains import MIN_LANGS, Unit, match
-from stilt_cli.core.data import langs
 from stilt_cli.core.errors import DataError, UsageError
+from stilt_cli.core.tasks import langs
 
 PROTOCOL = "stilt-correlate-v1"
 POOLING = ("task fixed effects: gains and distances demeaned within each task (slope = fixed-effects "
@@ -196,7 +196,7 @@ def _factor_rows(config, units, factor, ref) -> list[dict[str, Any]]:
     what = ref_lang.script if factor == "script" else ref_lang.family.split(":")[0]
     definition = (f"mean gain of languages whose {factor} differs from {ref}'s ({what}) minus mean gain of those "
                   f"sharing it" + (" (within tasks)" if len(units) > 1 else ""))
-    return [_record(config, units, factor, "mean_diff", result, _points(points, factor, x), ref, "core/data/langs.py table",
+    return [_record(config, units, factor, "mean_diff", result, _points(points, factor, x), ref, "core/tasks/langs.py table",
                     definition=definition, groups={"same": sorted(same), "different": sorted(differ)})]
 
 

@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from stilt_cli.core import console
-from stilt_cli.core.data import langs
 from stilt_cli.core.errors import DataError, StiltError, UsageError, comma_list
+from stilt_cli.core.tasks import langs
 
 NAMES = ("fertility", "subword-overlap", "pretrain-size")
 TOKENIZER_COVARIATES = ("fertility", "subword-overlap")  # measured with --checkpoint's tokenizer

@@ -18,8 +18,8 @@ import numpy as np
 import orjson
 
 from stilt_cli.core import console, records
-from stilt_cli.core.data import langs
 from stilt_cli.core.errors import DataError, UsageError, did_you_mean
+from stilt_cli.core.tasks import langs
 
 MIN_LANGS = 4
 

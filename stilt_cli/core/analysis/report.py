@@ -49,7 +49,7 @@ def render(rows: list[dict[str, Any]], config: Any, report_dir: Path | None = No
     regressions = [r for r in rows if r["kind"] == "regression"]
     features = list(dict.fromkeys(r["params"]["feature"] for r in correlations if r["metric"] != "mean_diff"))
     tasks = list(dict.fromkeys(r["task"] for r in correlations))
-    from stilt_cli.core.data import langs
+    from stilt_cli.core.tasks import langs
 
     lines = [f"# Does the gain depend on distance from {langs.get(config.ref).name}?", "",
              f"Gain = `{config.run}` − `{config.baseline}` per language; tasks: {', '.join(tasks) or '–'}; "

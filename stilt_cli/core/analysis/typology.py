@@ -1,6 +1,6 @@
 """How far a language is from English (or any reference language): distances from URIEL, URIEL+ and UD.
 
-Languages are looked up by their *individual* ISO 639-3 code from `core/data/langs.py` (cmn not zho,
+Languages are looked up by their *individual* ISO 639-3 code from `core/tasks/langs.py` (cmn not zho,
 arb not ara, swh, ekk, pes, zsm, lvs, khk, uzn, azj, quz, nob). Definitions (u, v are the two
 languages' vectors):
 
@@ -52,10 +52,11 @@ from typing import Any
 
 import orjson
 
-from stilt_cli.core import atomic, console, records
+from stilt_cli.core import atomic, console
 from stilt_cli.core.analysis import udmorph
-from stilt_cli.core.data import langs
+from stilt_cli.core.analysis.distance import Distance  # noqa: F401 (typology's record type)
 from stilt_cli.core.errors import DataError, UsageError, comma_list
+from stilt_cli.core.tasks import langs
 
 CACHE_FORMAT = "stilt.typology/1"
 URIELPLUS_DATA = ("released", "integrated")
@@ -100,31 +101,6 @@ FEATURES: dict[str, Feature] = {f.name: f for f in (
     *(Feature(name, "ud", name, definition) for name, definition in udmorph.DEFINITIONS.items()),
 )}
 DEFAULT_FEATURES = ("syntax", "phonology", "inventory", "genetic", "geographic", "featural")
-
-
-@dataclass
-class Distance:
-    lang: str  # stilt code
-    feature: str
-    value: float | None
-    ref: str
-    code: str | None  # the code the library was asked for (639-3, or Glottocode when integrated)
-    ref_code: str | None
-    source: str
-    definition: str
-    missing_reason: str | None = None
-    n_features: int | None = None
-    protocol: str = "uriel-distance-v1"
-    details: dict[str, Any] | None = None  # what the measure found (UD: both values, word counts, files)
-
-    def record(self) -> dict[str, Any]:
-        params = {"ref": self.ref, "source": self.source, "code": self.code, "ref_code": self.ref_code,
-                  "definition": self.definition}
-        if self.n_features is not None:
-            params["n_features"] = self.n_features
-        extra = {"details": self.details} if self.details is not None else {}
-        return records.make("distance", "typology", self.lang, self.feature, self.value, params=params,
-                            protocol=self.protocol, missing_reason=self.missing_reason, **extra)
 
 
 def parse_features(value: str | None) -> list[str]:
@@ -202,12 +178,9 @@ def _source(feature: Feature, mode: str) -> str:
 
 @cache
 def _version(package: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from stilt_cli.core.libs import version
 
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "not-installed"
+    return version(package) or "not-installed"
 
 
 def _cache_file(feature: Feature, ref: langs.Language, mode: str) -> Path:

@@ -31,9 +31,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from stilt_cli.core.data import langs
 from stilt_cli.core.data.readers import conllu
 from stilt_cli.core.errors import UsageError
+from stilt_cli.core.tasks import langs
 
 PROTOCOL = "ud-morphology-v1"
 MATTR_WINDOW = 500
@@ -187,8 +187,8 @@ def _shown(path: Path, data_dir: str | Path) -> str:
 # ---- distances to the reference ------------------------------------------------------------------
 
 def distances(codes: list[str], features: list[str], ref: str, data_dir: str | Path) -> list[Any]:
-    """typology.Distance items of each language to `ref` for each UD measure in `features`."""
-    from stilt_cli.core.analysis.typology import Distance
+    """Distance items of each language to `ref` for each UD measure in `features`."""
+    from stilt_cli.core.analysis.distance import Distance
     from stilt_cli.core.data.readers.layout import Tree
 
     check_data_dir(None if data_dir is None else str(data_dir), features)

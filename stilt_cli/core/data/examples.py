@@ -133,7 +133,7 @@ def _check_ranking(example: dict[str, Any], where: str) -> None:
 def _language(code: str, where: str) -> str:
     """A language code, or MLQA's 'context-question' pair ('en-de'), each part a known language: the
     code names prediction files later, so nothing else may pass."""
-    from stilt_cli.core.data import langs as langmod
+    from stilt_cli.core.tasks import langs as langmod
 
     try:
         return langmod.normalise(code)

@@ -39,7 +39,7 @@ DEFAULT_NAMES_PER_CLASS = 50
 
 def available_languages() -> list[str]:
     """Languages both packages cover (Django catalog + CLDR locale) that stilt's language table knows."""
-    from stilt_cli.core.data import langs as langmod
+    from stilt_cli.core.tasks import langs as langmod
 
     known = langmod.table()
     cldr = offline_text.cldr_locales()
@@ -48,7 +48,7 @@ def available_languages() -> list[str]:
 
 def parse_langs(value: str | None) -> list[str] | None:
     """`--langs`: None = the default demo set, 'all' = every available language; English is always built."""
-    from stilt_cli.core.data import langs as langmod
+    from stilt_cli.core.tasks import langs as langmod
 
     if value is None or not value.strip():
         return None
@@ -96,10 +96,8 @@ def _check_existing(out: Path, if_exists: str, key: str) -> dict[str, Any] | Non
         return None
     if not _is_demo_folder(out):
         raise OutputExistsError(f"output {out} exists and is not a stilt demo folder", "choose another -o")
-    if if_exists == "overwrite":
+    if atomic.decide(out, if_exists) == "write":
         return None
-    if if_exists == "error":
-        raise OutputExistsError(f"output {out} already exists", "use --if-exists skip or --if-exists overwrite")
     readme = _up_to_date(out, key)
     if readme is None:
         raise OutputExistsError(f"output {out} was built from other inputs (languages, seed, sizes or package "

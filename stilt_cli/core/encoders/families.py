@@ -21,6 +21,17 @@ XTREME = "XTREME (Hu et al., 2020)"
 LAST_LAYER = "last"  # a `retrieval_layers` rule's layer: the top one, whatever the depth
 
 
+# One pooling vocabulary, for task heads (`head_pooling`, head.json) and extraction (`--pooling`): "cls" reads
+# the first token, "mean" averages the non-padding tokens. Heads written before stilt used this vocabulary say
+# "first" for "cls"; `canonical_pooling` reads them, so their checkpoints still load.
+POOLING = ("cls", "mean")
+LEGACY_POOLING = {"first": "cls"}
+
+
+def canonical_pooling(name: str) -> str:
+    return LEGACY_POOLING.get(name, name)
+
+
 @dataclass(frozen=True)
 class Family:
     name: str  # what checkpoints record as encoder.family
@@ -33,7 +44,7 @@ class Family:
     mlm_retry: tuple[tuple[str, Any], ...] = ()  # config overrides to try when the head's weights are absent
     token_types: str = "ignored"  # used (segment A/B embeddings) | ignored (one type) | none (no such input)
     has_cls: bool = True  # a first token trained as a sequence summary: CLS pooling is meaningful
-    head_pooling: str = "first"  # how classification / multiple-choice heads read a sequence: first | mean
+    head_pooling: str = "cls"  # how classification / multiple-choice heads read a sequence: cls | mean (POOLING)
     # (depth or None for any, layer or "last", source); a depth no rule names gets XTREME's relative depth
     retrieval_layers: tuple[tuple[int | None, int | str, str], ...] = ()
     retrieval_pooling: tuple[str, str] = ("mean", XTREME)

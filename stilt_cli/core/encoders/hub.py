@@ -2,49 +2,18 @@
 
 A hub id already in the local cache loads with no network. One that is not fails within seconds
 with one line naming the id and the fix; we never let transformers enter its retry loop. The
-decision is made here: `HF_HUB_OFFLINE=1` is honoured, and otherwise the Hub endpoint is probed with
-a short timeout before any download is attempted.
+decision is made here: `HF_HUB_OFFLINE` is honoured (read by `core/hub.py`, as every reader of the flags does),
+and otherwise the Hub endpoint is probed with a short timeout before any download is attempted.
 """
 
 from __future__ import annotations
 
 import os
-import socket
-import threading
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from stilt_cli.core.errors import DataError, UsageError
-
-PROBE_TIMEOUT_S = 3.0
-
-
-def offline_mode() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
-
-
-def endpoint() -> str:
-    return os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-
-
-def hub_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
-    """Can we open a TCP connection to the Hub endpoint within `timeout` (DNS included)?"""
-    parsed = urlparse(endpoint())
-    host, port = parsed.hostname or "huggingface.co", parsed.port or (443 if parsed.scheme == "https" else 80)
-    result = {"ok": False}
-
-    def probe() -> None:
-        try:
-            with socket.create_connection((host, port), timeout=timeout):
-                result["ok"] = True
-        except OSError:
-            pass
-
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(timeout + 0.5)  # getaddrinfo ignores socket timeouts; bound it from outside
-    return result["ok"]
+from stilt_cli.core.hub import hub_offline, hub_reachable
 
 
 def in_cache(repo_id: str, revision: str | None = None, repo_type: str = "model") -> bool:
@@ -82,7 +51,7 @@ def resolve(source: str, revision: str | None = None) -> tuple[str, dict[str, An
     facts = {"kind": "hub", "id": source, "revision": revision}
     if in_cache(source, revision):
         return source, facts, True
-    if offline_mode() or not hub_reachable():
+    if hub_offline() or not hub_reachable():
         raise not_available(source)
     return source, facts, False
 

@@ -6,7 +6,7 @@ MLQA by `squad_v1` (trained on SQuAD v1.1), TyDiQA-GoldP by `tydiqa`. A checkpoi
 refused with the stage that would train it; a head of another type or label set is refused too.
 
 Languages are processed one at a time: featurize (through the tokenized cache), predict (length-sorted
-batches, dynamic padding, inference mode, bf16 on CUDA: `core/evaluation/predict.py`), score, write the
+batches, dynamic padding, inference mode, bf16 on CUDA: `core/model/predict.py`), score, write the
 predictions, drop everything but the scores. So memory does not grow with the number of languages,
 and no logits are ever kept. A language without gold labels (XTREME's stripped test sets, TyDiQA dev
 with blanked answers) gets predictions but no record: no score is possible.
@@ -20,170 +20,28 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from stilt_cli.core import checkpoint, records, tasks
+from stilt_cli.core import checkpoint, records
 from stilt_cli.core.console import info, progress, warn
-from stilt_cli.core.data import langs, sources
-from stilt_cli.core.errors import DataError, UsageError, comma_list, did_you_mean
+from stilt_cli.core.errors import DataError, UsageError
+from stilt_cli.core.evaluation.inputs import (  # noqa: F401 (EvaluateConfig: evaluate's API)
+    EvaluateConfig,
+    LangResult,
+    Source,
+    codes,
+    gold_status,
+    head_settings,
+    load_by_language,
+    model_revision,
+    require_head,
+    resolve_split,
+    resolve_task,
+    source_of,
+    training_stage,
+)
 from stilt_cli.core.evaluation.submission import PredictionSinks
 from stilt_cli.core.tasks.spec import TaskSpec
-
-EVALUABLE = ("classification", "tagging", "qa", "multiple-choice", "dual-encoder")
-
-
-@dataclass
-class EvaluateConfig:
-    checkpoint: Path
-    task: str
-    langs: str | None = None  # comma list, 'all' or None
-    split: str | None = None  # default: test where the task has one, else dev
-    data: list[str] | None = None  # --data FILE / TASK=FILE
-    data_dir: Path | None = None
-    save_predictions: Path | None = None
-    export_xtreme: Path | None = None
-    batch_size: int = 64
-    max_length: int | None = None  # default: the length the head was trained with
-    doc_stride: int | None = None
-    query_length: int | None = None  # dual encoders: query tokens (default: as trained)
-    max_answer_length: int = 30
-    max_examples: int | None = None  # per language, the first N (quick runs)
-    device: str | None = None
-    precision: str = "auto"
-
-
-# ---- what to evaluate -------------------------------------------------------------------------
-def resolve_task(name: str) -> TaskSpec:
-    spec = tasks.get(name)
-    if not spec.supported:
-        raise UsageError(f"task {spec.name} is not supported yet", spec.notes or None)
-    if spec.head_type is None:
-        raise UsageError(f"{spec.name} is a retrieval task: it has no head to evaluate",
-                         f"use `stilt retrieve CKPT --task {spec.name}`")
-    if spec.head_type not in EVALUABLE:
-        raise UsageError(f"task {spec.name} ({spec.type}) is not evaluated by `stilt evaluate`")
-    return spec
-
-
-def resolve_split(spec: TaskSpec, split: str | None, from_file: bool) -> str:
-    if split is None:
-        chosen = spec.default_split
-        if chosen != "test":
-            info(f"{spec.name} has no test split: evaluating {chosen}")
-        return chosen
-    if split not in spec.splits and not from_file:  # a user's own file may name any split
-        raise UsageError(did_you_mean(split, spec.splits, f"split of {spec.name}"), f"splits: {', '.join(spec.splits)}")
-    return split
-
-
-def stage_hint(ckpt: checkpoint.Checkpoint, spec: TaskSpec) -> str:
-    stage = "intermediate" if spec.role == "intermediate" else "target"
-    return f"run `stilt {stage} {ckpt.path} --task {spec.name} -o OUT` (trains the {spec.head_name} head)"
-
-
-def require_head(ckpt: checkpoint.Checkpoint, spec: TaskSpec) -> str:
-    head = spec.head_name
-    if head not in ckpt.heads:
-        has = ", ".join(sorted(ckpt.heads)) or "no task heads"
-        raise DataError(f"checkpoint {ckpt.path} has no '{head}' head, which answers {spec.name} (it has: {has})",
-                        stage_hint(ckpt, spec))
-    return head
-
-
-def training_stage(ckpt: checkpoint.Checkpoint, head: str) -> dict[str, Any] | None:
-    """The lineage entry of the stage that trained `head` (the last one that lists it)."""
-    for entry in reversed(ckpt.lineage()):
-        if head in (entry.get("heads") or {}):
-            return entry
-    return None
-
-
-def head_settings(stage: dict[str, Any] | None, head: str, spec: TaskSpec) -> dict[str, Any]:
-    """max_length / doc_stride the head was trained with, else the task type's defaults."""
-    from stilt_cli.core.training.config import DEFAULTS, TYPE_DEFAULTS
-
-    found: dict[str, Any] = {}
-    if stage is not None:
-        trained_tasks = stage["heads"][head] or []
-        per_task = (stage.get("config") or {}).get("tasks") or {}
-        found = dict(per_task.get(trained_tasks[0], {})) if trained_tasks else {}
-    defaults = {**DEFAULTS, **TYPE_DEFAULTS.get(spec.head_type or "", {})}
-    return {key: found.get(key) or defaults[key] for key in ("max_length", "doc_stride", "query_length")}
-
-
-# ---- examples, language by language ------------------------------------------------------------
-def _codes(value: str | None) -> list[str] | None:
-    return comma_list(value, "--langs", example="de,fr")
-
-
-@dataclass
-class Source:
-    data_file: str | None
-    data_dir: Path | None
-
-    def describe(self, spec: TaskSpec) -> dict[str, Any]:
-        from stilt_cli.core.hashing import data_fingerprint
-
-        if self.data_file is not None:
-            return {"data": data_fingerprint(self.data_file)}
-        if self.data_dir is not None:
-            return {"data_dir": str(self.data_dir)}
-        hub = spec.hub or {}
-        return {"hub": hub.get("repo"), "config": hub.get("config"), "revision": hub.get("revision")}
-
-    def name(self) -> str:
-        return self.data_file or (str(self.data_dir) if self.data_dir else "the Hub copy")
-
-
-def source_of(spec: TaskSpec, config: EvaluateConfig) -> Source:
-    mapping = sources.parse_data_option(config.data, spec.name)
-    for name in mapping:
-        if name != spec.name:
-            raise UsageError(f"--data {name}=…: {name} is not the task evaluated ({spec.name})")
-    if mapping and config.data_dir is not None:
-        raise UsageError("give --data or --data-dir, not both")
-    return Source(mapping.get(spec.name), config.data_dir)
-
-
-def load_by_language(spec: TaskSpec, split: str, codes: list[str] | None, source: Source, limit: int | None,
-                     given: str | None = None) -> tuple[str, dict[str, list[dict[str, Any]]]]:
-    """The split and {language: examples in source order}; every language asked for must be there.
-    A file's examples decide the split when --split is not `given` (`sources.split_of_file`)."""
-    if codes is not None and source.data_file is None:
-        from stilt_cli.core.data.readers import languages_for
-
-        codes = languages_for(spec, codes)[0]  # unknown languages of the task: one line, exit 1
-    elif codes is not None:
-        codes = [langs.checked(code, "--langs") for code in codes]
-    rows = sources.load_examples(spec, split, codes, data_file=source.data_file, data_dir=source.data_dir)
-    if source.data_file is not None:
-        split, rows = sources.split_of_file(rows, given, split)
-    groups: dict[str, list[dict[str, Any]]] = {}
-    checked: dict[str, str] = {}
-    for row in rows:
-        raw = row["lang"]
-        if raw not in checked:  # the code becomes part of a file name: only table codes pass
-            checked[raw] = langs.checked(raw, f"{source.name()}: example {row.get('id')}")
-        groups.setdefault(checked[raw], []).append(row)
-    if codes is not None:
-        missing = [code for code in codes if code not in groups]
-        if missing:
-            raise DataError(f"no {spec.name} {split} examples for {', '.join(missing)} in {source.name()}",
-                            f"languages there: {', '.join(groups) or 'none'}")
-        groups = {code: groups[code] for code in codes}
-    if limit is not None:
-        groups = {lang: rows[:limit] for lang, rows in groups.items()}
-    return split, groups
-
-
-def gold_status(spec: TaskSpec, split: str, lang: str, examples: list[dict[str, Any]]) -> bool:
-    """True when every example has gold, False when none has; a mix is refused."""
-    labelled = sum(1 for e in examples if sources.has_gold(e, spec))
-    if 0 < labelled < len(examples):
-        raise DataError(f"{spec.name} {split} {lang}: {len(examples) - labelled} of {len(examples)} examples have no "
-                        "gold labels", "a language is scored only when all its examples have gold; split the file")
-    return labelled == len(examples)
 
 
 # ---- the run -----------------------------------------------------------------------------------
@@ -213,7 +71,7 @@ def plan(config: EvaluateConfig) -> Plan:
     split = resolve_split(spec, config.split, source.data_file is not None)
     if config.batch_size < 1 or (config.max_examples is not None and config.max_examples < 1):
         raise UsageError("--batch-size and --max-examples must be at least 1")
-    split, groups = load_by_language(spec, split, _codes(config.langs), source, config.max_examples, config.split)
+    split, groups = load_by_language(spec, split, codes(config.langs), source, config.max_examples, config.split)
     sinks = PredictionSinks(spec.name, split, config.save_predictions, config.export_xtreme)
     labelled = {lang: gold_status(spec, split, lang, rows) for lang, rows in groups.items()}
     unlabelled = [lang for lang, has in labelled.items() if not has]
@@ -237,55 +95,83 @@ def plan(config: EvaluateConfig) -> Plan:
 
 
 def run(config: EvaluateConfig) -> list[dict[str, Any]]:
-    """Evaluate; returns the result records (one per language and metric of the labelled languages)."""
-    from stilt_cli.core.evaluation import metrics
-
-    if resolve_task(config.task).head_type == "dual-encoder":  # ranking: one candidate pool for all languages
-        from stilt_cli.core.retrieval.rank import evaluate_head
-
-        return evaluate_head(config)
-    p = plan(config)
-    runner = Runner.load(p.ckpt, p.spec, p.head, config)
-    hub_source = p.source.data_file is None and p.source.data_dir is None
-    common = {"split": p.split, "protocol": p.spec.protocol, "params": p.params, "checkpoint": p.ckpt.ref(),
-              "seed": p.stage.get("seed") if p.stage else None, "model_revision": _model_revision(p.ckpt),
-              "dataset_revision": (p.spec.hub or {}).get("revision") if hub_source else None}
-    trained_by = None if p.stage is None else {"stage": p.stage.get("stage"), "tasks": p.stage["heads"][p.head]}
-    base_details = {"source": p.source.describe(p.spec), "device": runner.device.device,
-                    "amp": runner.device.amp_dtype, "batch_size": config.batch_size, "trained_by": trained_by}
-    info(f"evaluating {p.spec.name} {p.split} with head '{p.head}' of {p.ckpt.path}: {len(p.groups)} language(s), "
-         f"max length {p.max_length}" + (f", stride {p.doc_stride}" if p.doc_stride else "") + f", {runner.device.name}")
+    """The one evaluation driver: language by language, predict, write the predictions, score. Returns the result
+    records (one per language and metric of the labelled languages). The task's runner supplies the three steps:
+    `TaskRunner` for heads that answer each example, `ranking.RankRunner` for a dual-encoder head that ranks one
+    candidate pool shared by all languages."""
+    if resolve_task(config.task).head_type == "dual-encoder":
+        from stilt_cli.core.evaluation.ranking import RankRunner as chosen
+    else:
+        chosen = TaskRunner
+    runner = chosen.prepare(config)
     out: list[dict[str, Any]] = []
-    with progress(f"evaluating {p.spec.name}", total=len(p.groups), unit="lang") as advance:
-        for lang, examples in p.groups.items():
-            result = runner.evaluate(lang, p.split, examples, p.max_length, p.doc_stride, p.source.data_file == "-")
-            written = p.sinks.write(lang, examples, result.predictions) if p.sinks.active else []
-            where = f" -> {', '.join(map(str, written))}" if written else ""
-            if p.labelled[lang]:
-                scores = metrics.compute(p.spec, result.predictions, examples, lang)
-                n = int(scores.pop("n"))
-                details = {**base_details, **result.details}
-                out += [records.make("eval", p.spec.name, lang, metric, value, n=n, details=details, **common)
-                        for metric, value in scores.items()]
-                shown = ", ".join(f"{m} {v:.4f}" for m, v in scores.items())
-                info(f"{p.spec.name} {lang}: {shown} (n={n}, {result.details['seconds']['predict']:.1f} s){where}")
-            else:
-                info(f"{p.spec.name} {p.split} {lang}: no gold labels, so no score is possible; "
-                     f"predictions written{where}")
+    with progress(f"evaluating {runner.spec.name}", total=len(runner.groups), unit="lang") as advance:
+        for lang, items in runner.groups.items():
+            result = runner.predict(lang, items)
+            written = runner.sinks.write(lang, items, result.predictions) if runner.sinks.active else []
+            out += runner.score(lang, items, result, written)
             advance(1, lang=lang)
             del result  # nothing of a language outlives its loop turn but its scores
     return out
 
 
-def _model_revision(ckpt: checkpoint.Checkpoint) -> str | None:
-    lineage = ckpt.lineage()
-    return (lineage[0].get("config") or {}).get("revision") if lineage else None
-
-
 @dataclass
-class LangResult:
-    predictions: list[Any]
-    details: dict[str, Any]
+class TaskRunner:
+    """Classification, tagging, QA and multiple-choice heads: every example gets its own prediction."""
+
+    p: Plan
+    model: Runner
+    common: dict[str, Any]
+    base_details: dict[str, Any]
+
+    @property
+    def spec(self) -> TaskSpec:
+        return self.p.spec
+
+    @property
+    def groups(self) -> dict[str, list[dict[str, Any]]]:
+        return self.p.groups
+
+    @property
+    def sinks(self) -> PredictionSinks:
+        return self.p.sinks
+
+    @classmethod
+    def prepare(cls, config: EvaluateConfig) -> TaskRunner:
+        p = plan(config)
+        runner = Runner.load(p.ckpt, p.spec, p.head, config)
+        hub_source = p.source.data_file is None and p.source.data_dir is None
+        common = {"split": p.split, "protocol": p.spec.protocol, "params": p.params, "checkpoint": p.ckpt.ref(),
+                  "seed": p.stage.get("seed") if p.stage else None, "model_revision": model_revision(p.ckpt),
+                  "dataset_revision": (p.spec.hub or {}).get("revision") if hub_source else None}
+        trained_by = None if p.stage is None else {"stage": p.stage.get("stage"), "tasks": p.stage["heads"][p.head]}
+        base_details = {"source": p.source.describe(p.spec), "device": runner.device.device,
+                        "amp": runner.device.amp_dtype, "batch_size": config.batch_size, "trained_by": trained_by}
+        info(f"evaluating {p.spec.name} {p.split} with head '{p.head}' of {p.ckpt.path}: {len(p.groups)} "
+             f"language(s), max length {p.max_length}" + (f", stride {p.doc_stride}" if p.doc_stride else "")
+             + f", {runner.device.name}")
+        return cls(p, runner, common, base_details)
+
+    def predict(self, lang: str, examples: list[dict[str, Any]]) -> LangResult:
+        p = self.p
+        return self.model.evaluate(lang, p.split, examples, p.max_length, p.doc_stride, p.source.data_file == "-")
+
+    def score(self, lang: str, examples: list[dict[str, Any]], result: LangResult, written: list[Any]
+              ) -> list[dict[str, Any]]:
+        from stilt_cli.core.model import metrics
+
+        p = self.p
+        where = f" -> {', '.join(map(str, written))}" if written else ""
+        if not p.labelled[lang]:
+            info(f"{p.spec.name} {p.split} {lang}: no gold labels, so no score is possible; predictions written{where}")
+            return []
+        scores = metrics.compute(p.spec, result.predictions, examples, lang)
+        n = int(scores.pop("n"))
+        details = {**self.base_details, **result.details}
+        shown = ", ".join(f"{m} {v:.4f}" for m, v in scores.items())
+        info(f"{p.spec.name} {lang}: {shown} (n={n}, {result.details['seconds']['predict']:.1f} s){where}")
+        return [records.make("eval", p.spec.name, lang, metric, value, n=n, details=details, **self.common)
+                for metric, value in scores.items()]
 
 
 @dataclass
@@ -304,8 +190,7 @@ class Runner:
     def load(cls, ckpt: checkpoint.Checkpoint, spec: TaskSpec, head: str, config: EvaluateConfig) -> Runner:
         from stilt_cli.core import device
         from stilt_cli.core.encoders.load import from_checkpoint
-        from stilt_cli.core.evaluation import predict
-        from stilt_cli.core.training import heads
+        from stilt_cli.core.model import heads, predict
 
         choice = device.choose(config.device, config.precision)
         encoder = from_checkpoint(ckpt)
@@ -321,7 +206,7 @@ class Runner:
     def evaluate(self, lang: str, split: str, examples: list[dict[str, Any]], max_length: int,
                  doc_stride: int | None, from_stdin: bool) -> LangResult:
         from stilt_cli.core.data import features
-        from stilt_cli.core.evaluation import predict
+        from stilt_cli.core.model import predict
 
         started = time.perf_counter()
         feats = features.featurize(examples, self.tokenizer, task=self.spec.name, head_type=self.spec.head_type,
@@ -350,7 +235,7 @@ class Runner:
 
 
 def _words_past_max_length(feats: Any, examples: list[dict[str, Any]]) -> int:
-    from stilt_cli.core.training.batching import _row
+    from stilt_cli.core.model.collate import row
 
     column = feats.columns["word_ids"]
-    return sum(len(ex["tokens"]) - sum(1 for w in _row(column, i) if w >= 0) for i, ex in enumerate(examples))
+    return sum(len(ex["tokens"]) - sum(1 for w in row(column, i) if w >= 0) for i, ex in enumerate(examples))

@@ -259,7 +259,7 @@ def _as_indices(items: list[tuple[int | None, str]], path: Path) -> list[int]:
 def score_file(spec: TaskSpec, pred_path: Path, gold_path: Path, lang: str) -> tuple[dict[str, float], int]:
     """Metrics of one prediction file against its gold file, and the number of examples scored."""
     from stilt_cli.core.console import warn
-    from stilt_cli.core.evaluation import metrics
+    from stilt_cli.core.model import metrics
 
     kind = spec.prediction_shape
     gold = read_file(gold_path, spec, "gold")
@@ -300,7 +300,7 @@ def score_file(spec: TaskSpec, pred_path: Path, gold_path: Path, lang: str) -> t
 def _score_rankings(spec: TaskSpec, pred: dict[str, list[str]], gold: dict[str, list[str]], pred_path: Path
                     ) -> dict[str, float]:
     from stilt_cli.core.console import warn
-    from stilt_cli.core.evaluation import metrics
+    from stilt_cli.core.model import metrics
 
     if not gold or any(not g for g in gold.values()):
         raise DataError(f"{pred_path}: every gold query needs at least one gold candidate id")

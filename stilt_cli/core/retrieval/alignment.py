@@ -97,8 +97,8 @@ def _pairs_from_tsv(path: Path, lang: str) -> tuple[list[str], list[str]]:
 def load_pairs(config: AlignConfig) -> dict[str, tuple[list[str], list[str]]]:
     """{lang: (xx sentences, English sentences)}, aligned by position."""
     from stilt_cli.core import tasks
-    from stilt_cli.core.data import langs as langmod
     from stilt_cli.core.retrieval import sets
+    from stilt_cli.core.tasks import langs as langmod
 
     wanted = langmod.parse_list(config.langs)
     if (config.pairs is None) == (config.task is None):

@@ -88,7 +88,7 @@ def embed_file(model: str, source: str | os.PathLike, output: str | os.PathLike,
 
     if dtype not in DTYPES:
         raise UsageError(f"--dtype must be float16 or float32, not '{dtype}'")
-    atomic.check_if_exists(if_exists)
+    atomic.check_if_exists(if_exists)  # a bad policy fails before the model loads
     npy, ids_path, meta_path = output_paths(output)
     ids, texts = read_inputs(source)
     embedder = load(model, pooling, revision)
@@ -99,9 +99,7 @@ def embed_file(model: str, source: str | os.PathLike, output: str | os.PathLike,
             "layers": list(layers) or None, "pooling": pooling, "max_length": spec.max_length, "dtype": dtype,
             "texts": texts_fingerprint(texts), "rows": len(texts)}
     if npy.exists():
-        if if_exists == "error":
-            raise OutputExistsError(f"output {npy} already exists", "use --if-exists skip or --if-exists overwrite")
-        if if_exists == "skip":
+        if atomic.decide(npy, if_exists) == "compare":
             try:
                 old = orjson.loads(meta_path.read_bytes())
             except (OSError, orjson.JSONDecodeError):

@@ -26,7 +26,7 @@ import numpy as np
 from stilt_cli.core import console
 from stilt_cli.core.errors import DataError, UsageError
 
-POOLINGS = ("mean", "cls", "model")
+POOLINGS = ("mean", "cls", "model")  # the heads' vocabulary (encoders/families.py: POOLING), and the model's own
 
 
 DEFAULT_MAX_LENGTH = 512  # XTREME's MAXL for Tatoeba and BUCC

@@ -20,8 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from stilt_cli.core.errors import DataError
-
 K = 4  # neighbourhood of the margin (Artetxe & Schwenk 2019; XTREME)
 
 
@@ -31,6 +29,11 @@ class Knn:
     x2y_ind: np.ndarray  # (n, k)
     y2x_sim: np.ndarray  # (m, k)
     y2x_ind: np.ndarray  # (m, k)
+
+
+def knn_backend() -> str:
+    """How `knn_both` runs here, as records name it."""
+    return f"blocked-gemm-{_torch_device(None).type}"
 
 
 def _torch_device(device: str | None):
@@ -237,7 +240,7 @@ def evaluate(scores: np.ndarray, correct: np.ndarray, n_gold: int, threshold: fl
             "threshold": float(threshold)}
 
 
-# ---- BUCC over a retrieval set (called by `core/retrieval/retrieve.py`) ----------------------------------------
+# ---- BUCC's duplicates: unify texts before mining, map mined pairs back (`core/retrieval/retrieve.py` mines) ----
 
 def unify(texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """-> (unique texts in first-seen order, sentence -> unique index, unique -> first sentence)."""
@@ -269,78 +272,3 @@ def expand(mined: Mined, src_inv: np.ndarray, tgt_inv: np.ndarray, src_first: np
             tgt.append(np.tile(members_tgt, len(members_src)))
             score.append(np.full(len(members_src) * len(members_tgt), value))
     return np.concatenate(src), np.concatenate(tgt), np.concatenate(score)
-
-
-@dataclass
-class Candidates:
-    src: np.ndarray
-    tgt: np.ndarray
-    score: np.ndarray
-    correct: np.ndarray
-    n_gold: int
-
-
-def mine_group(group: Any, embedder: Any, spec: Any, *, rule: str, cache: bool, label: str) -> list[Candidates]:
-    """Candidates of one language, one entry per layer of `spec`."""
-    from stilt_cli.core.retrieval import embed_cache
-
-    src_u, src_inv, src_first = unify(group.src_texts)
-    tgt_u, tgt_inv, tgt_first = unify(group.tgt_texts)
-    vectors = embed_cache.embed(embedder, src_u + tgt_u, spec, cache=cache, label=label)
-    width = len(group.tgt_texts) + 1
-    gold = np.unique(group.links[:, 0] * width + group.links[:, 1])
-    found = []
-    for slot in range(vectors.shape[0]):
-        knn = knn_both(vectors[slot, :len(src_u)], vectors[slot, len(src_u):])
-        src, tgt, score = expand(mine(knn), src_inv, tgt_inv, src_first, tgt_first, rule)
-        found.append(Candidates(src, tgt, score, np.isin(src * width + tgt, gold), len(gold)))
-    return found
-
-
-def score_groups(groups: dict[str, Any], embedder: Any, spec: Any, *, base: dict[str, Any], params: dict[str, Any],
-                 cache: bool, threshold: float | None, load_dev) -> list[dict[str, Any]]:
-    """F1 / precision / recall per language and layer, with the threshold of the protocol (see
-    `core/retrieval/retrieve.py`): xstilts tunes on dev and applies to test; xtreme re-tunes on the scored
-    split's own gold; `threshold` (--threshold) applies a given one; on dev both tune on dev itself."""
-    from stilt_cli.core import console, records
-    from stilt_cli.core.retrieval.sets import require_gold
-
-    task, split, protocol = base["task"], base["split"], base["protocol"]
-    rule = "xtreme" if protocol == "xtreme" else "jiant"
-    if threshold is not None:
-        source = "option"
-    elif split == "dev" or protocol == "xtreme":
-        source = split
-    else:
-        source = "dev"
-    dev_groups = load_dev() if source == "dev" else {}
-    knn_name = f"blocked-gemm-{_torch_device(None).type}"
-    rows: list[dict[str, Any]] = []
-    for lang, group in groups.items():
-        require_gold(group, task, split)
-        found = mine_group(group, embedder, spec, rule=rule, cache=cache, label=f"{task} {split} {lang}")
-        tuning = found
-        if source == "dev":
-            if lang not in dev_groups:
-                raise DataError(f"{task} dev has no '{lang}' data to tune the threshold on",
-                                "give --threshold, or the dev files too (the BUCC sample set)")
-            require_gold(dev_groups[lang], task, "dev")
-            tuning = mine_group(dev_groups[lang], embedder, spec, rule=rule, cache=cache, label=f"{task} dev {lang}")
-        for slot, layer in enumerate(spec.layers or (None,)):
-            if source == "option":
-                chosen = float(threshold)
-            else:
-                chosen, _ = optimize_threshold(tuning[slot].score, tuning[slot].correct, tuning[slot].n_gold)
-            cand = found[slot]
-            result = evaluate(cand.score, cand.correct, cand.n_gold, chosen)
-            row_params = {**params, "layer": layer, "k": K, "margin": "ratio", "retrieval": "max",
-                          "dedupe": rule, "threshold_from": source, "tuned_on_scored_split": source == split}
-            # what was found, not what was asked: outside params, so runs with different thresholds still join
-            details = {"threshold": result["threshold"], "knn": knn_name, "candidates": int(len(cand.score)),
-                       "extracted": result["extracted"], "correct": result["correct"]}
-            for metric in ("f1", "precision", "recall"):
-                rows.append(records.make("retrieval", lang=lang, metric=metric, value=result[metric], n=cand.n_gold,
-                                         **base, params=row_params, details=details))
-            console.info(f"{task} {split} {lang} layer {layer}: F1 {result['f1']:.4f} (P {result['precision']:.4f}, "
-                         f"R {result['recall']:.4f}, threshold {result['threshold']:.4f} from {source})")
-    return rows

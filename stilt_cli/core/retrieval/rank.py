@@ -9,7 +9,8 @@ string sentence + paragraph, as `evaluate_retrieval.py` writes it (newlines drop
 Vectors come from either
 - an encoder with no task training (`stilt retrieve`): pooled hidden states of one layer (default:
   mean pooling at the family's retrieval layer) through the embedding cache; or
-- a trained dual-encoder head (`stilt evaluate`): the head's unit vectors, the same tower for both sides.
+- a trained dual-encoder head (`stilt evaluate`, through `core/evaluation/ranking.py`): the head's unit
+  vectors, the same tower for both sides.
 Ranking is exact cosine search (`search.py`: FAISS `IndexFlatIP`, on the GPUs with faiss-gpu), top k =
 the k of the task's `map@k`. Candidates are embedded once, then each language's queries.
 """
@@ -23,7 +24,7 @@ import numpy as np
 
 from stilt_cli.core import console, records
 from stilt_cli.core.errors import DataError
-from stilt_cli.core.evaluation.metrics.retrieval import map_at_k
+from stilt_cli.core.model.metrics.retrieval import map_at_k
 from stilt_cli.core.retrieval.search import search
 
 DEFAULT_LENGTH = 512
@@ -109,7 +110,7 @@ def scored(queries: list[dict[str, Any]], ranked: list[list[str]], k: int) -> tu
     return map_at_k(gold, predicted, k), len(gold)
 
 
-def _record(spec: Any, lang: str, value: float, n: int, base: dict[str, Any], params: dict[str, Any],
+def result_record(spec: Any, lang: str, value: float, n: int, base: dict[str, Any], params: dict[str, Any],
             details: dict[str, Any]) -> dict[str, Any]:
     return records.make("retrieval", lang=lang, metric=spec.main_metric, value=value, n=n, **base, params=params,
                         details=details)
@@ -138,7 +139,7 @@ def score_encoder(rankset: RankSet, embedder: Any, spec: Any, embed_specs: tuple
             if value is None:
                 console.warn(f"{base['task']} {rankset.split} {lang}: no gold, so there is nothing to score")
                 continue
-            rows.append(_record(spec, lang, value, n, base, {**params, "layer": layer},
+            rows.append(result_record(spec, lang, value, n, base, {**params, "layer": layer},
                                 {**details, "search": backend}))
             console.info(f"{base['task']} {lang} layer {layer}: {spec.main_metric} {value:.4f} (n={n})")
     return rows
@@ -161,8 +162,8 @@ class HeadEncoder:
         import torch
 
         from stilt_cli.core.data import caps
+        from stilt_cli.core.model import collate
         from stilt_cli.core.retrieval.extract import length_batches
-        from stilt_cli.core.training import batching
 
         encoded = self.tokenizer(caps.texts(texts, max_length), truncation=True, max_length=max_length,
                                  return_attention_mask=False, return_token_type_ids=False)["input_ids"]
@@ -172,72 +173,8 @@ class HeadEncoder:
         self.model.eval()
         with torch.inference_mode(), self.device.autocast():
             for rows in length_batches(sizes, self.batch_tokens, 256):
-                ids = batching._pad([encoded[i] for i in rows], pad)
-                mask = batching._pad([[1] * len(encoded[i]) for i in rows], 0)
-                batch = batching.to_device({"input_ids": ids, "attention_mask": mask}, self.device.torch_device())
+                ids = collate.pad([encoded[i] for i in rows], pad)
+                mask = collate.pad([[1] * len(encoded[i]) for i in rows], 0)
+                batch = collate.to_device({"input_ids": ids, "attention_mask": mask}, self.device.torch_device())
                 out[rows] = self.model.embed(self.head, batch).float().cpu().numpy()
         return out
-
-
-def evaluate_head(config: Any) -> list[dict[str, Any]]:
-    """`stilt evaluate` of a ranking task: the checkpoint's dual-encoder head ranks every query language
-    against the one candidate pool; records per language, predictions in XTREME's layout when asked."""
-    from stilt_cli.core import checkpoint, device
-    from stilt_cli.core.data import sources
-    from stilt_cli.core.data.readers import languages_for
-    from stilt_cli.core.encoders.load import from_checkpoint
-    from stilt_cli.core.evaluation import evaluate as ev
-    from stilt_cli.core.evaluation.submission import PredictionSinks
-    from stilt_cli.core.training import heads
-
-    spec = ev.resolve_task(config.task)
-    ckpt = checkpoint.load(config.checkpoint)
-    head = ev.require_head(ckpt, spec)
-    source = ev.source_of(spec, config)
-    split = ev.resolve_split(spec, config.split, source.data_file is not None)
-    codes = ev._codes(config.langs)
-    if codes is not None and source.data_file is None:
-        codes = languages_for(spec, codes)[0]
-    rows = sources.load_examples(spec, split, None if source.data_file else codes, data_file=source.data_file,
-                                 data_dir=source.data_dir)
-    if source.data_file is not None:
-        split, rows = sources.split_of_file(rows, config.split, split)
-    if codes is not None:  # the candidates of every language stay: the pool is shared
-        rows = [r for r in rows if r.get("side") == "candidate" or r["lang"] in codes]
-    rankset = build(rows, spec.name, split, config.max_examples)
-    sinks = PredictionSinks(spec.name, split, config.save_predictions, config.export_xtreme)
-    stage = ev.training_stage(ckpt, head)
-    trained = ev.head_settings(stage, head, spec)
-    query_length, max_length = lengths(spec, config.max_length or trained["max_length"],
-                                       config.query_length or trained.get("query_length"))
-    choice = device.choose(config.device, config.precision)
-    encoder = from_checkpoint(ckpt)
-    expected = heads.HeadSpec(name=head, type="dual-encoder", task=spec.name, hidden_size=encoder.hidden_size)
-    model = heads.load_model(ckpt, encoder.model, head, expected)
-    model.to(choice.torch_device())
-    tower = HeadEncoder(model, head, encoder.tokenizer, choice, encoder.hidden_size)
-    k = spec.rank_k
-    params = {"head": head, "max_length": max_length, "query_length": query_length}
-    if config.max_examples is not None:
-        params["max_examples"] = config.max_examples
-    common = {"task": spec.name, "split": split, "protocol": spec.protocol, "checkpoint": ckpt.ref(),
-              "seed": stage.get("seed") if stage else None, "model_revision": ev._model_revision(ckpt)}
-    console.info(f"evaluating {spec.name} {split} with head '{head}' of {ckpt.path}: {len(rankset.queries)} "
-                 f"language(s), {len(rankset.candidates)} candidates, lengths {query_length}/{max_length}, {choice.name}")
-    pool = tower.encode(rankset.candidate_texts(), max_length)
-    ids = rankset.candidate_ids
-    out: list[dict[str, Any]] = []
-    for lang, queries in rankset.queries.items():
-        indices, backend = top_k(tower.encode([q["text"] for q in queries], query_length), pool, k)
-        ranked = [[ids[i] for i in row] for row in indices]
-        written = sinks.write(lang, queries, ranked) if sinks.active else []
-        value, n = scored(queries, ranked, k)
-        if value is None:
-            console.info(f"{spec.name} {split} {lang}: no gold, so no score; predictions written to "
-                         f"{', '.join(map(str, written)) or 'nowhere (--save-predictions DIR)'}")
-            continue
-        details = {"candidates": len(ids), "candidate_langs": rankset.candidate_langs(), "search": backend,
-                   "device": choice.device, "amp": choice.amp_dtype}
-        out.append(_record(spec, lang, value, n, common, params, details))
-        console.info(f"{spec.name} {lang}: {spec.main_metric} {value:.4f} (n={n})")
-    return out

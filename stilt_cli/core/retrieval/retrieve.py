@@ -40,8 +40,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from stilt_cli.core import console, records, tasks
-from stilt_cli.core.errors import UsageError
+from stilt_cli.core.errors import DataError, UsageError
+from stilt_cli.core.retrieval import mining
 from stilt_cli.core.retrieval.search import accuracy
 from stilt_cli.core.retrieval.sets import Group, load_groups, require_gold
 
@@ -131,12 +134,86 @@ def score_search(groups: dict[str, Group], embedder: Any, spec: Any, directions:
     return rows
 
 
+# ---- margin mining (BUCC): the algorithm is `mining.py` -----------------------------------------------
+
+@dataclass
+class Candidates:
+    src: np.ndarray
+    tgt: np.ndarray
+    score: np.ndarray
+    correct: np.ndarray
+    n_gold: int
+
+
+def _mine_group(group: Any, embedder: Any, spec: Any, *, rule: str, cache: bool, label: str) -> list[Candidates]:
+    """Candidates of one language, one entry per layer of `spec`."""
+    from stilt_cli.core.retrieval import embed_cache
+
+    src_u, src_inv, src_first = mining.unify(group.src_texts)
+    tgt_u, tgt_inv, tgt_first = mining.unify(group.tgt_texts)
+    vectors = embed_cache.embed(embedder, src_u + tgt_u, spec, cache=cache, label=label)
+    width = len(group.tgt_texts) + 1
+    gold = np.unique(group.links[:, 0] * width + group.links[:, 1])
+    found = []
+    for slot in range(vectors.shape[0]):
+        knn = mining.knn_both(vectors[slot, :len(src_u)], vectors[slot, len(src_u):])
+        src, tgt, score = mining.expand(mining.mine(knn), src_inv, tgt_inv, src_first, tgt_first, rule)
+        found.append(Candidates(src, tgt, score, np.isin(src * width + tgt, gold), len(gold)))
+    return found
+
+
+def score_mining(groups: dict[str, Any], embedder: Any, spec: Any, *, base: dict[str, Any], params: dict[str, Any],
+                 cache: bool, threshold: float | None, load_dev) -> list[dict[str, Any]]:
+    """BUCC: F1 / precision / recall per language and layer, with the threshold of the protocol (see
+    above): xstilts tunes on dev and applies to test; xtreme re-tunes on the scored
+    split's own gold; `threshold` (--threshold) applies a given one; on dev both tune on dev itself."""
+    task, split, protocol = base["task"], base["split"], base["protocol"]
+    rule = "xtreme" if protocol == "xtreme" else "jiant"
+    if threshold is not None:
+        source = "option"
+    elif split == "dev" or protocol == "xtreme":
+        source = split
+    else:
+        source = "dev"
+    dev_groups = load_dev() if source == "dev" else {}
+    knn_name = mining.knn_backend()
+    rows: list[dict[str, Any]] = []
+    for lang, group in groups.items():
+        require_gold(group, task, split)
+        found = _mine_group(group, embedder, spec, rule=rule, cache=cache, label=f"{task} {split} {lang}")
+        tuning = found
+        if source == "dev":
+            if lang not in dev_groups:
+                raise DataError(f"{task} dev has no '{lang}' data to tune the threshold on",
+                                "give --threshold, or the dev files too (the BUCC sample set)")
+            require_gold(dev_groups[lang], task, "dev")
+            tuning = _mine_group(dev_groups[lang], embedder, spec, rule=rule, cache=cache, label=f"{task} dev {lang}")
+        for slot, layer in enumerate(spec.layers or (None,)):
+            if source == "option":
+                chosen = float(threshold)
+            else:
+                chosen, _ = mining.optimize_threshold(tuning[slot].score, tuning[slot].correct, tuning[slot].n_gold)
+            cand = found[slot]
+            result = mining.evaluate(cand.score, cand.correct, cand.n_gold, chosen)
+            row_params = {**params, "layer": layer, "k": mining.K, "margin": "ratio", "retrieval": "max",
+                          "dedupe": rule, "threshold_from": source, "tuned_on_scored_split": source == split}
+            # what was found, not what was asked: outside params, so runs with different thresholds still join
+            details = {"threshold": result["threshold"], "knn": knn_name, "candidates": int(len(cand.score)),
+                       "extracted": result["extracted"], "correct": result["correct"]}
+            for metric in ("f1", "precision", "recall"):
+                rows.append(records.make("retrieval", lang=lang, metric=metric, value=result[metric], n=cand.n_gold,
+                                         **base, params=row_params, details=details))
+            console.info(f"{task} {split} {lang} layer {layer}: F1 {result['f1']:.4f} (P {result['precision']:.4f}, "
+                         f"R {result['recall']:.4f}, threshold {result['threshold']:.4f} from {source})")
+    return rows
+
+
 # ---- the command ---------------------------------------------------------------------------------
 
 def run(config: RetrieveConfig) -> list[dict[str, Any]]:
-    from stilt_cli.core.data import langs as langmod
     from stilt_cli.core.data import sources
     from stilt_cli.core.retrieval import encoder, extract
+    from stilt_cli.core.tasks import langs as langmod
 
     protocol = check_choice(config.protocol, PROTOCOLS, "--protocol")
     direction = check_choice(config.direction, DIRECTIONS, "--direction")
@@ -171,9 +248,7 @@ def run(config: RetrieveConfig) -> list[dict[str, Any]]:
         params = {"pooling": pooling, "max_length": candidate_length, "query_length": query_length}
         rows = rank.score_encoder(rankset, embedder, spec, specs, base=base, params=params, cache=config.cache)
     elif mining_task:
-        from stilt_cli.core.retrieval import mining
-
-        rows = mining.score_groups(groups, embedder, embed_spec, base=base, params=params, cache=config.cache,
+        rows = score_mining(groups, embedder, embed_spec, base=base, params=params, cache=config.cache,
                                    threshold=config.threshold,
                                    load_dev=lambda: load_groups(spec, "dev", wanted, config.data_dir, data_file)[1])
     else:

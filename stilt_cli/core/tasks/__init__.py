@@ -59,7 +59,7 @@ def from_data(data: dict[str, Any], where: str = "task spec") -> TaskSpec:
 
 def read_file(path: str | os.PathLike) -> list[TaskSpec]:
     """Task specs from TOML (`[[task]]` tables) or JSON (`{"task": [{...}, ...]}`)."""
-    from stilt_cli.core.training.config import read_file as read_settings
+    from stilt_cli.core.textio import read_settings
 
     path = Path(path)
     entries = read_settings(path, what="STILT_TASKS").get("task", [])

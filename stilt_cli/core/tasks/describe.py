@@ -1,11 +1,11 @@
 """What `stilt tasks` prints: one summary row per task, or one full spec with each language's codes
-(ISO 639-1 / 639-3, LASER, Hub config) taken from `core/data/langs.py`."""
+(ISO 639-1 / 639-3, LASER, Hub config) taken from `core/tasks/langs.py`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from stilt_cli.core.data import langs as langmod
+from stilt_cli.core.tasks import langs as langmod
 from stilt_cli.core.tasks.spec import TaskSpec
 
 

@@ -16,13 +16,13 @@ ever appears in the training loop.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from stilt_cli.core.errors import UsageError, did_you_mean
 from stilt_cli.core.tasks.spec import TaskSpec
+from stilt_cli.core.textio import read_settings
 
 
 class _Unset:
@@ -45,32 +45,91 @@ class _Unset:
 UNSET: Any = _Unset()
 PRESETS = ("xstilts", "xtreme", "demo")  # demo: the CPU-sized settings of the offline demo tasks
 PER_TASK = ("batch_size", "max_length", "doc_stride", "epochs", "query_length")
-DEFAULTS: dict[str, Any] = {
-    "lr": 2e-5, "adam_eps": 1e-8, "weight_decay": 0.01, "max_grad_norm": 1.0, "schedule": "linear",
-    "warmup_ratio": 0.1, "warmup_steps": None, "max_steps": None, "grad_accum": 1, "seed": 0,
-    "eval_every": None, "eval_examples": 2000, "patience": None, "sampling": "proportional", "temperature": 2.0,
-    "train_langs": ["en"], "max_examples": None, "dropout": None, "gradient_checkpointing": False,
-    "freeze_embeddings": False,
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting of the resolved config, declared once: its default, the values it takes, and the help of its
+    command-line option (the options of `stilt intermediate` / `target` are derived from this table)."""
+
+    name: str
+    default: Any
+    type: type  # of the option's value (train_langs: the comma list as given)
+    help: str | None  # None: no option of its own (--config file and presets only)
+    minimum: int | None = None  # integers: the least value allowed
+    span: tuple[float, float] | None = None  # numbers: the closed range allowed
+    choices: tuple[str, ...] = ()
+    group: str = "training"  # the option group: training (both stages) | multitask (intermediate only)
+    flag: str | None = None  # the option's spelling where it is not --name (switches: --x/--no-x)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("lr", 2e-5, float, "Peak learning rate (AdamW).", span=(0.0, 1.0)),
+    Setting("epochs", 3, int, "Passes over each task's training data.", minimum=1),
+    Setting("max_steps", None, int, "Total optimizer steps (overrides --epochs).", minimum=1),
+    Setting("batch_size", 32, int, "Effective batch per optimizer step, across --grad-accum and processes.", minimum=1),
+    Setting("grad_accum", 1, int, "Split each batch into N micro-batches (same update, less memory).", minimum=1),
+    Setting("max_length", 128, int, "Maximum tokens per input (QA: per stride window).", minimum=8),
+    Setting("doc_stride", 128, int, "QA: tokens of overlap between context windows.", minimum=1),
+    Setting("query_length", None, int, "Dual encoders (lareqa, mewsli-x): maximum tokens per query; --max-length "
+            "bounds the candidates.", minimum=8),  # None: --max-length
+    Setting("warmup_ratio", 0.1, float, "Linear warmup as a share of all steps.", span=(0.0, 1.0)),
+    Setting("warmup_steps", None, int, "Linear warmup in steps (instead of --warmup-ratio).", minimum=0),
+    Setting("weight_decay", 0.01, float, "AdamW weight decay (not on biases and norms).", span=(0.0, 10.0)),
+    Setting("adam_eps", 1e-8, float, "AdamW epsilon.", span=(0.0, 1.0)),
+    Setting("max_grad_norm", 1.0, float, "Gradient clipping norm.", span=(0.0, 1e9)),
+    Setting("seed", 0, int, "Random seed (initialisation, data order, dropout).", minimum=0),
+    Setting("train_langs", ["en"], str, "Training languages (default en), e.g. de,fr for translated or multilingual "
+            "data, or all."),
+    Setting("max_examples", None, int, "Use a seeded random subset of N training examples per task (quick runs).",
+            minimum=1),
+    Setting("eval_every", None, int, "Evaluate on the English dev set every N steps (default: each epoch; 0: never, "
+            "keep the last weights).", minimum=0),
+    Setting("eval_examples", 2000, int, "Seeded random subset of the English dev set used for model selection.",
+            minimum=1),
+    Setting("patience", None, int, "Stop after N evaluations without dev improvement.", minimum=1),
+    Setting("device", None, str, "cpu, cuda, cuda:N or mps (default: the best available)."),
+    Setting("precision", "auto", str, "auto: bf16 autocast on CUDA (fp16 + gradient scaler on GPUs without bf16), "
+            "fp32 on CPU and MPS. fp32, bf16 or fp16 force one; on CPU, bf16 runs torch's CPU autocast and fp16 CPU "
+            "autocast + gradient scaler (the CUDA code path, with float32 master weights; rarely faster than fp32 on "
+            "CPU).", choices=("auto", "fp32", "bf16", "fp16")),
+    Setting("gradient_checkpointing", False, bool, "Recompute activations in the backward pass (long inputs, small "
+            "GPUs).", flag="--gradient-checkpointing/--no-gradient-checkpointing"),
+    Setting("freeze_embeddings", False, bool, "Keep the word-embedding matrix fixed (no AdamW update of a 250k-token "
+            "vocabulary: ~20 % faster steps for e5-small on CPU; often kinder to zero-shot transfer). Recorded in the "
+            "manifest.", flag="--freeze-embeddings/--no-freeze-embeddings"),
+    Setting("dropout", None, float, "Override the encoder's and heads' dropout probability.", span=(0.0, 1.0)),
     # parameter-efficient training (core/training/lora.py): off unless --peft lora
-    "peft": "none", "lora_r": 8, "lora_alpha": 16.0, "lora_dropout": 0.0, "lora_targets": None,
-    "precision": "auto", "device": None, "mlm_probability": 0.15, "max_answer_length": 30, "eval_batch_size": 64,
-    "batch_size": 32, "max_length": 128, "doc_stride": 128, "epochs": 3,
-    "query_length": None,  # dual encoders: tokens of a query (None: --max-length, which bounds the candidates)
-}
+    Setting("peft", "none", str, "Parameter-efficient training: none (default, full fine-tuning) or lora (peft's LoRA "
+            "on the encoder; heads train fully, word embeddings stay frozen; saves the merged encoder and the adapter "
+            "under adapters/STAGE/).", choices=("none", "lora")),
+    Setting("lora_r", 8, int, "LoRA rank (default 8).", minimum=1),
+    Setting("lora_alpha", 16.0, float, "LoRA scaling alpha; the update is scaled by alpha/r (default 16).",
+            span=(0.0, 1e6)),
+    Setting("lora_dropout", 0.0, float, "Dropout on the LoRA branch's input (default 0: the encoder keeps its own "
+            "dropout; 0.1 costs a saved copy of every adapted input, measured in make bench).", span=(0.0, 1.0)),
+    Setting("lora_targets", None, str, "Modules that get LoRA: module-name suffixes (e.g. query,value) and/or "
+            "attention, feed_forward (the family's projections). Default: attention,feed_forward of a known family; "
+            "recorded in the manifest."),
+    Setting("sampling", "proportional", str, "Multi-task sampling: proportional, temperature or uniform.",
+            choices=("proportional", "temperature", "uniform"), group="multitask"),
+    Setting("temperature", 2.0, float, "Temperature T for --sampling temperature (p ~ size^(1/T)).", span=(0.0, 1e9),
+            group="multitask"),
+    Setting("schedule", "linear", str, None, choices=("linear",)),
+    Setting("mlm_probability", 0.15, float, None, span=(0.0, 1.0)),
+    Setting("max_answer_length", 30, int, None, minimum=1),
+    Setting("eval_batch_size", 64, int, None, minimum=1),
+)
+DEFAULTS: dict[str, Any] = {s.name: s.default for s in SETTINGS}
 TYPE_DEFAULTS: dict[str, dict[str, Any]] = {
     "qa": {"lr": 3e-5, "batch_size": 16, "max_length": 384, "doc_stride": 128},
     "multiple-choice": {"batch_size": 16, "max_length": 256},
     "dual-encoder": {"batch_size": 32, "max_length": 128},
 }
 LAYERS = ("default", "task-type", "preset", "file", "cli")
-_INT_MIN = {"batch_size": 1, "grad_accum": 1, "epochs": 1, "max_length": 8, "doc_stride": 1, "query_length": 8,
-            "max_steps": 1, "eval_examples": 1, "patience": 1, "max_examples": 1, "eval_every": 0, "warmup_steps": 0,
-            "max_answer_length": 1, "eval_batch_size": 1, "seed": 0, "lora_r": 1}
-_FLOAT_RANGE = {"lr": (0.0, 1.0), "adam_eps": (0.0, 1.0), "weight_decay": (0.0, 10.0), "max_grad_norm": (0.0, 1e9),
-                "warmup_ratio": (0.0, 1.0), "temperature": (0.0, 1e9), "dropout": (0.0, 1.0),
-                "mlm_probability": (0.0, 1.0), "lora_alpha": (0.0, 1e6), "lora_dropout": (0.0, 1.0)}
-CHOICES = {"sampling": ("proportional", "temperature", "uniform"), "schedule": ("linear",),
-           "precision": ("auto", "fp32", "bf16", "fp16"), "peft": ("none", "lora")}
+_INT_MIN = {s.name: s.minimum for s in SETTINGS if s.minimum is not None}
+_FLOAT_RANGE = {s.name: s.span for s in SETTINGS if s.span is not None}
+CHOICES = {s.name: s.choices for s in SETTINGS if s.choices}
 SAMPLING, PRECISIONS, PEFT = CHOICES["sampling"], CHOICES["precision"], CHOICES["peft"]  # parse-time checks
 # the settings of --peft lora: absent from a full fine-tuning's resolved config, whose manifest (and so
 # its config key, which `--if-exists skip` compares) stays what it was before LoRA existed
@@ -99,42 +158,6 @@ def option_name(key: str) -> str:
     return "--" + key.replace("_", "-")
 
 
-def _toml():
-    """The TOML parser: the standard library's from Python 3.11, the `tomli` package before."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:
-        try:
-            import tomli as tomllib
-        except ModuleNotFoundError:
-            raise UsageError("--config FILE.toml needs the tomli package on Python < 3.11",
-                             "pip install tomli, or give the config as JSON") from None
-    return tomllib
-
-
-def read_file(path: Path, what: str = "--config") -> dict[str, Any]:
-    """A config file: JSON (`.json`) or TOML (anything else that parses as TOML). Its problems are usage
-    errors (exit 2) naming `what` (the option or variable that named the file)."""
-    from stilt_cli.core import textio
-    from stilt_cli.core.errors import DataError
-
-    try:
-        text = textio.text(path)
-    except DataError as exc:
-        raise UsageError(f"{what} {exc.message}", exc.hint) from None
-    try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            data = _toml().loads(text)
-    except ValueError as exc:
-        kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
-        raise UsageError(f"{what} {path}: not valid {kind} ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{what} {path}: expected a table of settings at the top level")
-    return {k.replace("-", "_"): v for k, v in data.items()}
-
-
 def _check_keys(values: dict[str, Any], where: str, allowed: tuple[str, ...] | list[str]) -> None:
     for key in values:
         if key not in allowed:
@@ -159,7 +182,7 @@ def resolve(cli: dict[str, Any], specs: list[TaskSpec], preset: Any = UNSET, fil
             large: bool = False) -> Resolved:
     """Merge the layers; `cli` maps setting names to values or UNSET. `large`: the encoder has 24 layers
     or more (the presets' `*_large` values apply)."""
-    file_values: dict[str, Any] = read_file(file) if file is not None else {}
+    file_values: dict[str, Any] = read_settings(file) if file is not None else {}
     file_tasks = file_values.pop("tasks", {}) or {}
     if "preset" in file_values and preset is UNSET:
         preset = file_values["preset"]

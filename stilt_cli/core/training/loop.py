@@ -6,70 +6,31 @@ loss of each normalised by the item count of the whole effective batch, so that 
 DDP give the same update as one big batch. Then: unscale (fp16), clip, AdamW, linear schedule; a step
 the fp16 gradient scaler skips (an overflow) does not advance the schedule.
 
-Periodic evaluation on the English dev sets keeps the best weights (mean main metric over tasks)
-and stops early after `patience` evaluations without improvement. Mixed precision comes from
-`core/device.py` (autocast on the chosen device type: bf16, or fp16 + GradScaler; fp32 unless asked on CPU,
-where bf16 and fp16 run the same code path as on CUDA); on CPU a large word-embedding
-matrix gets its gradient through one persistent buffer (`core/training/embedgrad.py`). The resumable state
-is saved every `save_every` steps and when a signal arrives; a NaN/inf loss or running out of GPU memory
-stops the run with the last good state kept. Each step's loss, learning rate, gradient norm, throughput and dev scores go to
-the tracker (`core/training/tracking.py`: the checkpoint's train log, and any `--report-to` trackers).
+Mixed precision comes from `core/device.py` (autocast on the chosen device type: bf16, or fp16 +
+GradScaler; fp32 unless asked on CPU, where bf16 and fp16 run the same code path as on CUDA); on CPU a large
+word-embedding matrix gets its gradient through one persistent buffer (`core/training/embedgrad.py`).
+Parallelism is applied to the model before the loop (`prepare`: DDP under several processes), so the step
+does not branch per strategy.
+
+Everything else hangs off fixed points of the loop as callbacks (`core/training/callbacks.py`): the
+out-of-memory / NaN guard around forward + backward; after each step the progress and log lines, English-dev
+evaluation with keep-best and early stopping, the train log and trackers, signals (save the resumable state,
+exit 75), periodic saves, and the tests' pause point.
 """
 
 from __future__ import annotations
 
-import math
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from stilt_cli.core.console import info, progress
-from stilt_cli.core.data.features import Features
-from stilt_cli.core.device import DeviceChoice
-from stilt_cli.core.errors import DataError, Interrupted
-from stilt_cli.core.evaluation import predict
-from stilt_cli.core.tasks.spec import TaskSpec
-from stilt_cli.core.training import batching, heads, parallel, sampling, trainstate
+from stilt_cli.core.model import heads, predict
+from stilt_cli.core.training import batching, callbacks, parallel, sampling, trainstate
 from stilt_cli.core.training.config import Resolved
-from stilt_cli.core.training.distributed import Dist
 from stilt_cli.core.training.embedgrad import SparseEmbeddingGrad
-
-
-@dataclass
-class DevSet:
-    spec: TaskSpec  # the task whose metric scores it
-    examples: list[dict]
-    features: Features
-
-
-@dataclass
-class TrainTask:
-    name: str  # head name in the model
-    task: str  # task name (several tasks may share a head, e.g. ANLI+ components)
-    head_type: str
-    features: Features
-    batch_size: int
-    epochs: int
-    dev: DevSet | None = None
-
-
-@dataclass
-class Runtime:
-    device: DeviceChoice
-    dist: Dist
-    state_dir: Path
-    config_key: str
-    resume: bool = False
-    save_every: int | None = None
-    pad_id: int = 0
-    mlm: dict[str, Any] = field(default_factory=dict)  # mask_id, vocab_size, special_ids, probability
-    resumable: bool = True  # False when the input came from stdin
-    tracker: Any = None  # tracking.Tracker on rank 0; None elsewhere
-    parallel: str = "ddp"  # --parallel: ddp | fsdp (core/training/parallel.py), used when WORLD_SIZE > 1
+from stilt_cli.core.training.run import DevSet, Progress, Run, Runtime, StepResult, TrainTask  # noqa: F401 (the loop's API)
 
 
 def build_optimizer(model: torch.nn.Module, cfg: Resolved, device: torch.device) -> torch.optim.Optimizer:
@@ -94,7 +55,7 @@ def linear_schedule(optimizer: torch.optim.Optimizer, warmup: int, total: int) -
 
 def evaluate(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime) -> dict[str, float]:
     """Main dev metric per task (English dev only), predictions gathered across DDP processes."""
-    from stilt_cli.core.evaluation import metrics
+    from stilt_cli.core.model import metrics
 
     scores = {}
     for task in tasks:
@@ -116,18 +77,50 @@ def evaluate(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runt
     return scores
 
 
-@dataclass
-class Progress:
-    step: int = 0
-    best: float | None = None
-    best_step: int | None = None
-    bad_evals: int = 0
-    history: list[dict[str, Any]] = field(default_factory=list)
-    examples: int = 0
-    stopped_early: bool = False
-
-
 def train(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime) -> Progress:
+    run = prepare(model, tasks, cfg, rt)
+    catcher = trainstate.Signals(rt.state_dir if rt.resumable else None)
+    embed_grad = SparseEmbeddingGrad(model, model.encoder, rt.device, rt.dist.active)
+    with catcher as signals, embed_grad, progress("training", total=run.total, unit="step") as advance:
+        hooks = callbacks.standard(run, signals, advance, lambda: evaluate(model, tasks, cfg, rt))
+        guard = callbacks.Guard(run)
+        advance(run.state.step)
+        while run.state.step < run.total:
+            result = optimizer_step(run, guard, embed_grad)
+            for hook in hooks:
+                hook.on_step_end(run, result)
+            if run.state.stopped_early:
+                break
+    for hook in hooks:
+        hook.on_train_end(run)
+    return run.state
+
+
+def optimizer_step(run: Run, guard: callbacks.Guard, embed_grad: SparseEmbeddingGrad) -> StepResult:
+    """One step: forward + backward over the effective batch, unscale, clip, AdamW, schedule."""
+    state, optimizer, scaler = run.state, run.optimizer, run.scaler
+    task_index = int(run.plan[state.step])
+    task = run.tasks[task_index]
+    rows = run.streams[task_index].batch(int(run.position[state.step]))
+    loss = guard.forward_backward(lambda: _step(run.runner, task, rows, run.cfg, run.rt, scaler), task, rows)
+    embed_grad.densify()
+    scaler.unscale_(optimizer)
+    grad_norm = run.runner.clip(run.model, run.cfg["max_grad_norm"])
+    lr = run.scheduler.get_last_lr()[0]
+    scale = scaler.get_scale()
+    scaler.step(optimizer)
+    scaler.update()
+    skipped = scaler.get_scale() < scale
+    if not skipped:
+        run.scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    state.step += 1
+    state.examples += len(rows)
+    return StepResult(task, rows, loss, lr, grad_norm, scale, skipped)
+
+
+def prepare(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime) -> Run:
+    """Model on its device, the seeded batch plan, optimizer and schedule, parallelism; resumed state."""
     device = rt.device.torch_device()
     model.to(device)
     model.train()
@@ -137,108 +130,30 @@ def train(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime
     sizes = [s.per_epoch * t.epochs for s, t in zip(streams, tasks)]
     total = cfg["max_steps"] or sum(sizes)
     plan = sampling.schedule(sizes, total, cfg["sampling"], cfg["temperature"], cfg["seed"])
-    position = sampling.positions(plan)
     warmup = cfg["warmup_steps"] if cfg["warmup_steps"] is not None else int(cfg["warmup_ratio"] * total)
     runner = parallel.apply(model, rt.parallel, rt.dist, rt.device)  # DDP or FSDP: before the optimizer
     optimizer = build_optimizer(model, cfg, device)
     scheduler = linear_schedule(optimizer, warmup, total)
-    scaler = rt.device.grad_scaler()
-    has_dev = any(t.dev is not None for t in tasks)
-    eval_every = cfg["eval_every"] if cfg["eval_every"] is not None else sum(s.per_epoch for s in streams)
-    state = Progress()
-    best_weights: dict[str, torch.Tensor] | None = None
-    if rt.resume and trainstate.exists(rt.state_dir):
-        meta, best_weights = trainstate.load(rt.state_dir, model=model, optimizer=optimizer, scheduler=scheduler,
-                                             scaler=scaler, config_key=rt.config_key, dist=rt.dist)
-        state = Progress(**meta["progress"])
-        info(f"resumed from step {state.step} of {total} ({rt.state_dir})")
-    elif rt.resume:
-        info(f"no resumable state in {rt.state_dir}: starting from the beginning")
+    run = Run(model, runner, tasks, cfg, rt, streams, plan, sampling.positions(plan),
+              total, warmup, optimizer, scheduler, rt.device.grad_scaler())
+    _resume(run)
     if rt.tracker is not None:
-        rt.tracker.start(state.step)  # a resumed run's log keeps the steps up to its saved state
+        rt.tracker.start(run.state.step)  # a resumed run's log keeps the steps up to its saved state
     info(f"training {', '.join(t.task for t in tasks)}: {total} steps, warmup {warmup}, "
          f"{rt.dist.world} process(es), {rt.device.describe()}")
+    return run
 
-    def save(rng: dict[str, Any] | None = None) -> None:
-        meta = {"config_key": rt.config_key, "total_steps": total, "progress": state.__dict__}
-        trainstate.save(rt.state_dir, model=model, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
-                        info_json=meta, best=best_weights, dist=rt.dist, rng=rng)
 
-    def stop(message: str, hint: str, rng: dict[str, Any]) -> None:
-        """The weights are still those of the last good step: keep that state (resumable) and stop."""
-        optimizer.zero_grad(set_to_none=True)
-        kept = "not kept (stdin input)"
-        if rt.resumable:
-            save(rng)
-            kept = f"kept in {rt.state_dir}"
-        raise DataError(f"{message}; stopped. The last good state (step {state.step}) is {kept}", hint)
-
-    started, seen_at_start = time.perf_counter(), state.examples
-    catcher = trainstate.Signals(rt.state_dir if rt.resumable else None)
-    embed_grad = SparseEmbeddingGrad(model, model.encoder, rt.device, rt.dist.active)
-    with catcher as signals, embed_grad, progress("training", total=total, unit="step") as advance:
-        advance(state.step)
-        while state.step < total:
-            task_index = int(plan[state.step])
-            task = tasks[task_index]
-            rows = streams[task_index].batch(int(position[state.step]))
-            rng_before = trainstate.rng_state()  # the last good state, should this step's loss be NaN
-            try:
-                loss = _step(runner, task, rows, cfg, rt, scaler)
-            except torch.OutOfMemoryError:
-                loss = None  # handled outside the except block, so the failed step's tensors are freed
-            if loss is None:
-                rt.device.free_cached_memory()
-                stop(out_of_memory(task, rows, cfg, rt, state.step), OOM_HINT, rng_before)
-            if not math.isfinite(loss):
-                stop(f"the training loss became {loss} at step {state.step + 1} (task {task.task})",
-                     "lower --lr, check the data, or use --precision fp32", rng_before)
-            embed_grad.densify()
-            scaler.unscale_(optimizer)
-            grad_norm = runner.clip(model, cfg["max_grad_norm"])
-            lr = scheduler.get_last_lr()[0]  # the rate this step used
-            scale = scaler.get_scale()
-            scaler.step(optimizer)
-            scaler.update()
-            skipped = scaler.get_scale() < scale  # fp16: inf/NaN gradients, the scaler skipped AdamW
-            if not skipped:
-                scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            state.step += 1
-            state.examples += len(rows)
-            rate = (state.examples - seen_at_start) / max(1e-9, time.perf_counter() - started)
-            advance(1, loss=f"{loss:.4f}", ex_per_s=f"{rate:.1f}")
-            if state.step % max(1, total // 10) == 0 or state.step == total:
-                info(f"step {state.step}/{total} loss {loss:.4f} ({task.task}) {rate:.1f} examples/s")
-            due = has_dev and eval_every > 0 and (state.step % eval_every == 0 or state.step == total)
-            if due:
-                best_weights = _select(model, tasks, cfg, rt, state, best_weights)
-            if rt.tracker is not None:
-                dev = {"dev": state.history[-1]["dev"], "dev_mean": state.history[-1]["mean"]} if due else {}
-                amp = {"loss_scale": scale, "skipped": skipped} if scaler.is_enabled() else {}
-                rt.tracker.log({"step": state.step, "task": task.task, "loss": loss, "lr": lr,
-                                "grad_norm": float(grad_norm), "examples": state.examples, "examples_per_s": rate,
-                                "elapsed_s": round(time.perf_counter() - started, 3), **amp, **dev})
-            if rt.dist.any(signals.received is not None):  # every process must take part in the vote
-                if not rt.resumable:
-                    raise DataError(f"interrupted at step {state.step} of {total}; the input came from stdin, so "
-                                    "no resumable state was kept", "save the input to a file to make runs resumable")
-                save()
-                raise Interrupted(f"interrupted ({signals.received or 'signal on another process'}) at step "
-                                  f"{state.step} of {total}; resumable state saved in {rt.state_dir}",
-                                  "run the same command again with --resume")
-            if state.stopped_early:
-                break
-            if rt.resumable and rt.save_every and state.step % rt.save_every == 0 and state.step < total:
-                save()
-                info(f"saved resumable state at step {state.step}")
-            trainstate.pause_point(state.step)  # a no-op unless a test sets STILT_PAUSE_AT_STEP
-    if best_weights is not None:
-        unexpected = model.load_state_dict(best_weights, strict=False).unexpected_keys  # frozen weights never changed
-        if unexpected:
-            raise RuntimeError(f"keep-best weights name {len(unexpected)} tensors the model lacks ({unexpected[0]})")
-        info(f"kept the best weights: step {state.best_step}, dev {state.best:.4f}")
-    return state
+def _resume(run: Run) -> None:
+    rt = run.rt
+    if rt.resume and trainstate.exists(rt.state_dir):
+        meta, run.best_weights = trainstate.load(rt.state_dir, model=run.model, optimizer=run.optimizer,
+                                                 scheduler=run.scheduler, scaler=run.scaler,
+                                                 config_key=rt.config_key, dist=rt.dist)
+        run.state = Progress(**meta["progress"])
+        info(f"resumed from step {run.state.step} of {run.total} ({rt.state_dir})")
+    elif rt.resume:
+        info(f"no resumable state in {rt.state_dir}: starting from the beginning")
 
 
 def _step(runner: parallel.Applied, task: TrainTask, rows: np.ndarray, cfg: Resolved, rt: Runtime,
@@ -265,42 +180,3 @@ def _step(runner: parallel.Applied, task: TrainTask, rows: np.ndarray, cfg: Reso
         total += summed.detach()
     return rt.dist.sum(float(total)) / max(items, 1.0)
 
-
-OOM_HINT = ("a larger --grad-accum (same effective batch, smaller micro-batches) or a smaller --batch-size; "
-            "--gradient-checkpointing or a lower --max-length also help (changed options start over: --resume "
-            "continues the kept state only with the same options)")
-
-
-def out_of_memory(task: TrainTask, rows: np.ndarray, cfg: Resolved, rt: Runtime, step: int) -> str:
-    """What ran out of memory, in the options' words."""
-    width = int(task.features.lengths()[rows].max()) if len(rows) else 0
-    micro = -(-len(rows) // (cfg["grad_accum"] * rt.dist.world))
-    return (f"out of {'GPU' if rt.device.is_cuda else 'device'} memory at step {step + 1} (task {task.task}): "
-            f"--batch-size {task.batch_size} with --grad-accum {cfg['grad_accum']} over {rt.dist.world} process(es) "
-            f"is {micro} rows per micro-batch, the longest {width} tokens "
-            f"(--max-length {cfg.tasks.get(task.task, cfg.values).get('max_length')})")
-
-
-def _snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """A CPU copy of what training can change: the trainable parameters and the buffers. Frozen weights
-    (the whole base encoder under LoRA, the word embeddings with --freeze-embeddings) are not copied:
-    they equal the model's own, so keep-best costs the adapters' size, not the encoder's."""
-    keep = {name for name, p in model.named_parameters() if p.requires_grad} | {name for name, _ in model.named_buffers()}
-    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items() if k in keep}
-
-
-def _select(model: heads.Model, tasks: list[TrainTask], cfg: Resolved, rt: Runtime, state: Progress,
-            best: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor] | None:
-    """Evaluate; keep the best weights (mean main metric); count evaluations without improvement."""
-    scores = evaluate(model, tasks, cfg, rt)
-    mean = sum(scores.values()) / len(scores)
-    state.history.append({"step": state.step, "dev": scores, "mean": mean})
-    info(f"dev at step {state.step}: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()))
-    if state.best is None or mean > state.best:
-        state.best, state.best_step, state.bad_evals = mean, state.step, 0
-        return _snapshot(model)
-    state.bad_evals += 1
-    if cfg["patience"] is not None and state.bad_evals >= cfg["patience"]:
-        info(f"early stop: no dev improvement in {state.bad_evals} evaluations")
-        state.stopped_early = True
-    return best

@@ -12,9 +12,10 @@ from typing import Any
 
 from stilt_cli.core import tasks, textio
 from stilt_cli.core.console import info
-from stilt_cli.core.data import langs, sources
+from stilt_cli.core.data import sources
 from stilt_cli.core.errors import DataError, UsageError, comma_list
 from stilt_cli.core.hashing import data_fingerprint
+from stilt_cli.core.tasks import langs
 from stilt_cli.core.tasks.spec import TaskSpec
 from stilt_cli.core.training import config
 

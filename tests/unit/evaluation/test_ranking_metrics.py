@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from stilt_cli.core.errors import DataError
-from stilt_cli.core.evaluation.metrics.retrieval import average_precision_at_k, map_at_k
+from stilt_cli.core.model.metrics.retrieval import average_precision_at_k, map_at_k
 from stilt_cli.core.retrieval import rank
 
 

@@ -25,7 +25,7 @@ def _declared() -> dict[str, set[str]]:
                   for entry in ((patterns,) if isinstance(patterns, str) else patterns)}
         rows.add(spec.hub.get("rows"))
         scorers.add(spec.qa_scorer)
-    return {"core/data/readers/__init__.py": files, "core/data/hubdata.py": rows, "core/evaluation/metrics/qa.py": scorers}
+    return {"core/data/readers/__init__.py": files, "core/data/readers/hub_rows.py": rows, "core/model/metrics/qa.py": scorers}
 
 
 def _is_task_name(node: ast.AST) -> bool:

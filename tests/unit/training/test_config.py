@@ -119,3 +119,22 @@ def test_toml_config_without_tomllib_uses_tomli(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tomli", None)
     with pytest.raises(UsageError, match="needs the tomli package on Python < 3.11"):
         config.resolve({}, [tasks.get("xnli")], file=file)
+
+
+def test_the_settings_table_is_the_one_declaration():
+    """Defaults, ranges, choices and the options' help all come from config.SETTINGS."""
+    import dataclasses
+    import typing
+
+    from stilt_cli.commands import _train_options as opt
+
+    names = [s.name for s in config.SETTINGS]
+    assert len(names) == len(set(names)) and list(config.DEFAULTS) == names
+    assert set(config.CHOICES) == {s.name for s in config.SETTINGS if s.choices}
+    with_option = {s.name: s for s in config.SETTINGS if s.help is not None}
+    fields = [f for group in (opt.TrainingOptions, opt.MultitaskOptions) for f in dataclasses.fields(group)]
+    assert {f.name for f in fields} == set(with_option)
+    for group in (opt.TrainingOptions, opt.MultitaskOptions):
+        for name, hint in typing.get_type_hints(group, include_extras=True).items():
+            option = hint.__metadata__[0]
+            assert option.help == with_option[name].help, name

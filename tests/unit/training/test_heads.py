@@ -13,7 +13,8 @@ from stilt_cli.core.data import features
 from stilt_cli.core.device import choose
 from stilt_cli.core.encoders.load import from_checkpoint
 from stilt_cli.core.errors import DataError
-from stilt_cli.core.training import batching, config, heads, loop
+from stilt_cli.core.model import heads
+from stilt_cli.core.training import batching, config, loop
 from stilt_cli.core.training.distributed import Dist
 from tests import train_data as td
 
@@ -109,12 +110,35 @@ def test_mlm_head_is_the_pretrained_one_tied_and_trains(tiny_xlmr, tmp_path):
 
 
 def test_pooling_follows_the_encoder_family():
-    assert heads.pooling_for("xlmr") == "first" and heads.pooling_for("mbert") == "first"
+    assert heads.pooling_for("xlmr") == "cls" and heads.pooling_for("mbert") == "cls"
     assert heads.pooling_for("mt5") == "mean" and heads.pooling_for("e5") == "mean"
     hidden = torch.arange(12.0).view(1, 3, 4)
     mask = torch.tensor([[1, 1, 0]])
-    assert torch.equal(heads.pool(hidden, mask, "first"), hidden[:, 0])
+    assert torch.equal(heads.pool(hidden, mask, "cls"), hidden[:, 0])
     assert torch.equal(heads.pool(hidden, mask, "mean"), hidden[:, :2].mean(1))
+
+
+def test_a_head_written_with_the_old_pooling_name_first_still_loads(tiny_xlmr, tmp_path):
+    """Heads written before the one pooling vocabulary say "first" for "cls": they load, and predict the same."""
+    import json
+
+    model, _ = _model(tiny_xlmr, "classification", "xnli", NLI)
+    assert model.specs["xnli"].pooling == "cls"
+    old = dict(model.specs["xnli"].to_json(), pooling="first")
+    with checkpoint.writer(tmp_path / "old") as writer:
+        writer.copy_encoder_from(checkpoint.load(tiny_xlmr))
+        writer.save_head("xnli", model.heads["xnli"].state_dict(), old)
+        writer.finish({"stage": "test"})
+    saved = checkpoint.load(tmp_path / "old")
+    assert json.loads((tmp_path / "old" / saved.heads["xnli"]["dir"] / "head.json").read_text())["pooling"] == "first"
+    loaded = heads.load_model(saved, from_checkpoint(saved).model, "xnli", expected=model.specs["xnli"])
+    assert loaded.specs["xnli"].pooling == "cls" and loaded.heads["xnli"].pooling == "cls"
+    hidden, mask = torch.randn(2, 5, 8), torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
+    assert torch.equal(heads.pool(hidden, mask, loaded.specs["xnli"].pooling), hidden[:, 0])
+    from stilt_cli.core.encoders.families import POOLING
+    from stilt_cli.core.retrieval.extract import POOLINGS
+
+    assert set(POOLING) <= set(POOLINGS)  # one vocabulary: heads and --pooling name the same two ways alike
 
 
 def test_head_saves_loads_and_refuses_another_task(tiny_xlmr, tmp_path):

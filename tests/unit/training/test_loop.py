@@ -12,7 +12,8 @@ from stilt_cli.core.data import features
 from stilt_cli.core.device import Capabilities, choose, decide
 from stilt_cli.core.encoders.load import from_checkpoint
 from stilt_cli.core.errors import DataError
-from stilt_cli.core.training import config, heads, loop, sampling, trainstate
+from stilt_cli.core.model import heads
+from stilt_cli.core.training import callbacks, config, loop, sampling, trainstate
 from stilt_cli.core.training.distributed import Dist
 from tests import train_data as td
 from tests.helpers import poison_loss
@@ -71,8 +72,8 @@ def test_gradient_accumulation_equals_one_big_batch(tiny_ckpts, tmp_path):
 def test_keep_best_and_early_stopping(tiny_xlmr, tmp_path, monkeypatch, frozen_embeddings):
     scores = iter([0.5, 0.7, 0.6, 0.55, 0.9])
     snapshots, kept = {}, []
-    real_snapshot = loop._snapshot
-    monkeypatch.setattr(loop, "_snapshot", lambda model: kept.append(real_snapshot(model)) or kept[-1])
+    real_snapshot = callbacks.snapshot
+    monkeypatch.setattr(callbacks, "snapshot", lambda model: kept.append(real_snapshot(model)) or kept[-1])
 
     def fake_evaluate(model, tasks_, cfg, rt):  # the dev metric is scripted; weights are real
         snapshots[len(snapshots) + 1] = {k: v.clone() for k, v in model.state_dict().items()}

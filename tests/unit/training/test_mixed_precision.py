@@ -115,7 +115,7 @@ def test_fp16_resume_is_bit_identical_with_the_scaler_state_restored(tiny_xlmr, 
 
 
 def _out_of_memory_at(monkeypatch, at_call: int) -> None:
-    from stilt_cli.core.training import heads
+    from stilt_cli.core.model import heads
 
     real = heads.loss_sum
     calls = {"n": 0}

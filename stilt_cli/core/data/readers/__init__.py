@@ -17,7 +17,6 @@ from typing import Any
 
 from stilt_cli.core import console
 from stilt_cli.core.data import examples as canonical
-from stilt_cli.core.data import langs as langmod
 from stilt_cli.core.data.readers import (
     bucc,
     choice,
@@ -36,6 +35,7 @@ from stilt_cli.core.data.readers import (
 from stilt_cli.core.data.readers._io import Context, Located
 from stilt_cli.core.data.readers.layout import Candidate, Tree, candidates, fill, find, split_pair
 from stilt_cli.core.errors import DataError, UsageError, did_you_mean
+from stilt_cli.core.tasks import langs as langmod
 from stilt_cli.core.tasks.spec import TaskSpec
 
 Reader = Callable[[Path, Context], Iterator[Located]]

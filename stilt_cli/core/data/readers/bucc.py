@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from stilt_cli.core import console
-from stilt_cli.core.data import langs as langmod
 from stilt_cli.core.data.readers.tatoeba import read_lines
 from stilt_cli.core.errors import DataError
+from stilt_cli.core.tasks import langs as langmod
 
 LANGS = ("de", "fr", "ru", "zh")
 SPLIT_NAMES = {"dev": ("dev", "sample"), "test": ("test", "training")}

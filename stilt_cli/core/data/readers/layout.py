@@ -18,8 +18,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from stilt_cli.core.data import langs as langmod
 from stilt_cli.core.errors import DataError
+from stilt_cli.core.tasks import langs as langmod
 from stilt_cli.core.tasks.spec import TaskSpec
 
 

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from stilt_cli.core import console
-from stilt_cli.core.data import langs as langmod
 from stilt_cli.core.errors import DataError
+from stilt_cli.core.tasks import langs as langmod
 from stilt_cli.core.textio import read_jsonl
 
 FOLDERS = (".", "mewslix", "mewsli-x")

@@ -1,7 +1,7 @@
 """Tatoeba (LASER's test sets, as XTREME uses them) in its two release formats.
 
 - LASER's originals, `tatoeba.<xxx>-eng.<xxx>` and `tatoeba.<xxx>-eng.eng` (LASER codes: cmn, swh,
-  pes, …; see `core/data/langs.py`): line *i* of one file translates line *i* of the other, so the gold is
+  pes, …; see `core/tasks/langs.py`): line *i* of one file translates line *i* of the other, so the gold is
   the line alignment.
 - XTREME's preprocessed copy, `<xx>-en.<xx>` and `<xx>-en.en`: the non-English file is copied
   unchanged, but the English file is written sorted, which hides the alignment. It is readable
@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from stilt_cli.core import console, textio
-from stilt_cli.core.data import langs as langmod
 from stilt_cli.core.errors import DataError
+from stilt_cli.core.tasks import langs as langmod
 
 
 def read_lines(path: Path) -> list[str]:

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from stilt_cli.core import console
-from stilt_cli.core.data import langs as langmod
 from stilt_cli.core.data.readers._io import Context, Located
 from stilt_cli.core.data.readers.sentences import breaks as infer_breaks
 from stilt_cli.core.errors import DataError
+from stilt_cli.core.tasks import langs as langmod
 
 FOLDERS = (".", "xquad-r", "lareqa/xquad-r")
 

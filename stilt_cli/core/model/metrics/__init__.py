@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from stilt_cli.core.errors import DataError
-from stilt_cli.core.evaluation.metrics import classification, qa, retrieval, tagging
+from stilt_cli.core.model.metrics import classification, qa, retrieval, tagging
 from stilt_cli.core.tasks.spec import TaskSpec
 
 __all__ = ["classification", "compute", "qa", "retrieval", "tagging"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from stilt_cli.core.evaluation.metrics.classification import accuracy
+from stilt_cli.core.model.metrics.classification import accuracy
 
 
 def tatoeba_accuracy(pred: list[str], gold: list[str]) -> float:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from stilt_cli.core.data.features import Features
-from stilt_cli.core.training import batching
+from stilt_cli.core.model import collate
 
 
 @dataclass
@@ -66,9 +66,9 @@ def predict(model: Any, name: str, features: Features, examples: list[dict], *, 
     torch_device = device.torch_device()
     try:
         with torch.inference_mode(), device.autocast():
-            for order in batching.sorted_batches(lengths, options.batch_size):
+            for order in collate.sorted_batches(lengths, options.batch_size):
                 batch_rows = rows[order]
-                batch = batching.to_device(batching.collate(features, batch_rows, pad_id), torch_device)
+                batch = collate.to_device(collate.collate(features, batch_rows, pad_id), torch_device)
                 logits = model(name, batch).float().cpu()
                 if spec.type == "classification":
                     for row, index in zip(batch_rows, logits.argmax(-1).tolist()):
@@ -97,7 +97,7 @@ def _tags(features: Features, rows: np.ndarray, logits: torch.Tensor, examples: 
     fallback = fallback_tag(labels)
     for b, row in enumerate(rows):
         words = [fallback] * len(examples[int(row)]["tokens"])
-        starts = batching._row(features.columns["word_ids"], row)
+        starts = collate.row(features.columns["word_ids"], row)
         for position, word in enumerate(starts):
             if word >= 0:
                 words[word] = labels[best[b][position]]
@@ -110,7 +110,7 @@ def _spans(features: Features, rows: np.ndarray, logits: torch.Tensor, mask: tor
     k = min(options.n_best, logits.shape[1])
     for b, row in enumerate(rows):
         example = int(features.columns["example"][row])
-        offsets = np.asarray(batching._row(features.columns["offsets"], row)).reshape(-1, 2)
+        offsets = np.asarray(collate.row(features.columns["offsets"], row)).reshape(-1, 2)
         length = int(mask[b].sum())
         start_logits, end_logits = starts_all[b, :length], ends_all[b, :length]
         null_score = float(start_logits[0] + end_logits[0])

@@ -32,8 +32,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from stilt_cli.core.encoders.families import canonical_pooling
 from stilt_cli.core.errors import DataError
-from stilt_cli.core.training.mlm_head import MLMHead, build_mlm_head, mlm_state_to_save  # noqa: F401 (the head API)
+from stilt_cli.core.model.mlm_head import MLMHead, build_mlm_head, mlm_state_to_save  # noqa: F401 (the head API)
 
 HEAD_VERSION = 1
 IGNORE = -100  # label of positions without a loss (non-first sub-tokens, special tokens, unmasked)
@@ -49,7 +50,7 @@ class HeadSpec:
     task: str
     labels: list[str] = field(default_factory=list)
     hidden_size: int = 0
-    pooling: str = "first"  # first | mean
+    pooling: str = "cls"  # cls | mean (encoders/families.py: POOLING)
     dropout: float = 0.1
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -60,9 +61,9 @@ class HeadSpec:
 
 
 def pooling_for(family: str) -> str:
-    """How a sequence head reads its input: the first token, or the mean where the family has no CLS token
-    (the T5 families), was trained to summarise by the mean (multilingual-e5) or whose authors' classifier
-    averages over tokens (EuroBERT)."""
+    """How a sequence head reads its input: the first token ("cls"), or the mean where the family has no CLS
+    token (the T5 families), was trained to summarise by the mean (multilingual-e5) or whose authors'
+    classifier averages over tokens (EuroBERT)."""
     from stilt_cli.core.encoders.families import get
 
     return get(family).head_pooling
@@ -87,7 +88,7 @@ def set_encoder_dropout(encoder: nn.Module, p: float) -> None:
 
 
 def pool(hidden: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
-    if how == "first":
+    if how == "cls":
         return hidden[:, 0]
     weights = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
@@ -241,7 +242,7 @@ def load_model(checkpoint: Any, encoder: nn.Module, name: str, expected: HeadSpe
     """Encoder + one saved head of a checkpoint, ready for prediction."""
     state, saved = checkpoint.load_head_files(name)
     spec = HeadSpec(name=name, type=saved["type"], task=saved.get("task", name), labels=list(saved.get("labels", [])),
-                    hidden_size=int(saved.get("hidden_size", 0)), pooling=saved.get("pooling", "first"),
+                    hidden_size=int(saved.get("hidden_size", 0)), pooling=canonical_pooling(saved.get("pooling", "cls")),
                     dropout=float(saved.get("dropout", 0.1)))
     if expected is not None:
         check_compatible(saved, expected, str(checkpoint.path))
