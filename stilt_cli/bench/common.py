@@ -91,7 +91,7 @@ def environment() -> dict[str, Any]:
         "stilt": __version__,
         "device": choice.device,
         "device_name": choice.name,
-        **{k: facts[k] for k in ("cpu", "cpu_count", "torch_threads", "python", "torch")},
+        **{k: facts[k] for k in ("cpu", "cpu_capability", "cpu_count", "torch_threads", "python", "torch")},
         "transformers": version("transformers"),
         "faiss": device.faiss_flavour(),
         "numpy": version("numpy"),

@@ -58,6 +58,7 @@ def environment(device: str) -> dict[str, Any]:
     env: dict[str, Any] = {"device": device, "torch": facts["torch"], "cuda": facts["cuda"],
                            "transformers": version("transformers"), "accelerate": version("accelerate"),
                            "faiss": version("faiss-gpu") or version("faiss-cpu"), "python": facts["python"],
+                           "cpu": facts["cpu"], "cpu_capability": facts["cpu_capability"],
                            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     if device == "cuda":
         props = torch.cuda.get_device_properties(0)

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from typing import Any
 
-from stilt_cli.bench.gpu_check import Context, row
+from stilt_cli.bench.gpu_common import Context, row
 
 TOLERANCE = 0.20
 

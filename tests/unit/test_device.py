@@ -102,3 +102,26 @@ def test_device_cuda_without_a_gpu_exits_2(cli, tiny_xlmr, tmp_path, monkeypatch
     assert result.exit_code == 2
     assert "CUDA is not available" in result.stderr and "--device cpu" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_every_environment_report_names_the_cpu_and_its_kernels():
+    """`make bench`'s results and `stilt env` name the CPU model and torch's CPU capability (issue 26): two
+    machines' figures can be told apart, as the demo's machine signature does."""
+    import torch
+
+    from stilt_cli.bench import common
+
+    facts = device.machine()
+    assert facts["cpu_capability"] == torch.backends.cpu.get_cpu_capability() and facts["cpu"]
+    assert facts["cpu"] == device.cpu_model()
+    if _has_model_name():  # Linux: the model name, not just the architecture
+        assert facts["cpu"] not in ("", "x86_64", "aarch64")
+    bench = common.environment()
+    assert bench["cpu"] == facts["cpu"] and bench["cpu_capability"] == facts["cpu_capability"]
+
+
+def _has_model_name() -> bool:
+    try:
+        return any(line.startswith("model name") for line in open("/proc/cpuinfo", encoding="utf-8"))
+    except OSError:
+        return False
