@@ -286,3 +286,58 @@ def adjust(p_values: Any, method: str) -> np.ndarray:
     if method not in CORRECTIONS:
         raise ValueError(f"unknown correction {method!r}")
     return CORRECTIONS[method](p_values)
+
+
+# ---- paired effects over languages and seeds ------------------------------------------------------
+
+@dataclass
+class TwoLevel:
+    """A mean over strata (tasks) of means over languages of means over seeds, with its bootstrap CI."""
+
+    value: float
+    ci_low: float | None
+    ci_high: float | None
+    n_langs: int  # languages, summed over strata
+    n_seeds: int  # the most seeds any language has
+    n_boot: int
+    seed: int
+    level: float
+
+
+def two_level(strata: Any, *, n_boot: int = 9999, seed: int = 0, level: float = 0.95) -> TwoLevel:
+    """Two-level percentile bootstrap of a hierarchical mean.
+
+    `strata` is a list (tasks) of lists (languages) of 1-D sequences (one value per seed: a paired
+    difference arm − base, or an arm's score). The statistic is the mean over strata of the mean over
+    languages of the mean over seeds. A resample draws the languages of every stratum with replacement
+    (strata stay fixed, as XTREME's overall score is a mean over a fixed set of tasks), then, for every
+    drawn language, its seeds with replacement. One language with one seed has no interval (None).
+    All resamples are drawn at once from one seeded generator; strata in the given order.
+    """
+    groups = [[np.asarray(v, float).ravel() for v in langs] for langs in strata]
+    groups = [[v for v in langs if v.size] for langs in groups]
+    groups = [langs for langs in groups if langs]
+    if not groups:
+        raise ValueError("no values to bootstrap")
+    if not all(np.all(np.isfinite(v)) for langs in groups for v in langs):
+        raise ValueError("values must be finite")
+    value = float(np.mean([np.mean([v.mean() for v in langs]) for langs in groups]))
+    n_langs = sum(len(langs) for langs in groups)
+    n_seeds = max(v.size for langs in groups for v in langs)
+    if all(len(langs) == 1 and langs[0].size == 1 for langs in groups):
+        return TwoLevel(value, None, None, n_langs, n_seeds, n_boot, seed, level)
+    rng = np.random.default_rng(seed)
+    total = np.zeros(n_boot)
+    for langs in groups:
+        counts = np.array([v.size for v in langs])
+        table = np.zeros((len(langs), counts.max()))
+        for i, v in enumerate(langs):
+            table[i, : v.size] = v
+        drawn = rng.integers(0, len(langs), size=(n_boot, len(langs)))  # languages
+        n = counts[drawn]  # (B, L): seeds of each drawn language
+        picks = np.floor(rng.random((n_boot, len(langs), counts.max())) * n[..., None]).astype(int)
+        values = table[drawn[..., None], picks]
+        used = np.arange(counts.max()) < n[..., None]  # draw as many seeds as the language has
+        total += (np.where(used, values, 0.0).sum(axis=2) / n).mean(axis=1)
+    low, high = _percentile_ci(total / len(groups), level)
+    return TwoLevel(value, low, high, n_langs, n_seeds, n_boot, seed, level)

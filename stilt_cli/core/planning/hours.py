@@ -1,0 +1,222 @@
+"""GPU-hours of a grid (`stilt plan hours`): tokens each run trains on, divided by a throughput.
+
+Tokens. A run trains on `examples × epochs` examples (or `steps × batch_size`, where `batch_size` is the
+effective batch per optimizer step as `--batch-size` is), each counted at `max_length` tokens: batches
+are padded to their longest example, so this is an upper bound. Evaluation passes are not counted.
+
+Throughput, in this order:
+1. a row of `throughput.json` ("throughput") for the model, GPU and precision, at its own sequence length
+   and full fine-tuning, scaled to the run's length and mode by the FLOPs per token below. A row is
+   "measured" (with where and when) or "estimate" (the FLOP formula at the table's utilisation, stored so
+   the table can be read and checked; `tests/cli/test_plan.py` keeps it equal to the formula).
+2. otherwise (a local folder, `tiny:`, a GPU/precision with no row, or `--utilisation` given) the formula:
+   tokens/s = utilisation × the GPU's dense peak FLOP/s for the precision / training FLOPs per token.
+
+Training FLOPs per token (PaLM's model-FLOPs count, Chowdhery et al. 2022, appendix B):
+full fine-tuning 6·N + 12·L·h·S, LoRA 4·N + 12·L·h·S (no weight gradients of the frozen base), where N
+is the encoder's non-embedding parameters (an embedding is a lookup, not a matmul), L layers, h width,
+S the sequence length. GPU-hours = tokens / (tokens/s of one GPU) / 3600; with DDP over `gpus` GPUs the
+wall-clock hours are that divided by `gpus` (communication not counted), the GPU-hours stay the same.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from stilt_cli.core.errors import DataError, StiltError, UsageError, unknown
+from stilt_cli.core.planning.models import Shape, resolve, table
+
+PRECISIONS = ("bf16", "fp16", "fp32")
+PEFT = (None, "lora")
+DEFAULTS = {"epochs": 1, "batch_size": 32, "max_length": 128, "peft": None, "gpus": 1}
+
+
+@dataclass
+class PlanConfig:
+    grid: str
+    gpu: str = "h100"
+    precision: str = "bf16"
+    utilisation: float | None = None  # None: the table's
+
+
+def flops_per_token(shape: Shape, length: int, peft: str | None = None) -> float:
+    per_param = 4 if peft == "lora" else 6
+    return per_param * shape.layer_params + 12 * shape.layers * shape.hidden * length
+
+
+def gpu_entry(name: str) -> tuple[str, dict[str, Any]]:
+    gpus = table()["gpus"]
+    key = name.lower()
+    if key not in gpus:
+        raise unknown(name, gpus, "GPU")
+    return key, gpus[key]
+
+
+def estimate_tokens_per_s(shape: Shape, gpu: str, precision: str, length: int, peft: str | None,
+                          utilisation: float) -> tuple[float, str]:
+    key, entry = gpu_entry(gpu)
+    peak = entry["peak_tflops"].get(precision)
+    if peak is None:
+        raise UsageError(f"{key} has no {precision} peak in the throughput table",
+                         f"use one of {', '.join(entry['peak_tflops'])}")
+    rate = utilisation * peak * 1e12 / flops_per_token(shape, length, peft)
+    basis = (f"estimate: {'4' if peft == 'lora' else '6'}·N + 12·L·h·S FLOPs/token at {utilisation:.2f} of "
+             f"{key}'s dense {precision} peak ({peak:g} TFLOP/s)")
+    return rate, basis
+
+
+def estimate_rows() -> list[dict[str, Any]]:
+    """The table's estimate rows, recomputed from the formula (what `throughput.json` must hold)."""
+    t = table()
+    rows = []
+    for model in t["models"]:
+        shape = resolve(model)
+        for gpu, entry in t["gpus"].items():
+            for precision in entry["peak_tflops"]:
+                rate, _ = estimate_tokens_per_s(shape, gpu, precision, t["reference_length"], None, t["utilisation"])
+                rows.append({"model": model, "gpu": gpu, "precision": precision, "max_length": t["reference_length"],
+                             "tokens_per_s": round(rate), "status": "estimate"})
+    return rows
+
+
+def throughput(shape: Shape, gpu: str, precision: str, length: int, peft: str | None,
+               utilisation: float | None) -> tuple[float, str, str]:
+    """(tokens/s, status measured|estimate, basis) for one run."""
+    key, _ = gpu_entry(gpu)
+    rows = [r for r in table()["throughput"] if (r["model"], r["gpu"], r["precision"]) == (shape.name, key, precision)
+            and shape.source == "table"]
+    rows.sort(key=lambda r: r["status"] != "measured")  # a measured figure wins over an estimate
+    if rows and (utilisation is None or rows[0]["status"] == "measured"):
+        row = rows[0]
+        scale = flops_per_token(shape, row["max_length"]) / flops_per_token(shape, length, peft)
+        where = f" ({row['measured_on']})" if row["status"] == "measured" else ""
+        basis = (f"{row['status']} table row{where}: {row['tokens_per_s']} tokens/s at {row['max_length']} tokens, "
+                 f"full fine-tuning" + (f"; scaled x{scale:.3f} by FLOPs/token" if abs(scale - 1) > 1e-9 else ""))
+        return row["tokens_per_s"] * scale, row["status"], basis
+    rate, basis = estimate_tokens_per_s(shape, gpu, precision, length, peft,
+                                        table()["utilisation"] if utilisation is None else utilisation)
+    return rate, "estimate", basis
+
+
+def _count_lines(path: str, where: str) -> int:
+    from stilt_cli.core.textio import lines
+
+    if not os.path.isfile(path):
+        raise DataError(f"{where}: data file {path} does not exist", "give `examples` instead, or the right path")
+    return sum(1 for _ in lines(path, blank=False))
+
+
+def _number(run: dict[str, Any], field: str, where: str, kind: type = float) -> Any:
+    value = run.get(field, DEFAULTS.get(field))
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 or (kind is int and value % 1):
+        raise DataError(f"{where}: '{field}' must be a positive {'integer' if kind is int else 'number'}, "
+                        f"got {value!r}")
+    return kind(value)
+
+
+def plan_run(run: dict[str, Any], where: str, config: PlanConfig) -> dict[str, Any]:
+    """One grid line -> its planned record; an unknown name says the line it is on."""
+    try:
+        return _plan_run(run, where, config)
+    except StiltError as exc:
+        if exc.message.startswith(where):
+            raise
+        raise type(exc)(f"{where}: {exc.message}", exc.hint) from None
+
+
+def _plan_run(run: dict[str, Any], where: str, config: PlanConfig) -> dict[str, Any]:
+    for field in ("run", "model"):
+        if not isinstance(run.get(field), str) or not run[field]:
+            raise DataError(f"{where}: a grid line needs '{field}' (a string)",
+                            "each line: {\"run\": NAME, \"model\": ID, \"examples\": N, \"epochs\": E, ...}")
+    shape = resolve(run["model"])
+    precision = run.get("precision") or config.precision
+    if precision not in PRECISIONS:
+        raise unknown(str(precision), PRECISIONS, "precision")
+    peft = run.get("peft")
+    if peft not in PEFT:
+        raise unknown(str(peft), ["lora"], "peft method")
+    gpu = gpu_entry(run.get("gpu") or config.gpu)[0]
+    length = _number(run, "max_length", where, int)
+    batch = _number(run, "batch_size", where, int)
+    steps = _number(run, "steps", where, int)
+    epochs = _number(run, "epochs", where)
+    examples = _number(run, "examples", where, int)
+    gpus = _number(run, "gpus", where, int)
+    if examples is None and run.get("data"):
+        examples = _count_lines(str(run["data"]), where)
+    if steps is not None:
+        sequences = steps * batch
+    elif examples is not None:
+        sequences = examples * epochs
+    else:
+        raise DataError(f"{where}: run '{run['run']}' gives neither examples, data nor steps",
+                        "add \"examples\": N (training examples per epoch) or \"steps\": N")
+    tokens = int(round(sequences * length))
+    rate, status, basis = throughput(shape, gpu, precision, length, peft, config.utilisation)
+    planned = {**run, "gpu": gpu, "precision": precision, "peft": peft,
+               "examples": examples, "epochs": epochs if steps is None else None, "steps": steps,
+               "batch_size": batch, "max_length": length, "tokens": tokens, "params": shape.params,
+               "tokens_per_s": round(rate, 1), "gpu_hours": tokens / rate / 3600.0, "gpus": gpus,
+               "wall_hours": tokens / rate / 3600.0 / gpus,
+               "throughput_source": status, "throughput_basis": basis}
+    return planned
+
+
+def plan(config: PlanConfig) -> list[dict[str, Any]]:
+    """One record per grid line, then the TOTAL record."""
+    from stilt_cli.core.textio import read_jsonl, source_name
+
+    name = source_name(config.grid)
+    if config.grid != "-" and not os.path.isfile(config.grid):
+        raise DataError(f"grid {config.grid} does not exist", "write one JSON object per run (see `stilt plan hours -h`)")
+    if config.utilisation is not None and not 0 < config.utilisation <= 1:
+        raise UsageError(f"--utilisation {config.utilisation}: must be in (0, 1]", "e.g. 0.35")
+    gpu_entry(config.gpu)
+    rows = [plan_run(run, f"{name}:{number}", config) for number, run in read_jsonl(config.grid, expect="grid run")]
+    if not rows:
+        raise DataError(f"grid {name} holds no runs")
+    total = {"run": "TOTAL", "runs": len(rows), "tokens": sum(r["tokens"] for r in rows),
+             "gpu_hours": sum(r["gpu_hours"] for r in rows),
+             "estimate": any(r["throughput_source"] != "measured" for r in rows)}
+    return [*rows, total]
+
+
+def _hours(value: float) -> str:
+    return f"{value:,.2f}" if value >= 0.01 or value == 0 else "<0.01"
+
+
+def table_rows(planned: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For people: the columns that matter, GPU-hours with 2 significant decimals."""
+    shown = []
+    for r in planned:
+        if r["run"] == "TOTAL":
+            shown.append({"run": f"TOTAL ({r['runs']} runs)", "tokens (M)": f"{r['tokens'] / 1e6:,.1f}",
+                          "GPU-hours": _hours(r["gpu_hours"])})
+            continue
+        shown.append({"run": r["run"], "model": r["model"], "gpu": r["gpu"], "precision": r["precision"],
+                      "peft": r["peft"] or "", "tokens (M)": f"{r['tokens'] / 1e6:,.1f}",
+                      "tokens/s": f"{r['tokens_per_s']:,.0f}", "GPU-hours": _hours(r["gpu_hours"]),
+                      "source": r["throughput_source"]})
+    return shown
+
+
+def report(config: PlanConfig, fmt: str, output: Any = None) -> int:
+    from stilt_cli.core.console import put
+    from stilt_cli.core.console import table as render
+    from stilt_cli.core.textio import write_jsonl
+
+    planned = plan(config)
+    if fmt == "jsonl":
+        return write_jsonl(output, planned)
+    t = table()
+    estimated = sum(r["throughput_source"] == "estimate" for r in planned[:-1])
+    note = (f"{estimated} of {len(planned) - 1} runs use estimates (FLOPs at a stated utilisation of the GPU's "
+            f"dense peak; no GPU throughput has been measured in this project yet); " if estimated else "")
+    put(render(table_rows(planned), title="GPU-hours") + note + f"tokens counted at max_length (an upper bound); "
+        f"table: {t['source']}\n", output)
+    return len(planned) - 1
