@@ -23,10 +23,12 @@ from stilt_cli.commands import (
     env,
     evaluate,
     intermediate,
+    plan,
     plot_training,
     pretrain_load,
     retrieve,
     score,
+    status,
     summary,
     target,
     tasks,
@@ -67,6 +69,7 @@ app.command("target")(target.command)
 app.command("evaluate")(evaluate.command)
 app.command("score")(score.command)
 app.command("summary")(summary.command)
+app.command("status")(status.command)
 app.command("retrieve")(retrieve.command)
 app.command("embed")(embed.command)
 app.command("align")(align.command)
@@ -74,6 +77,7 @@ app.command("plot-training")(plot_training.command)
 app.command("card")(card.command)
 app.add_typer(tasks.app, name="tasks")
 app.add_typer(data.app, name="data")
+app.add_typer(plan.app, name="plan")
 
 
 def _terminate_as_interrupt(number: int, frame: object) -> None:

@@ -192,6 +192,8 @@ def guard(output: str | os.PathLike | None = None) -> Iterator[None]:
             yield
     except StiltError as exc:
         error_line(exc.one_line())
+        if exc.exit_code in (1, 2):  # a stage's failure is kept for `stilt status` (core/failures.py)
+            _failures().record(_lockable(output), f"error: {exc.one_line()}", exc.exit_code, _stage())
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         # Ctrl-C (or SIGTERM, see cli.main) with nothing resumable to keep: every write in flight went
@@ -203,3 +205,29 @@ def guard(output: str | os.PathLike | None = None) -> Iterator[None]:
         with contextlib.suppress(Exception):
             sys.stdout = open("/dev/null", "w")  # noqa: SIM115
         raise typer.Exit(0) from None
+    except Exception as exc:  # unexpected: the traceback stays; the failure is recorded first
+        if isinstance(exc, (typer.Exit, typer.Abort)):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        _failures().record(_lockable(output), f"error: {type(exc).__name__}: {first}".rstrip(": "), 1, _stage())
+        raise
+    finally:
+        _failures().forget(_lockable(output))
+
+
+def _stage() -> str | None:
+    """The command whose `with guard()` is unwinding (`target`, `pretrain-load`), for the failure record:
+    the nearest caller frame in a command module."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.startswith("stilt_cli.commands.") and not module.endswith("._common"):
+            return module.rsplit(".", 1)[1].replace("_", "-")
+        frame = frame.f_back
+    return None
+
+
+def _failures():
+    from stilt_cli.core import failures
+
+    return failures
