@@ -91,3 +91,21 @@ def test_grid_from_stdin_and_local_folder(cli, tmp_path):
     result = cli("plan", "hours", "-", "--format", "jsonl", input=line)
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[0])["params"] == 2 * (4 * 64 ** 2 + 2 * 64 * 128) + 4000 * 64
+
+
+def test_task_and_preset_fill_in_examples_epochs_and_lengths(cli, tmp_path):
+    """A study's full-mode line names only task and preset: examples from the table (a target task counts its
+    train_task), epochs / batch / length from the preset (the *_large values for a 24-layer encoder)."""
+    from stilt_cli.core import tasks
+
+    grid = _grid(tmp_path, {"run": "xnli", "model": "xlmr-large", "task": "xnli", "preset": "xstilts"},
+                 {"run": "own", "model": "xlmr-base", "task": "xnli", "preset": "xstilts", "epochs": 1,
+                  "examples": 10})
+    xnli, own, _ = [json.loads(line) for line in cli("plan", "hours", grid, "--format", "jsonl").stdout.splitlines()]
+    preset = tasks.get("xnli").hparams["xstilts"]
+    assert xnli["examples"] == 392702 and xnli["examples_from"].startswith("mnli")
+    assert xnli["epochs"] == preset["epochs"] and xnli["max_length"] == preset.get("max_length_large",
+                                                                                   preset["max_length"])
+    assert (own["examples"], own["epochs"]) == (10, 1)  # the line's own values win
+    bad = cli("plan", "hours", _grid(tmp_path, {"run": "x", "model": "xlmr-large", "task": "xnli", "preset": "nope"}))
+    assert bad.exit_code == 2 and "has no 'nope' preset" in bad.stderr

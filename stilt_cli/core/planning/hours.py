@@ -100,6 +100,36 @@ def throughput(shape: Shape, gpu: str, precision: str, length: int, peft: str | 
     return rate, "estimate", basis
 
 
+def _preset(run: dict[str, Any], shape: Shape) -> dict[str, Any]:
+    """epochs, batch_size and max_length of the line's `preset` for its `task` (a 24-layer or deeper encoder
+    takes the preset's `*_large` values, as `core/training/config.py` does); {} without both."""
+    if not run.get("preset") or not run.get("task"):
+        return {}
+    from stilt_cli.core import tasks
+
+    spec = tasks.get(str(run["task"]))
+    if run["preset"] not in spec.hparams:
+        raise UsageError(f"task {spec.name} has no '{run['preset']}' preset",
+                         f"presets of {spec.name}: {', '.join(spec.hparams) or 'none'}")
+    values = dict(spec.hparams[run["preset"]])
+    if shape.layers >= 24:
+        values.update({k[: -len("_large")]: v for k, v in values.items() if k.endswith("_large")})
+    chosen = {k: values[k] for k in ("epochs", "batch_size", "max_length") if values.get(k) is not None}
+    if values.get("max_steps"):
+        chosen["steps"] = values["max_steps"]
+    return chosen
+
+
+def _train_examples(task: str) -> tuple[int | None, str | None]:
+    """English training examples of a task (its train_task for a target task) from the table, or (None, None)."""
+    from stilt_cli.core import tasks
+
+    spec = tasks.get(task)
+    name = spec.train_task or spec.name
+    entry = table()["train_examples"].get(name)
+    return (entry["examples"], f"{name}: {entry['source']}") if entry else (None, None)
+
+
 def _count_lines(path: str, where: str) -> int:
     from stilt_cli.core.textio import lines
 
@@ -141,25 +171,30 @@ def _plan_run(run: dict[str, Any], where: str, config: PlanConfig) -> dict[str, 
     if peft not in PEFT:
         raise unknown(str(peft), ["lora"], "peft method")
     gpu = gpu_entry(run.get("gpu") or config.gpu)[0]
+    run = {**_preset(run, shape), **run}  # a line's own values win over its task's preset
     length = _number(run, "max_length", where, int)
     batch = _number(run, "batch_size", where, int)
     steps = _number(run, "steps", where, int)
     epochs = _number(run, "epochs", where)
     examples = _number(run, "examples", where, int)
+    source = "examples" if examples is not None else None
     gpus = _number(run, "gpus", where, int)
     if examples is None and run.get("data"):
-        examples = _count_lines(str(run["data"]), where)
+        examples, source = _count_lines(str(run["data"]), where), f"lines of {run['data']}"
+    if examples is None and steps is None and run.get("task"):
+        examples, source = _train_examples(str(run["task"]))
     if steps is not None:
         sequences = steps * batch
     elif examples is not None:
         sequences = examples * epochs
     else:
-        raise DataError(f"{where}: run '{run['run']}' gives neither examples, data nor steps",
+        raise DataError(f"{where}: run '{run['run']}' gives neither examples, data, steps nor a task of known size",
                         "add \"examples\": N (training examples per epoch) or \"steps\": N")
     tokens = int(round(sequences * length))
     rate, status, basis = throughput(shape, gpu, precision, length, peft, config.utilisation)
     planned = {**run, "gpu": gpu, "precision": precision, "peft": peft,
-               "examples": examples, "epochs": epochs if steps is None else None, "steps": steps,
+               "examples": examples, "examples_from": source if steps is None else None,
+               "epochs": epochs if steps is None else None, "steps": steps,
                "batch_size": batch, "max_length": length, "tokens": tokens, "params": shape.params,
                "tokens_per_s": round(rate, 1), "gpu_hours": tokens / rate / 3600.0, "gpus": gpus,
                "wall_hours": tokens / rate / 3600.0 / gpus,
