@@ -110,6 +110,7 @@ Langs = Annotated[str | None, typer.Option("--langs", help="Comma list of ISO 63
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder with the task's files in their original release format.")]
 DataFiles = Annotated[list[str] | None, typer.Option("--data", help="Canonical examples JSONL (FILE, '-' for stdin, or TASK=FILE; repeatable).")]
 Format = Annotated[str, typer.Option("--format", help="Output format: jsonl (default) or table.", callback=one_of("stilt_cli.core.console:FORMATS"))]
+TableFormat = Annotated[str, typer.Option("--format", help="Output format: table (default, for people) or jsonl (for pipes).", callback=one_of("stilt_cli.core.console:FORMATS"))]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or info lines on stderr.")]
 IfExists = Annotated[str, typer.Option("--if-exists", help="When the output exists: error, skip (same config only) or overwrite.", callback=one_of("stilt_cli.core.atomic:IF_EXISTS"))]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]

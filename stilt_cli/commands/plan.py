@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from stilt_cli.commands._common import Format, Output, Quiet, guard, one_of, setup
+from stilt_cli.commands._common import Output, Quiet, TableFormat, guard, one_of, setup
 
 app = typer.Typer(help="Compute plans before a GPU is touched: GPU-hours of a grid (hours).",
                   no_args_is_help=True, add_completion=False, rich_markup_mode=None)
@@ -20,9 +20,10 @@ app = typer.Typer(help="Compute plans before a GPU is touched: GPU-hours of a gr
 def hours(
     grid: Annotated[str, typer.Argument(help="Grid JSONL ('-' for stdin), one run per line: run, model (hub id, "
                                              "local folder, tiny:KIND or family-size such as xlmr-large), examples "
-                                             "or data (a JSONL whose lines are counted) or steps, epochs, "
-                                             "batch_size, max_length, precision, peft, gpu, gpus; other fields are "
-                                             "passed through.")],
+                                             "or data (a JSONL whose lines are counted) or steps or a task (its "
+                                             "English training size), epochs, batch_size, max_length, precision, "
+                                             "peft, gpu, gpus, or a preset giving them for the task; other fields "
+                                             "are passed through.")],
     gpu: Annotated[str, typer.Option("--gpu", help="GPU type of runs that name none (see throughput.json: h100, "
                                                    "h200, a100-80gb, l40s, ...).")] = "h100",
     precision: Annotated[str, typer.Option("--precision", callback=one_of("stilt_cli.core.planning.hours:PRECISIONS"),
@@ -31,7 +32,7 @@ def hours(
                                                                             "FLOP estimates assume (default: the "
                                                                             "table's, 0.35); measured rows are "
                                                                             "kept.")] = None,
-    fmt: Format = "table",
+    fmt: TableFormat = "table",
     output: Output = None,
     quiet: Quiet = False,
 ) -> None:

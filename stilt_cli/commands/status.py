@@ -1,15 +1,17 @@
+"""`stilt status RUN_DIR...`: which checkpoints below some folders are complete, resumable, failed or running."""
+
 from __future__ import annotations
 
 from typing import Annotated
 
 import typer
 
-from stilt_cli.commands._common import Format, Output, Quiet, guard, setup
+from stilt_cli.commands._common import Output, Quiet, TableFormat, guard, setup
 
 
 def command(
     folders: Annotated[list[str], typer.Argument(help="Run folders to search (recursively) for checkpoints.")],
-    fmt: Format = "table",
+    fmt: TableFormat = "table",
     output: Output = None,
     quiet: Quiet = False,
 ) -> None:
