@@ -118,3 +118,35 @@ def test_missing_folder_is_one_line(cli, tmp_path):
 @pytest.mark.parametrize("fmt", ["table", "jsonl"])
 def test_empty_folder_lists_nothing(cli, tmp_path, fmt):
     assert cli("status", tmp_path, "--format", fmt).exit_code == 0
+
+
+def test_an_unexpected_crash_is_recorded_beside_the_output(cli, tiny_xlmr, tmp_path, monkeypatch):
+    """An unexpected exception keeps its traceback; the record goes beside OUT (no OUT.partial/ is left)."""
+    def crash(*args, **kwargs):
+        raise RuntimeError("simulated crash")
+
+    data = write_jsonl(tmp_path / "nli.jsonl", td.nli(8))
+    out = tmp_path / "runs" / "xnli"
+    monkeypatch.setattr(atomic, "commit_dir", crash)
+    with pytest.raises(RuntimeError):
+        cli("target", tiny_xlmr, "--task", "xnli", "--data", data, "-o", out, "--max-steps", "1", "--batch-size", "4")
+    monkeypatch.undo()
+    assert not out.exists() and not atomic.partial_dir(out).exists()
+    row = _status(cli, tmp_path / "runs")["xnli"]
+    assert (row["state"], row["error"], row["exit_code"]) == ("failed", "error: RuntimeError: simulated crash", 1)
+
+
+@pytest.mark.parametrize("exc", ["interrupted", "usage-before-writing"])
+def test_interruptions_and_refusals_before_writing_leave_no_record(tmp_path, exc):
+    import typer
+
+    from stilt_cli.commands._common import guard
+    from stilt_cli.core.errors import Interrupted, UsageError
+
+    out = tmp_path / "xnli"
+    if exc == "interrupted":
+        failures.started(out)
+    with pytest.raises(typer.Exit):
+        with guard(out):
+            raise Interrupted("stopped by SIGUSR1") if exc == "interrupted" else UsageError("bad option")
+    assert failures.read(out) is None and not failures.beside(out).exists()
