@@ -14,7 +14,9 @@ The lock is probed by taking it for an instant (non-blocking): a run starting at
 be refused as if another run were writing, and can simply be started again.
 
 Result files: JSONL files below the given folders whose first record names the checkpoint
-(`checkpoint.path`, compared as resolved paths), and `OUT/*.jsonl` other than the train log.
+(`checkpoint.path`: the same path, or a relative path that ends the checkpoint's absolute path, as when
+`evaluate` ran from the study's folder and `status` from elsewhere), and `OUT/*.jsonl` other than the
+train log.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def find(folders: list[str]) -> tuple[list[Path], list[Path]]:
 
 
 def _names_checkpoint(path: Path) -> str | None:
-    """The resolved checkpoint path the file's first record names, or None."""
+    """The checkpoint path the file's first record names (as written), or None."""
     try:
         with open(path, "rb") as handle:
             first = handle.readline(1 << 20)
@@ -97,7 +99,16 @@ def _names_checkpoint(path: Path) -> str | None:
         return None
     ckpt = record.get("checkpoint") if isinstance(record, dict) else None
     where = ckpt.get("path") if isinstance(ckpt, dict) else ckpt if isinstance(ckpt, str) else None
-    return os.path.realpath(where) if isinstance(where, str) else None
+    return where if isinstance(where, str) and where else None
+
+
+def _same(named: str, out: Path) -> bool:
+    """Whether a record's checkpoint path is `out`: the same file, or (a relative path written from another
+    working folder) the trailing components of `out`'s absolute path."""
+    if os.path.realpath(named) == os.path.realpath(out):
+        return True
+    parts = Path(os.path.normpath(named)).parts
+    return not Path(named).is_absolute() and ".." not in parts and Path(os.path.abspath(out)).parts[-len(parts):] == parts
 
 
 def describe(out: Path, results: list[str]) -> dict[str, Any]:
@@ -137,15 +148,11 @@ def describe(out: Path, results: list[str]) -> dict[str, Any]:
 
 def status(folders: list[str]) -> list[dict[str, Any]]:
     outs, files = find(folders)
-    named: dict[str, list[str]] = {}
-    for path in files:
-        target = _names_checkpoint(path)
-        if target is not None:
-            named.setdefault(target, []).append(str(path))
+    named = [(target, str(path)) for path in files if (target := _names_checkpoint(path)) is not None]
     rows = []
     for out in outs:
         inside = [str(p) for p in files if p.parent == out]
-        results = sorted(set(named.get(os.path.realpath(out), []) + inside))
+        results = sorted({path for target, path in named if _same(target, out)} | set(inside))
         rows.append(describe(out, results))
     return rows
 

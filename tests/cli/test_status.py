@@ -43,9 +43,12 @@ def test_states_and_result_files(cli, tmp_path):
     result_file.parent.mkdir(parents=True)
     record = records.make("eval", "xnli", "de", "accuracy", 0.7, checkpoint={"path": str(runs / "s1" / "xnli")})
     result_file.write_bytes(orjson.dumps(record) + b"\n")
+    relative = runs / "results" / "s1-mnli.jsonl"  # written by `evaluate runs/s1/mnli` run from tmp_path
+    relative.write_bytes(orjson.dumps({**record, "checkpoint": {"path": "runs/s1/mnli"}}) + b"\n")
     by_path = {r["path"]: r for r in map(json.loads, cli("status", runs, "--format", "jsonl").stdout.splitlines())}
     assert by_path[str(runs / "s1" / "mnli")]["state"] == "complete"
     assert by_path[str(runs / "s1" / "mnli")]["stage"] == "intermediate"
+    assert by_path[str(runs / "s1" / "mnli")]["results"] == [str(relative)]
     done = by_path[str(runs / "s1" / "xnli")]
     assert done["state"] == "complete" and done["results"] == [str(result_file)]
     paused = by_path[str(runs / "s2" / "xnli")]
