@@ -109,3 +109,27 @@ def test_task_and_preset_fill_in_examples_epochs_and_lengths(cli, tmp_path):
     assert (own["examples"], own["epochs"]) == (10, 1)  # the line's own values win
     bad = cli("plan", "hours", _grid(tmp_path, {"run": "x", "model": "xlmr-large", "task": "xnli", "preset": "nope"}))
     assert bad.exit_code == 2 and "has no 'nope' preset" in bad.stderr
+
+
+def test_multi_task_translate_train_and_mlm_lines(cli, tmp_path):
+    """A comma list of tasks trains each task's epochs over its examples (at its own length); train_langs
+    multiplies the examples; continued MLM needs its text file."""
+    from stilt_cli.core import tasks
+
+    text = tmp_path / "mlm.txt"
+    text.write_text("one line\nanother\n")
+    grid = _grid(tmp_path, {"run": "multi", "model": "xlmr-large", "task": "mnli,squad_v1", "preset": "xstilts"},
+                 {"run": "tt", "model": "xlmr-large", "task": "xnli", "preset": "xstilts", "train_langs": "all"},
+                 {"run": "mlm", "model": "xlmr-large", "task": "mlm", "preset": "xstilts", "data": str(text)})
+    multi, tt, mlm, _ = [json.loads(line) for line in cli("plan", "hours", grid, "--format", "jsonl").stdout.splitlines()]
+    shape = models.resolve("xlmr-large")
+    mnli, squad = ({**tasks.get(t).hparams["xstilts"]} for t in ("mnli", "squad_v1"))
+    length = {t: p.get("max_length_large", p["max_length"]) for t, p in (("mnli", mnli), ("squad_v1", squad))}
+    assert [p["tokens"] for p in multi["parts"]] == [392702 * mnli["epochs"] * length["mnli"],
+                                                     87599 * squad["epochs"] * length["squad_v1"]]
+    rates = [hours.throughput(shape, "h100", "bf16", length[t], None, None)[0] for t in ("mnli", "squad_v1")]
+    assert multi["gpu_hours"] == pytest.approx(sum(p["tokens"] / r / 3600 for p, r in zip(multi["parts"], rates)))
+    assert tt["examples"] == 392702 * len(tasks.get("xnli").languages) and tt["languages"] > 1
+    assert mlm["examples"] == 2
+    bad = cli("plan", "hours", _grid(tmp_path, {"run": "m", "model": "xlmr-large", "task": "mlm"}))
+    assert bad.exit_code == 1 and "(mlm)" in bad.stderr and "--mlm-data" in bad.stderr

@@ -158,6 +158,46 @@ def plan_run(run: dict[str, Any], where: str, config: PlanConfig) -> dict[str, A
         raise type(exc)(f"{where}: {exc.message}", exc.hint) from None
 
 
+def _languages(run: dict[str, Any], task: str | None, where: str) -> int:
+    """How many languages a run trains on (`train_langs`: a list, a comma list or 'all'; translate-train data is
+    taken to be as large in every language as in English): the factor on its examples."""
+    value = run.get("train_langs")
+    if value in (None, "", "en", ["en"]):
+        return 1
+    if value == "all":
+        if task is None:
+            raise DataError(f"{where}: train_langs 'all' needs a task", "or list the languages")
+        from stilt_cli.core import tasks
+
+        return len(tasks.get(task).languages)
+    langs = value if isinstance(value, list) else str(value).split(",")
+    return len({str(lang).strip() for lang in langs if str(lang).strip()}) or 1
+
+
+def _part(run: dict[str, Any], task: str | None, shape: Shape, where: str, steps_run: bool) -> dict[str, Any]:
+    """examples, epochs, max_length and tokens of one task of a line (its preset under the line's own values)."""
+    values = {**_preset({**run, "task": task}, shape), **{k: v for k, v in run.items() if k != "task"}}
+    length = _number(values, "max_length", where, int)
+    epochs = _number(values, "epochs", where)
+    examples = _number(values, "examples", where, int)
+    source = "examples" if examples is not None else None
+    if examples is None and values.get("data"):
+        examples, source = _count_lines(str(values["data"]), where), f"lines of {values['data']}"
+    if examples is None and not steps_run and task:
+        examples, source = _train_examples(task)
+    if examples is None and not steps_run:
+        hint = ("continued MLM: give \"data\" (the --mlm-data file) or \"examples\"" if task == "mlm" else
+                "add \"examples\": N (training examples per epoch) or \"steps\": N")
+        raise DataError(f"{where}: run '{run['run']}' gives neither examples, data, steps nor a task of known size"
+                        + (f" ({task})" if task else ""), hint)
+    factor = _languages(run, task, where)
+    if examples is not None:
+        examples *= factor
+    return {"task": task, "examples": examples, "examples_from": source, "epochs": epochs, "max_length": length,
+            "batch_size": _number(values, "batch_size", where, int), "steps": _number(values, "steps", where, int),
+            "languages": factor, "tokens": None if steps_run else int(round(examples * epochs * length))}
+
+
 def _plan_run(run: dict[str, Any], where: str, config: PlanConfig) -> dict[str, Any]:
     for field in ("run", "model"):
         if not isinstance(run.get(field), str) or not run[field]:
@@ -171,34 +211,35 @@ def _plan_run(run: dict[str, Any], where: str, config: PlanConfig) -> dict[str, 
     if peft not in PEFT:
         raise unknown(str(peft), ["lora"], "peft method")
     gpu = gpu_entry(run.get("gpu") or config.gpu)[0]
-    run = {**_preset(run, shape), **run}  # a line's own values win over its task's preset
-    length = _number(run, "max_length", where, int)
-    batch = _number(run, "batch_size", where, int)
-    steps = _number(run, "steps", where, int)
-    epochs = _number(run, "epochs", where)
-    examples = _number(run, "examples", where, int)
-    source = "examples" if examples is not None else None
     gpus = _number(run, "gpus", where, int)
-    if examples is None and run.get("data"):
-        examples, source = _count_lines(str(run["data"]), where), f"lines of {run['data']}"
-    if examples is None and steps is None and run.get("task"):
-        examples, source = _train_examples(str(run["task"]))
+    names = [t.strip() for t in str(run.get("task") or "").split(",") if t.strip()] or [None]
+    if len(names) > 1 and (run.get("examples") is not None or run.get("data")):
+        raise DataError(f"{where}: 'examples' and 'data' give one task's size, and run '{run['run']}' trains "
+                        f"{len(names)} tasks", "leave them out (each task's size is taken) or give \"steps\"")
+    # steps (the line's, or its first task's preset) fix the run's length; else multi-task training runs each
+    # task's epochs over its examples (core/training/loop.py: total steps = sum of per-task epochs x batches)
+    first = _part(run, names[0], shape, where, steps_run=True)
+    steps = first["steps"]
+    parts = [first] if steps is not None else [_part(run, name, shape, where, False) for name in names]
     if steps is not None:
-        sequences = steps * batch
-    elif examples is not None:
-        sequences = examples * epochs
-    else:
-        raise DataError(f"{where}: run '{run['run']}' gives neither examples, data, steps nor a task of known size",
-                        "add \"examples\": N (training examples per epoch) or \"steps\": N")
-    tokens = int(round(sequences * length))
-    rate, status, basis = throughput(shape, gpu, precision, length, peft, config.utilisation)
+        first["tokens"] = steps * first["batch_size"] * first["max_length"]
+    rates = [throughput(shape, gpu, precision, p["max_length"], peft, config.utilisation) for p in parts]
+    tokens = sum(p["tokens"] for p in parts)
+    hours = sum(p["tokens"] / rate / 3600.0 for p, (rate, _, _) in zip(parts, rates))
+    status = "measured" if all(r[1] == "measured" for r in rates) else "estimate"
     planned = {**run, "gpu": gpu, "precision": precision, "peft": peft,
-               "examples": examples, "examples_from": source if steps is None else None,
-               "epochs": epochs if steps is None else None, "steps": steps,
-               "batch_size": batch, "max_length": length, "tokens": tokens, "params": shape.params,
-               "tokens_per_s": round(rate, 1), "gpu_hours": tokens / rate / 3600.0, "gpus": gpus,
-               "wall_hours": tokens / rate / 3600.0 / gpus,
-               "throughput_source": status, "throughput_basis": basis}
+               "examples": None if steps is not None else sum(p["examples"] for p in parts),
+               "examples_from": None if steps is not None else "; ".join(str(p["examples_from"]) for p in parts),
+               "epochs": None if steps is not None else (parts[0]["epochs"] if len(parts) == 1 else None),
+               "steps": steps, "batch_size": first["batch_size"],
+               "max_length": max(p["max_length"] for p in parts), "tokens": tokens, "params": shape.params,
+               "tokens_per_s": round(tokens / hours / 3600.0, 1), "gpu_hours": hours, "gpus": gpus,
+               "wall_hours": hours / gpus, "throughput_source": status,
+               "throughput_basis": " | ".join(dict.fromkeys(r[2] for r in rates))}
+    if len(parts) > 1:
+        planned["parts"] = [{k: p[k] for k in ("task", "examples", "epochs", "max_length", "tokens")} for p in parts]
+    if any(p["languages"] > 1 for p in parts):
+        planned["languages"] = parts[0]["languages"]
     return planned
 
 
