@@ -193,7 +193,7 @@ def guard(output: str | os.PathLike | None = None) -> Iterator[None]:
             yield
     except StiltError as exc:
         error_line(exc.one_line())
-        if exc.exit_code in (1, 2):  # a stage's failure is kept for `stilt status` (core/failures.py)
+        if exc.exit_code == 1:  # a stage's failure is kept for `stilt status` (core/failures.py); a refusal (2) is not
             _failures().record(_lockable(output), f"error: {exc.one_line()}", exc.exit_code, _stage())
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:

@@ -1,7 +1,8 @@
 """The failure record of a stage: what `stilt status` shows as "failed", with the error line and exit code.
 
-A stage that writes a checkpoint (`checkpoint.writer`) and then fails with exit 1 or 2, or with an
-unexpected exception, leaves a small JSON record:
+A stage that writes a checkpoint (`checkpoint.writer`) and then fails with exit 1 (a data or runtime
+error), or with an unexpected exception, leaves a small JSON record (a usage refusal, exit 2, touches nothing
+and leaves none):
 
 ```
 {"schema": "stilt.failure/1", "error": "error: loss is NaN at step 12 ... (hint: ...)", "exit_code": 1,
