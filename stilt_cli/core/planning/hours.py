@@ -15,7 +15,8 @@ Throughput, in this order:
 Training FLOPs per token (PaLM's model-FLOPs count, Chowdhery et al. 2022, appendix B):
 full fine-tuning 6·N + 12·L·h·S, LoRA 4·N + 12·L·h·S (no weight gradients of the frozen base), where N
 is the encoder's non-embedding parameters (an embedding is a lookup, not a matmul), L layers, h width,
-S the sequence length. GPU-hours = tokens / (tokens/s of one GPU) / 3600; with DDP over `gpus` GPUs the
+S the sequence length — the count `stilt_cli/bench/common.transformer_train_flops` uses for the bench's
+utilisation (padding tokens counted here, not there). GPU-hours = tokens / (tokens/s of one GPU) / 3600; with DDP over `gpus` GPUs the
 wall-clock hours are that divided by `gpus` (communication not counted), the GPU-hours stay the same.
 """
 
