@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -60,9 +60,14 @@ class Association:
     degenerate_resamples: int
     n_perm: int
     exact: bool
+    # r of every bootstrap resample (NaN where degenerate), kept only when asked: statistics that compare
+    # several x over the same resamples (core/analysis/ranking.py) need the draws, not only the CI
+    r_boot: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out.pop("r_boot")
+        return out
 
 
 # ---- simple helpers ------------------------------------------------------------------------------
@@ -161,8 +166,11 @@ def association(
     n_perm: int = 10000,
     seed: int = 0,
     level: float = 0.95,
+    keep_resamples: bool = False,
 ) -> Association:
-    """Association of y with x (see the module docstring for the exact definitions)."""
+    """Association of y with x (see the module docstring for the exact definitions). The resamples depend on
+    the seed and the clusters only (they are drawn first), so two calls with the same seed and clusters, e.g.
+    for two different x, use the same resamples; `keep_resamples` returns their r in `r_boot`."""
     if method not in ("pearson", "spearman"):
         raise ValueError(f"unknown method {method!r}")
     y, x = np.asarray(y, float), np.asarray(x, float)
@@ -195,7 +203,7 @@ def association(
         value=r0, ci_low=ci_low, ci_high=ci_high,
         p_value=p_value, n=n, n_langs=len(cluster_ids), r=r0, slope=slope0,
         slope_ci=_percentile_ci(slope_boot, level), n_boot=n_boot, degenerate_resamples=degenerate,
-        n_perm=used, exact=exact,
+        n_perm=used, exact=exact, r_boot=r_boot if keep_resamples else None,
     )
 
 
