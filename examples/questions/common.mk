@@ -35,8 +35,11 @@ else
 endif
 SEED_LIST := $(shell seq 1 $(SEEDS))
 RES := $(OUT)/results
-# the options of every training call, for seed $(1)
-train = --preset $(PRESET) --seed $(1) --if-exists skip --resume $(SAVE) $(STEPS)
+# tasks with no X-STILTs preset of their own (`stilt tasks TASK`): their stages take XTREME-R's settings
+XTREME_ONLY ?= mewsli-x lareqa
+preset_of = $(if $(filter $(XTREME_ONLY),$(1)),$(if $(TINY),$(PRESET),xtreme),$(PRESET))
+# the options of every training call, for seed $(1) (and task $(2), whose preset it picks)
+train = --preset $(call preset_of,$(2)) --seed $(1) --if-exists skip --resume $(SAVE) $(STEPS)
 
 ifeq ($(TINY),1)
 DEMO_LANGS ?= de,fr,ja,sw,ar
@@ -65,9 +68,10 @@ concat = @mkdir -p $(@D) && $(if $(1),cat $(1) > $@.tmp && mv $@.tmp $@,\
 ifeq ($(TINY),1)
   PLAN_SIZE = "steps":$(MAX_STEPS),"batch_size":8,"max_length":64
 else
-  PLAN_SIZE = "preset":"$(PRESET)"
+  PLAN_SIZE = "preset":"$(call preset_of,$(4))"
 endif
-plan_row = {"run":"$(1)/s$(2)/$(4)","arm":"$(1)","seed":$(2),"stage":"$(3)","task":"$(4)","model":"$(or $(5),$(MODEL))",$(PLAN_SIZE)}
+plan_head = "run":"$(1)/s$(2)/$(4)","arm":"$(1)","seed":$(2),"stage":"$(3)","task":"$(4)"
+plan_row = {$(plan_head),"model":"$(or $(5),$(MODEL))",$(PLAN_SIZE)}
 .PHONY: plan commands
 # a study whose runs are another study's (GRID_FROM) prices and lists none of its own
 ifndef GRID_FROM

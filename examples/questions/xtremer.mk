@@ -27,7 +27,7 @@ $(OUT)/$(1)/s$(2)/siqa/stilt.json: $(call encoder_of,$(1),$(2))/stilt.json
 endef
 define TARGET_RULE
 $(OUT)/$(1)/s$(2)/$(3)/stilt.json: $(call start_of,$(1),$(2),$(3))/stilt.json
-	$(LAUNCH) $(STILT) target $(call start_of,$(1),$(2),$(3)) --task $(3) $(call train_data,$(3)) $(call train,$(2)) \
+	$(LAUNCH) $(STILT) target $(call start_of,$(1),$(2),$(3)) --task $(3) $(call train_data,$(3)) $(call train,$(2),$(3)) \
 	  -o $(OUT)/$(1)/s$(2)/$(3)
 endef
 define EVAL_RULE

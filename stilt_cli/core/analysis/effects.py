@@ -4,7 +4,9 @@ An arm is a run of `stilt summary` (`NAME=PATH[,PATH...]`, one result file per s
 come from `core/evaluation/summary.py` (the same selection, variants and QA (em+f1)/2 as the score table).
 
 For one task and language the paired differences are ARM seed i − BASE seed i, the seeds of each arm
-sorted and paired by index (so seeds 1, 2, 3 pair with seeds 1, 2, 3; n_seeds is the smaller count).
+sorted and paired by index (so seeds 1, 2, 3 pair with seeds 1, 2, 3; n_seeds is the smaller count). An arm
+measured once without a seed (an untrained encoder: its retrieval does not depend on a training seed) pairs its
+one value with every seed of the other arm.
 - language effect: the mean of those differences; CI: seeds resampled.
 - task effect: the mean over the task's languages (the benchmark's languages that both arms have) of the
   language effects; CI: languages resampled, then seeds within each drawn language.
@@ -52,6 +54,11 @@ def _seed_key(seed: Any) -> tuple:
 
 def _ordered(per_seed: dict[Any, float]) -> np.ndarray:
     return np.array([per_seed[s] for s in sorted(per_seed, key=_seed_key)], float)
+
+
+def _seedless(per_seed: dict[Any, float], values: np.ndarray, other: int) -> np.ndarray:
+    """One value with no seed (nothing was trained): the same for every seed of the other arm."""
+    return np.repeat(values, other) if list(per_seed) == [None] else values
 
 
 def _metric(task: str) -> str:
@@ -141,6 +148,7 @@ def build(config: EffectConfig) -> tuple[list[dict[str, Any]], list[str]]:
             pairs[task] = []
             for lang in langs_of[task]:
                 a, b = _ordered(scores[arm][task][lang]), _ordered(scores[base][task][lang])
+                a, b = _seedless(scores[arm][task][lang], a, b.size), _seedless(scores[base][task][lang], b, a.size)
                 n = min(a.size, b.size)
                 if a.size != b.size:
                     notes.append(f"{task} {lang}: '{arm}' has {a.size} seed(s), '{base}' {b.size}; "
