@@ -77,7 +77,10 @@ plan_row = {$(plan_head),"model":"$(or $(5),$(MODEL))",$(PLAN_SIZE)}
 ifndef GRID_FROM
 plan:
 	@printf '%s\n' $(foreach r,$(PLAN_ROWS),'$(r)') | $(STILT) plan hours - --gpu $(GPU)
-# the training commands of the grid, one per line (for examples/slurm/: one array task per line)
+# the training commands of the grid, one per line, in dependency order (for examples/slurm/: one array task per
+# line); STAGE=intermediate or STAGE=target keeps one stage, so that the targets' array can wait for the
+# intermediate one (sbatch --dependency=afterok:JOBID)
 commands:
-	@$(MAKE) --no-print-directory -n -B $(TRAIN_TARGETS) | grep -E ' (intermediate|target) '
+	@$(MAKE) --no-print-directory -n -B $(TRAIN_TARGETS) | sed -e ':a' -e '/\\$$/N; s/\\\n *//; ta' \
+	  | grep -E ' $(or $(STAGE),(intermediate|target)) '
 endif

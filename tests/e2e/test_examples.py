@@ -40,6 +40,14 @@ def test_paper_grid_full_wiring_dry_run(tmp_path):
     assert sum(" retrieve " in line for line in lines) == 2 + (runs - 1) * 2 * seeds
     assert {f"--seed {s} " for s in (1, 2, 3)} <= {m.group(0) for m in map(re.compile(r"--seed \d+ ").search,
                                                                            training) if m}
+    # `make commands`: the same training commands, one per line, for a Slurm job array (examples/slurm/)
+    commands = _make(ROOT / "examples/paper", "-s", "--no-print-directory", f"OUT={tmp_path}", "commands").stdout
+    def words(line: str) -> str:
+        return " ".join(line.removeprefix("srun --gres=gpu:1 ").split())
+
+    assert sorted(map(words, commands.splitlines())) == sorted(map(words, training))
+    targets = _make(ROOT / "examples/paper", "-s", "--no-print-directory", f"OUT={tmp_path}", "commands", "STAGE=target")
+    assert len(targets.stdout.splitlines()) == (runs * 6 + 3) * seeds
     two = _make(ROOT / "examples/paper", "-n", f"OUT={tmp_path}", "SEEDS=2")
     assert sum(" intermediate " in line for line in two.stdout.splitlines()) == (9 + 2) * 2
     multi = next(line for line in training if "inter-multi/s1/encoder" in line and " intermediate " in line)

@@ -45,15 +45,9 @@ QUESTION = ("Question 2: does English intermediate training degrade cross-lingua
             "compared with direct target-language tuning?")
 
 
-def _at_layer(effects: list[dict], layer: int | None) -> list[dict]:
-    """Effect records at one layer (records without a layer param: all of them)."""
-    return [r for r in effects if r["params"].get("layer") in (None, layer)]
-
-
 def answer(effects: list[dict], layer: int | None) -> str:
     """The answer from the retrieval-accuracy effects at the retrieval layer."""
-    found = {(r["params"]["base"], r["params"]["arm"]): r for r in _at_layer(effects, layer)
-             if r["metric"] == "retrieval_accuracy" and r["params"].get("direction") in (None, "xx2en")}
+    found = {(r["params"]["base"], r["params"]["arm"]): r for r in effects if r["params"].get("level") == "task"}
     parts = []
     for (base, arm), what in ((("base", "inter"), "English intermediate training"),
                               (("base", "direct"), "direct target-language tuning"),
@@ -84,8 +78,10 @@ def main(args: list[str]) -> None:
     print(f"# {QUESTION}\n")
     last = read_back[base][1] if read_back[base][1] in layers else layers[-1]
     if effects:
-        print(f"## Paired effects at the retrieval layer ({last}), two-level bootstrap\n")
-        print(sr.effect_table([r for r in _at_layer(effects, last) if r["params"].get("level") != "overall"]) + "\n")
+        print(f"## Paired effects on retrieval accuracy at the retrieval layer ({last}), two-level bootstrap\n")
+        print(sr.effect_table([r for r in effects if r["params"].get("level") == "task"]) + "\n")
+        print("The per-layer tables below are means over seeds and languages (descriptive); the intervals are "
+              "those of the effects above.\n")
     print(f"Arms: {', '.join(names)}; languages: {', '.join(langs)}. Values are means over the languages; "
           f"Δ is the change from `{base}`. Retrieval accuracy is the mean of both directions.\n")
     for metric in METRICS:
