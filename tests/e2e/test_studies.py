@@ -33,7 +33,7 @@ def _env(**extra: str) -> dict[str, str]:
     return dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", OMP_NUM_THREADS="1", **extra)
 
 
-def _make(study: str, out: Path, *args: str, timeout: int = 900, **env: str) -> subprocess.CompletedProcess:
+def _make(study: str, out: Path, *args: str, timeout: int = 1800, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(["make", "-C", str(QUESTIONS / study), "TINY=1", f"OUT={out}", f"STILT={STILT}",
                            f"PY={sys.executable}", *args], capture_output=True, text=True, env=_env(**env),
                           timeout=timeout)
@@ -76,7 +76,7 @@ def check_plan(study: str, out: Path, arms: set[str], seeds: int = 2) -> None:
 
 def _status(*folders: Path) -> dict[str, dict]:
     result = subprocess.run([*shlex.split(STILT), "status", *map(str, folders), "--format", "jsonl"],
-                            capture_output=True, text=True, env=_env(), timeout=120)
+                            capture_output=True, text=True, env=_env(), timeout=300)
     assert result.returncode == 0, result.stderr
     return {row["path"]: row for row in map(json.loads, result.stdout.splitlines())}
 
@@ -96,7 +96,7 @@ def _interrupt(out: Path, pause: int) -> str:
                 os.killpg(proc.pid, signal.SIGTERM)
                 break
         lines.extend(proc.stderr)
-        proc.wait(timeout=120)
+        proc.wait(timeout=300)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
