@@ -76,6 +76,14 @@ def main(args: list[str]) -> None:
     layers = sorted({layer for arm in arms.values() for (_, layer, _) in arm})
     langs = sorted({lang for arm in arms.values() for (_, _, lang) in arm})
     print(f"# {QUESTION}\n")
+    print("## Arms\n")
+    print("- `base`: the pretrained encoder, no intermediate training (the baseline every arm starts from).\n"
+          "- `inter`: English intermediate training (full fine-tuning).\n"
+          "- `inter-lora`: the same with LoRA (a low-rank update, word embeddings frozen).\n"
+          "- `direct`: direct target-language tuning (the target languages' own training data).\n")
+    if effects:
+        seeds, count = sr.seeds_and_languages(effects)
+        print(f"{seeds} seed(s) per trained arm, paired by index; {count} languages.\n")
     last = read_back[base][1] if read_back[base][1] in layers else layers[-1]
     if effects:
         print(f"## Paired effects on retrieval accuracy at the retrieval layer ({last}), two-level bootstrap\n")
