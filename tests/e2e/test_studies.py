@@ -50,9 +50,10 @@ def check_study(out: Path, question: int, arms: set[str], effects: set[tuple[str
     assert report.startswith(f"# Question {question}: ")
     assert all(section in report for section in SECTIONS), report[:2000]
     assert EFFECT.search(report), "no effect with its 95 % interval"
-    answer = report.split("## Answer", 1)[1].split("##", 1)[0].strip()
+    # the study's own sections (question 1 also embeds correlate's page, whose headings are one level down)
+    answer = report.split("\n## Answer\n", 1)[1].split("\n## ", 1)[0].strip()
     assert answer and re.search(r"\[[+-]?\d", answer), answer  # worded from numbers, which it quotes
-    assert report.split("## What these numbers cannot tell", 1)[1].strip().startswith("- ")
+    assert report.split("\n## What these numbers cannot tell\n", 1)[1].strip().startswith("- ")
     records = _records(results / "effects.jsonl") if (results / "effects.jsonl").is_file() else []
     found = {(r["params"]["base"], r["params"]["arm"]) for r in records if r["kind"] == "effect"}
     assert effects <= found, found
