@@ -126,12 +126,15 @@ def test_questions_1_and_3_share_runs_and_survive_an_interruption(tmp_path):
     assert "saved resumable state at step 4" in stderr or "resumable state" in stderr, stderr[-2000:]
     before = _status(out / "xstilts")
     assert before[str(interrupted)]["state"] in ("resumable", "failed-resumable"), before
-    assert before[str(interrupted)]["step"] == 4
+    # the pause held the stage after its save at step 4: make's own SIGTERM to its child stops it there at once;
+    # where that second signal comes late (a loaded machine) the first one saves at the end of step 5
+    step = before[str(interrupted)]["step"]
+    assert step in (4, 5), before
     assert before[str(out / "xstilts" / "s1")]["state"] == "complete"
 
     rerun = _make("typology", out)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert "resumed from step 4 of 8" in rerun.stderr
+    assert f"resumed from step {step} of 8" in rerun.stderr
     assert _status(out / "xstilts")[str(interrupted)]["state"] == "complete"
     assert (out / "results" / "report.md").read_text(encoding="utf-8") == uninterrupted
 
