@@ -23,11 +23,13 @@ from stilt_cli.commands import (
     env,
     evaluate,
     intermediate,
+    plan,
     plan_memory,
     plot_training,
     pretrain_load,
     retrieve,
     score,
+    status,
     summary,
     target,
     tasks,
@@ -68,14 +70,16 @@ app.command("target")(target.command)
 app.command("evaluate")(evaluate.command)
 app.command("score")(score.command)
 app.command("summary")(summary.command)
+app.command("status")(status.command)
 app.command("retrieve")(retrieve.command)
 app.command("embed")(embed.command)
 app.command("align")(align.command)
 app.command("plot-training")(plot_training.command)
 app.command("card")(card.command)
-app.command("plan-memory")(plan_memory.command)
 app.add_typer(tasks.app, name="tasks")
 app.add_typer(data.app, name="data")
+plan.app.command("memory")(plan_memory.command)  # beside `plan hours` (commands/plan.py)
+app.add_typer(plan.app, name="plan")
 
 
 def _terminate_as_interrupt(number: int, frame: object) -> None:

@@ -6,7 +6,7 @@ Both run LoRA vs full fine-tuning of multilingual-e5-small side by side (`lora_b
 BENCH=full (~35 minutes): adds multilingual-e5-small training (with and without --freeze-embeddings),
 extraction of 2,000 sentences, and 100k x 100k mining.
 BENCH=memory (heavy: ~10 GB, run it alone on an idle machine): measured CPU peak memory of short target runs,
-full and LoRA, on three shapes up to XLM-R Large's, against `stilt plan-memory` (`memory_bench.py`; writes
+full and LoRA, on three shapes up to XLM-R Large's, against `stilt plan memory` (`memory_bench.py`; writes
 bench/results-memory.json).
 Each figure is a ratio of two things measured in the same run, interleaved, median of repeats.
 """
@@ -127,7 +127,7 @@ def summary_rows(cases: dict) -> list[dict]:
             f"vs {full['checkpoint_mib']:.0f} MiB (adapter {lora['adapter_mib']:.1f} MiB); dev accuracy after "
             f"{c['steps']} steps {lora['dev_accuracy']} vs {full['dev_accuracy']}")
     for c in cases.get("memory", {}).get("rows", []):
-        add(f"plan-memory estimate / measured [{c['shape']}, {c['arm']}]", c["ratio"],
+        add(f"plan memory estimate / measured [{c['shape']}, {c['arm']}]", c["ratio"],
             f"{c['estimated_mib']} vs {c['measured_growth_mib']} MiB over the loaded model; within 20 %: "
             f"{'yes' if c['within'] else 'NO'}")
     return rows

@@ -22,7 +22,7 @@ Cases (`CASES`, a list of small functions `case(ctx) -> list of rows`; add one t
   neighbours as on CPU, time as a ratio of one GEMM of the same shape;
 - ddp: NCCL initialisation and one DDP training step with world size 1;
 - fsdp: the XLM-R-Large-shaped encoder sharded with `--parallel fsdp` over every visible GPU (torchrun), two
-  steps at 32 x 256, and `stilt plan-memory`'s per-GPU estimate against the measured CUDA peak (`gpu_fsdp.py`).
+  steps at 32 x 256, and `stilt plan memory`'s per-GPU estimate against the measured CUDA peak (`gpu_fsdp.py`).
 
 GPU_CHECK_DEVICE=cpu runs the same cases at toy sizes on CPU (bf16/fp16 through CPU autocast, gloo) in
 under a minute; the test suite runs it that way. Output: a table on stdout, and JSON at GPU_CHECK_OUT

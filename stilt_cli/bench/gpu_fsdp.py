@@ -2,7 +2,7 @@
 vocabulary) sharded by stilt's `--parallel fsdp` (`core/training/parallel.py`) over every visible GPU
 (`torchrun --nproc-per-node <GPUs>`, NCCL, bf16 parameters with fp32 reduction), two AdamW steps at the
 xstilts batch (32, split over the GPUs) and XNLI max length (256); the measured per-GPU peak
-(`torch.cuda.max_memory_allocated`, the largest over ranks) against `stilt plan-memory`'s estimate for the
+(`torch.cuda.max_memory_allocated`, the largest over ranks) against `stilt plan memory`'s estimate for the
 same configuration (without the CUDA context, which the allocator does not count): ok within 20 %.
 
 In CPU mode (GPU_CHECK_DEVICE=cpu) the same worker runs in this process as a world of one (gloo) at toy
@@ -45,7 +45,7 @@ def fsdp(ctx: Context) -> list[dict[str, Any]]:
     measured, estimated = result["peak_gib"], result["estimate_gib"]
     ratio = estimated / measured if measured else math.nan
     ok = None if ctx.toy else abs(ratio - 1) <= TOLERANCE
-    rows.append(row("fsdp", f"plan-memory estimate / measured peak per GPU (batch {result['batch']} x "
+    rows.append(row("fsdp", f"plan memory estimate / measured peak per GPU (batch {result['batch']} x "
                     f"{result['length']})", round(ratio, 2), ok,
                     f"estimate {estimated:.2f} GiB, measured {measured:.2f} GiB ({result['what']})"))
     return rows

@@ -1,4 +1,4 @@
-"""Measured CPU peak memory of short `stilt target` runs against `stilt plan-memory`'s estimate (BENCH=memory).
+"""Measured CPU peak memory of short `stilt target` runs against `stilt plan memory`'s estimate (BENCH=memory).
 
 Three random-initialised XLM-R-shaped encoders (a tiny tokenizer padded to the vocabulary size, so the
 embedding matrix has the real shape): small (4 x 256, 4k vocabulary), base (12 x 768, 250k) and XLM-R
@@ -89,4 +89,4 @@ def run(shapes: tuple[str, ...] = tuple(SHAPES), steps: int = 4, batch: int = 8,
                              **measured})
     return {"data": source, "steps": steps, "batch_size": batch, "max_length": length, "rows": rows,
             "note": "growth = VmHWM from the start of loop.train minus the resident set before it; estimate = "
-                    "plan-memory's peak minus its weights (resident before training), CPU, fp32"}
+                    "plan memory's peak minus its weights (resident before training), CPU, fp32"}

@@ -110,6 +110,7 @@ Langs = Annotated[str | None, typer.Option("--langs", help="Comma list of ISO 63
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder with the task's files in their original release format.")]
 DataFiles = Annotated[list[str] | None, typer.Option("--data", help="Canonical examples JSONL (FILE, '-' for stdin, or TASK=FILE; repeatable).")]
 Format = Annotated[str, typer.Option("--format", help="Output format: jsonl (default) or table.", callback=one_of("stilt_cli.core.console:FORMATS"))]
+TableFormat = Annotated[str, typer.Option("--format", help="Output format: table (default, for people) or jsonl (for pipes).", callback=one_of("stilt_cli.core.console:FORMATS"))]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or info lines on stderr.")]
 IfExists = Annotated[str, typer.Option("--if-exists", help="When the output exists: error, skip (same config only) or overwrite.", callback=one_of("stilt_cli.core.atomic:IF_EXISTS"))]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
@@ -192,6 +193,8 @@ def guard(output: str | os.PathLike | None = None) -> Iterator[None]:
             yield
     except StiltError as exc:
         error_line(exc.one_line())
+        if exc.exit_code == 1:  # a stage's failure is kept for `stilt status` (core/failures.py); a refusal (2) is not
+            _failures().record(_lockable(output), f"error: {exc.one_line()}", exc.exit_code, _stage())
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         from stilt_cli.core.atomic import committed
@@ -210,3 +213,29 @@ def guard(output: str | os.PathLike | None = None) -> Iterator[None]:
         with contextlib.suppress(Exception):
             sys.stdout = open("/dev/null", "w")  # noqa: SIM115
         raise typer.Exit(0) from None
+    except Exception as exc:  # unexpected: the traceback stays; the failure is recorded first
+        if isinstance(exc, (typer.Exit, typer.Abort)):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        _failures().record(_lockable(output), f"error: {type(exc).__name__}: {first}".rstrip(": "), 1, _stage())
+        raise
+    finally:
+        _failures().forget(_lockable(output))
+
+
+def _stage() -> str | None:
+    """The command whose `with guard()` is unwinding (`target`, `pretrain-load`), for the failure record:
+    the nearest caller frame in a command module."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.startswith("stilt_cli.commands.") and not module.endswith("._common"):
+            return module.rsplit(".", 1)[1].replace("_", "-")
+        frame = frame.f_back
+    return None
+
+
+def _failures():
+    from stilt_cli.core import failures
+
+    return failures

@@ -42,6 +42,11 @@ def command(
         "'syntax+morphology+fertility' (any --features and --covariates names): OLS of the gain with standardised "
         "coefficients, bootstrap CIs, permutation p, VIF, per task and pooled (task fixed effects). Needs "
         "predictors + 3 languages.")] = None,
+    rank: Annotated[str | None, typer.Option(
+        "--rank", callback=checked_by(_model_terms), help="Rank measures by the share of the gain's variance each "
+        "explains alone (R², within tasks), e.g. 'syntax,phonology,morphology,script,subword-overlap' (any "
+        "--features and --covariates names): bootstrap CIs, rank intervals and the chance of ranking first, on the "
+        "languages every measure covers.")] = None,
     checkpoint: Annotated[str | None, typer.Option("--checkpoint", help="Checkpoint or model folder whose tokenizer "
                                                                         "fertility and subword-overlap measure.")] = None,
     data_dir: Annotated[Path | None, typer.Option(
@@ -90,6 +95,7 @@ def command(
             metrics=comma_list(metric, "--metric", empty_ok=True, all_word=None) or None,
             features=typology.parse_features(features), covariates=covariate_names.parse(covariates),
             model=model_terms.parse(model),
+            rank=model_terms.parse(rank),
             checkpoint=checkpoint, data_dir=None if data_dir is None else str(data_dir),
             data_files=parse_data_option(data), pretrain_sizes=None if pretrain_sizes is None else str(pretrain_sizes),
             seed=seed, correction=correction, n_boot=bootstrap, n_perm=permutations, ref=ref,

@@ -1,4 +1,4 @@
-"""`stilt plan-memory` (later `stilt plan memory`): per-GPU peak memory by part, and what fits."""
+"""`stilt plan memory`: per-GPU peak memory by part, and what fits."""
 
 from __future__ import annotations
 

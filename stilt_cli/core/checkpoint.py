@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from stilt_cli import __version__
-from stilt_cli.core import atomic
+from stilt_cli.core import atomic, failures
 from stilt_cli.core.console import info
 from stilt_cli.core.errors import DataError, OutputExistsError, UsageError
 from stilt_cli.core.hashing import file_sha256, json_sha256
@@ -291,6 +291,7 @@ def writer(out: str | os.PathLike, if_exists: str = "error", resume: bool = Fals
             partial.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise DataError(f"cannot create {partial}: {exc.strerror}") from None
+        failures.started(out)  # a failure from here on is recorded for `stilt status` (by the error boundary)
         w = Writer(out=out, partial=partial, overwrite=(if_exists == "overwrite"))
         try:
             yield w

@@ -30,7 +30,8 @@ from stilt_cli.core.errors import DataError, UsageError
 from stilt_cli.core.textio import read_jsonl
 
 SCHEMA = "stilt.record/1"
-KINDS = ("eval", "retrieval", "alignment", "distance", "correlation", "regression", "bench", "summary")
+KINDS = ("eval", "retrieval", "alignment", "distance", "correlation", "regression", "bench", "summary", "effect",
+         "ranking")
 REQUIRED = {"kind": str, "task": str, "lang": str, "metric": str, "value": (int, float, type(None))}
 OPTIONAL = {
     "schema": str,

@@ -1,5 +1,5 @@
 """`correlate --report` (core/analysis/report.py): the one-page markdown answer, checked by content; and
-the check the typology example's TINY run must pass (called from tests/e2e/test_examples.py)."""
+the check the typology example's TINY run must pass (called from tests/e2e/test_studies.py)."""
 
 from __future__ import annotations
 
@@ -55,8 +55,9 @@ def check_report(text: str, report_dir: Path, features: list[str], terms: list[s
 
 
 def check_typology_example(results: Path) -> None:
-    """The typology example's TINY run answers in report.md (called by tests/e2e/test_examples.py)."""
-    text = (results / "report.md").read_text(encoding="utf-8")
+    """The typology example's TINY run: correlate's own page, correlate.md, which the study's report.md
+    includes (called by tests/e2e/test_studies.py)."""
+    text = (results / "correlate.md").read_text(encoding="utf-8")
     check_report(text, results, ["syntax", "genetic", "geographic", "script"], ["syntax", "script", "subword-overlap"])
     rows = [json.loads(line) for line in (results / "correlate.jsonl").read_text().splitlines()]
     assert {r["kind"] for r in rows} == {"correlation", "regression"}

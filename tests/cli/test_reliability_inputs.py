@@ -106,9 +106,11 @@ def checkpoints(tiny_xlmr, tmp_path_factory) -> dict[str, Path]:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file below `folder` (lock files aside: they are meant to stay) with its bytes."""
+    """Every file below `folder` (lock files and a failed stage's record `.OUT.failed.json` aside: they are meant
+    to stay, see docs/failure-behaviour.md) with its bytes."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and not p.name.endswith(".lock")}
+            if p.is_file() and not p.name.endswith(".lock") and not (p.name.startswith(".")
+                                                                     and p.name.endswith(".failed.json"))}
 
 
 def existing_output(stage: Stage, out: Path) -> None:

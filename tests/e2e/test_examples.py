@@ -1,9 +1,11 @@
-"""The examples run end to end: the demo chain and every example's tiny mode (offline), and the
-full paper grid's wiring (`make -n`)."""
+"""The examples run end to end: the demo chain and the paper grid's tiny mode (offline), and the full paper
+grid's wiring (`make -n`: SEEDS seeds, --resume on every training call, `make plan`). The research-question
+studies are in tests/e2e/test_studies.py."""
 
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -24,56 +26,54 @@ def _make(folder: Path, *args: str, timeout: int = 900) -> subprocess.CompletedP
 
 
 def test_paper_grid_full_wiring_dry_run(tmp_path):
-    """`make -n` of the full grid: every run x target, the LAUNCH prefix on every training command."""
+    """`make -n` of the full grid: every run x target x seed (SEEDS, default 3), --resume and the LAUNCH prefix
+    on every training command; the pretrained encoder's retrieval once."""
     result = _make(ROOT / "examples/paper", "-n", f"OUT={tmp_path}", "LAUNCH=srun --gres=gpu:1")
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    lines = result.stdout.replace("\\\n", " ").splitlines()
     training = [line for line in lines if " intermediate " in line or " target " in line]
-    assert training and all(line.startswith("srun --gres=gpu:1 ") for line in training)
-    runs = 1 + 9 + 2  # baseline, nine intermediate tasks, multi-task, continued MLM
-    assert sum(" intermediate " in line for line in training) == 9 + 2
-    assert sum(" target " in line for line in training) == runs * 6 + 3  # mlqa shares xquad's head; translate-train
-    assert sum(" evaluate " in line for line in lines) == runs * 7 + 3
-    assert sum(" retrieve " in line for line in lines) == runs * 2
-    multi = next(line for line in training if "inter-multi/encoder" in line and " intermediate " in line)
+    assert training and all(line.startswith("srun --gres=gpu:1 ") and " --resume " in line for line in training)
+    runs, seeds = 1 + 9 + 2, 3  # baseline, nine intermediate tasks, multi-task, continued MLM
+    assert sum(" intermediate " in line for line in training) == (9 + 2) * seeds
+    assert sum(" target " in line for line in training) == (runs * 6 + 3) * seeds  # mlqa: xquad's head; translate-train
+    assert sum(" evaluate " in line for line in lines) == (runs * 7 + 3) * seeds
+    assert sum(" retrieve " in line for line in lines) == 2 + (runs - 1) * 2 * seeds
+    assert {f"--seed {s} " for s in (1, 2, 3)} <= {m.group(0) for m in map(re.compile(r"--seed \d+ ").search,
+                                                                           training) if m}
+    # `make commands`: the same training commands, one per line, for a Slurm job array (examples/slurm/)
+    commands = _make(ROOT / "examples/paper", "-s", "--no-print-directory", f"OUT={tmp_path}", "commands").stdout
+    def words(line: str) -> str:
+        return " ".join(line.removeprefix("srun --gres=gpu:1 ").split())
+
+    assert sorted(map(words, commands.splitlines())) == sorted(map(words, training))
+    targets = _make(ROOT / "examples/paper", "-s", "--no-print-directory", f"OUT={tmp_path}", "commands", "STAGE=target")
+    assert len(targets.stdout.splitlines()) == (runs * 6 + 3) * seeds
+    two = _make(ROOT / "examples/paper", "-n", f"OUT={tmp_path}", "SEEDS=2")
+    assert sum(" intermediate " in line for line in two.stdout.splitlines()) == (9 + 2) * 2
+    multi = next(line for line in training if "inter-multi/s1/encoder" in line and " intermediate " in line)
     assert "--task anli_plus,mnli,qqp,squad_v1,squad_v2,hellaswag,ccg,cosmosqa,commonsenseqa" in multi
     assert any(" summary " in line and "--baseline baseline" in line for line in lines)
     assert any(" correlate " in line for line in lines)
 
 
 def test_paper_grid_tiny(tmp_path):
-    result = _make(ROOT / "examples/paper", "TINY=1", f"OUT={tmp_path / 'grid'}")
+    # one seed keeps the tiny grid's time; seeds are checked by the dry run above and by the studies
+    result = _make(ROOT / "examples/paper", "TINY=1", "SEEDS=1", f"OUT={tmp_path / 'grid'}")
     assert result.returncode == 0, result.stderr[-3000:]
     results = tmp_path / "grid" / "results"
     runs = ["baseline", "inter-demo-territory-pairs", "inter-demo-names", "inter-multi", "inter-mlm"]
     for run in runs:
-        for task in ("demo-names", "demo-name-tags", "demo-parallel"):
-            assert (results / run / f"{task}.jsonl").stat().st_size > 0, (run, task)
+        for task in ("demo-names", "demo-name-tags"):
+            assert (results / run / "s1" / f"{task}.jsonl").stat().st_size > 0, (run, task)
+        parallel = results / run / ("demo-parallel.jsonl" if run == "baseline" else "s1/demo-parallel.jsonl")
+        assert parallel.stat().st_size > 0, run
     summary = (results / "summary.md").read_text()
     assert all(run in summary for run in runs)
     assert (results / "correlate" / "inter-multi.jsonl").is_file()
     # make never deleted a checkpoint's manifest as an "intermediate" file
-    assert (tmp_path / "grid" / "inter-multi" / "encoder" / "stilt.json").is_file()
-
-
-@pytest.mark.parametrize("example", ["typology", "alignment", "mt5-xtreme-r", "multilingual-intermediate"])
-def test_research_question_examples_tiny(tmp_path, example):
-    result = _make(ROOT / "examples/questions" / example, "TINY=1", f"OUT={tmp_path / 'out'}")
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert list((tmp_path / "out" / "results").glob("*")), result.stdout[-2000:]
-    assert not list((tmp_path / "out").rglob("*.partial")) and "rm " not in result.stdout
-    if example == "typology":  # the report answers its question: checked by content
-        from tests.cli.test_correlate_report import check_typology_example
-
-        check_typology_example(tmp_path / "out" / "results")
-    if example == "alignment":  # a LoRA arm beside full fine-tuning, compared on one page
-        import json
-
-        report = (tmp_path / "out" / "results" / "report.md").read_text()
-        assert all(f"Δ {arm}" in report for arm in ("inter", "inter-lora", "direct")) and "| 0 |" in report
-        lora = json.loads((tmp_path / "out" / "inter-lora" / "stilt.json").read_text())
-        assert lora["lineage"][-1]["peft"]["method"] == "lora" and "intermediate" in lora["adapters"]
-        assert "peft" not in json.loads((tmp_path / "out" / "inter" / "stilt.json").read_text())["lineage"][-1]
+    assert (tmp_path / "grid" / "inter-multi" / "s1" / "encoder" / "stilt.json").is_file()
+    plan = _make(ROOT / "examples/paper", "TINY=1", "SEEDS=1", f"OUT={tmp_path / 'grid'}", "plan")
+    assert plan.returncode == 0 and "inter-multi/s1/" in plan.stdout and "TOTAL" in plan.stdout, plan.stderr
 
 
 def test_demo_chain_with_a_tiny_model(tmp_path):

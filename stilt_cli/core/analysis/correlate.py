@@ -13,7 +13,9 @@ correction (Holm or Benjamini-Hochberg) runs over all rows of the same statistic
 pooled included; factors among themselves).
 
 With `--model a+b+c`, also one OLS model of the gain on several predictors at once per task and pooled
-(`core/analysis/model.py`); with `--report FILE.md` a one-page markdown report (`core/analysis/report.py`).
+(`core/analysis/model.py`); with `--rank a,b,c`, the measures ranked by the variance of the gain each explains,
+with intervals (`core/analysis/ranking.py`); with `--report FILE.md` a one-page markdown report
+(`core/analysis/report.py`).
 
 Fewer than 4 languages shared by both runs (after leaving out the reference) in every unit is a data
 error (exit 1, one line, nothing printed); units or features below 4 are skipped with a warning.
@@ -48,6 +50,7 @@ class CorrelateConfig:
     features: list[str] = field(default_factory=lambda: list(typology.DEFAULT_FEATURES))
     covariates: list[str] = field(default_factory=list)
     model: list[str] = field(default_factory=list)  # regression terms: features and covariates
+    rank: list[str] = field(default_factory=list)  # measures to rank: features and covariates
     checkpoint: str | None = None
     data_dir: str | None = None
     data_files: dict[str, str] = field(default_factory=dict)
@@ -68,7 +71,7 @@ def check(config: CorrelateConfig) -> None:
         raise UsageError(f"--correction must be one of {', '.join(stats.CORRECTIONS)}, not '{config.correction}'")
     if config.n_boot < 100 or config.n_perm < 100:
         raise UsageError("--bootstrap and --permutations need at least 100 resamples")
-    model_features, model_covariates = model.split_terms(config.model)
+    model_features, model_covariates = model.split_terms([*config.model, *config.rank])
     typology.check_inputs([*config.features, *model_features], config.data_dir)
     covariates.check([*config.covariates, *model_covariates], config.checkpoint)
 
@@ -81,7 +84,7 @@ def run(config: CorrelateConfig) -> list[dict[str, Any]]:
     check(config)
     units, ref = match(config)
     all_langs = sorted({lang for unit in units for lang in unit.gains})
-    model_features, model_covariates = model.split_terms(config.model)
+    model_features, model_covariates = model.split_terms([*config.model, *config.rank])
     every_covariate = list(dict.fromkeys([*config.covariates, *model_covariates]))
     measured = covariates.collect(every_covariate, units, all_langs, checkpoint=config.checkpoint,
                                   data_dir=config.data_dir, data_files=config.data_files,
@@ -95,6 +98,12 @@ def run(config: CorrelateConfig) -> list[dict[str, Any]]:
     # the model first: too few languages for it is an error before any long computation
     sources = {**source, **{name: measured[name][1] for name in model_covariates}}
     model_rows = model.rows(config, units, distance, measured, sources, ref) if config.model else []
+    if config.rank:
+        from stilt_cli.core.analysis import ranking
+
+        values = {m: (lambda unit, lang, m=m: distance[m].get(lang)) if m in distance else measured[m][0]
+                  for m in config.rank}
+        model_rows = ranking.rows(config, units, values, sources, ref) + model_rows
 
     rows: list[dict[str, Any]] = []
     for feature in config.features:
@@ -304,6 +313,12 @@ def table_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         if row["kind"] == "regression":
             out.append(model.table_row(row))
+            continue
+        if row["kind"] == "ranking":
+            low, high = row.get("ci_low"), row.get("ci_high")
+            out.append({"task": row["task"], "feature": row["params"]["measure"], "statistic": f"R² rank {row['rank']}",
+                        "value": row["value"], "95% CI": "" if low is None else f"[{low:.3g}, {high:.3g}]",
+                        "p": row["p_best"], "p_adj": None, "langs": row["n_langs"], "n": row["n"]})
             continue
         low, high = row.get("ci_low"), row.get("ci_high")
         out.append({

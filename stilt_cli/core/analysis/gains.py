@@ -24,7 +24,8 @@ from stilt_cli.core.tasks import langs
 MIN_LANGS = 4
 
 
-NOT_GAINS = ("distance", "correlation", "regression", "summary", "bench")  # derived records, not measurements
+# derived records, not measurements
+NOT_GAINS = ("distance", "correlation", "regression", "ranking", "summary", "effect", "bench")
 
 
 @dataclass

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -60,9 +60,14 @@ class Association:
     degenerate_resamples: int
     n_perm: int
     exact: bool
+    # r of every bootstrap resample (NaN where degenerate), kept only when asked: statistics that compare
+    # several x over the same resamples (core/analysis/ranking.py) need the draws, not only the CI
+    r_boot: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out.pop("r_boot")
+        return out
 
 
 # ---- simple helpers ------------------------------------------------------------------------------
@@ -161,8 +166,11 @@ def association(
     n_perm: int = 10000,
     seed: int = 0,
     level: float = 0.95,
+    keep_resamples: bool = False,
 ) -> Association:
-    """Association of y with x (see the module docstring for the exact definitions)."""
+    """Association of y with x (see the module docstring for the exact definitions). The resamples depend on
+    the seed and the clusters only (they are drawn first), so two calls with the same seed and clusters, e.g.
+    for two different x, use the same resamples; `keep_resamples` returns their r in `r_boot`."""
     if method not in ("pearson", "spearman"):
         raise ValueError(f"unknown method {method!r}")
     y, x = np.asarray(y, float), np.asarray(x, float)
@@ -195,7 +203,7 @@ def association(
         value=r0, ci_low=ci_low, ci_high=ci_high,
         p_value=p_value, n=n, n_langs=len(cluster_ids), r=r0, slope=slope0,
         slope_ci=_percentile_ci(slope_boot, level), n_boot=n_boot, degenerate_resamples=degenerate,
-        n_perm=used, exact=exact,
+        n_perm=used, exact=exact, r_boot=r_boot if keep_resamples else None,
     )
 
 
@@ -286,3 +294,58 @@ def adjust(p_values: Any, method: str) -> np.ndarray:
     if method not in CORRECTIONS:
         raise ValueError(f"unknown correction {method!r}")
     return CORRECTIONS[method](p_values)
+
+
+# ---- paired effects over languages and seeds ------------------------------------------------------
+
+@dataclass
+class TwoLevel:
+    """A mean over strata (tasks) of means over languages of means over seeds, with its bootstrap CI."""
+
+    value: float
+    ci_low: float | None
+    ci_high: float | None
+    n_langs: int  # languages, summed over strata
+    n_seeds: int  # the most seeds any language has
+    n_boot: int
+    seed: int
+    level: float
+
+
+def two_level(strata: Any, *, n_boot: int = 9999, seed: int = 0, level: float = 0.95) -> TwoLevel:
+    """Two-level percentile bootstrap of a hierarchical mean.
+
+    `strata` is a list (tasks) of lists (languages) of 1-D sequences (one value per seed: a paired
+    difference arm − base, or an arm's score). The statistic is the mean over strata of the mean over
+    languages of the mean over seeds. A resample draws the languages of every stratum with replacement
+    (strata stay fixed, as XTREME's overall score is a mean over a fixed set of tasks), then, for every
+    drawn language, its seeds with replacement. One language with one seed has no interval (None).
+    All resamples are drawn at once from one seeded generator; strata in the given order.
+    """
+    groups = [[np.asarray(v, float).ravel() for v in langs] for langs in strata]
+    groups = [[v for v in langs if v.size] for langs in groups]
+    groups = [langs for langs in groups if langs]
+    if not groups:
+        raise ValueError("no values to bootstrap")
+    if not all(np.all(np.isfinite(v)) for langs in groups for v in langs):
+        raise ValueError("values must be finite")
+    value = float(np.mean([np.mean([v.mean() for v in langs]) for langs in groups]))
+    n_langs = sum(len(langs) for langs in groups)
+    n_seeds = max(v.size for langs in groups for v in langs)
+    if all(len(langs) == 1 and langs[0].size == 1 for langs in groups):
+        return TwoLevel(value, None, None, n_langs, n_seeds, n_boot, seed, level)
+    rng = np.random.default_rng(seed)
+    total = np.zeros(n_boot)
+    for langs in groups:
+        counts = np.array([v.size for v in langs])
+        table = np.zeros((len(langs), counts.max()))
+        for i, v in enumerate(langs):
+            table[i, : v.size] = v
+        drawn = rng.integers(0, len(langs), size=(n_boot, len(langs)))  # languages
+        n = counts[drawn]  # (B, L): seeds of each drawn language
+        picks = np.floor(rng.random((n_boot, len(langs), counts.max())) * n[..., None]).astype(int)
+        values = table[drawn[..., None], picks]
+        used = np.arange(counts.max()) < n[..., None]  # draw as many seeds as the language has
+        total += (np.where(used, values, 0.0).sum(axis=2) / n).mean(axis=1)
+    low, high = _percentile_ci(total / len(groups), level)
+    return TwoLevel(value, low, high, n_langs, n_seeds, n_boot, seed, level)

@@ -148,7 +148,7 @@ def run(config: AlignConfig) -> list[dict[str, Any]]:
     task = config.task or "pairs"
     split = config.split or ("test" if config.task else None)
     base = {"task": task, "split": split, "protocol": "stilt-align/1", "checkpoint": embedder.ref(),
-            "model_revision": embedder.revision()}
+            "model_revision": embedder.revision(), "seed": embedder.seed()}
     rows: list[dict[str, Any]] = []
     for lang, (src, tgt) in pairs.items():
         vectors = embed_cache.embed(embedder, src + tgt, spec, cache=config.cache, label=f"{task} {lang}")

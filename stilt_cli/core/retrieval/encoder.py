@@ -47,6 +47,15 @@ class Embedder:
     def revision(self) -> str | None:
         return (self.encoder.facts.get("source") or {}).get("revision")
 
+    def seed(self) -> int | None:
+        """The seed of the last training stage of a checkpoint (None for an untrained encoder): the seeds of
+        one configuration's runs are told apart by it in result records, as evaluate's are."""
+        checkpoint = self.encoder.checkpoint
+        for entry in reversed(checkpoint.lineage() if checkpoint is not None else []):
+            if entry.get("stage") in ("intermediate", "target"):
+                return entry.get("seed")
+        return None
+
     def fingerprint(self) -> str:
         """Identity of the weights: the manifest hash of a checkpoint (it holds the weights' sha256),
         else source, hub commit and the size and mtime of the weight files of a model folder."""
@@ -82,6 +91,9 @@ class SentenceModel:
 
     def revision(self) -> str | None:
         return self.facts.get("revision")
+
+    def seed(self) -> int | None:
+        return None
 
     def fingerprint(self) -> str:
         parts: dict[str, Any] = {"source": self.facts}

@@ -237,7 +237,7 @@ def run(config: RetrieveConfig) -> list[dict[str, Any]]:
     embed_spec = extract.EmbedSpec(layers, pooling, config.max_length or extract.DEFAULT_MAX_LENGTH,
                                       batch_tokens=config.batch_tokens)
     base = {"task": spec.name, "split": split, "protocol": protocol, "checkpoint": embedder.ref(),
-            "model_revision": embedder.revision()}
+            "model_revision": embedder.revision(), "seed": embedder.seed()}
     params = {"pooling": pooling, "max_length": embed_spec.max_length}
     if spec.retrieval == "rank":
         from stilt_cli.core.retrieval import rank

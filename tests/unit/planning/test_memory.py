@@ -71,13 +71,13 @@ def test_nothing_fits_names_the_smallest_configuration_that_would():
 
 
 def test_cli_table_jsonl_and_bad_input(cli):
-    result = cli("plan-memory", "xlmr-large", "--gpus-per-node", "4", "--format", "jsonl", "--strategy", "fsdp")
+    result = cli("plan", "memory", "xlmr-large", "--gpus-per-node", "4", "--format", "jsonl", "--strategy", "fsdp")
     assert result.exit_code == 0, result.stderr
     (row,) = jsonl(result.stdout)
     assert row["strategy"] == "fsdp" and row["gpus"] == 4 and row["micro_batch"] == 8 and row["fits"]
     assert {"weights_gib", "gradients_gib", "optimizer_gib", "activations_gib", "workspace_gib"} <= row.keys()
-    table = cli("plan-memory", "xlmr-xxl", "--gpus-per-node", "8", "--nodes", "2")
+    table = cli("plan", "memory", "xlmr-xxl", "--gpus-per-node", "8", "--nodes", "2")
     assert table.exit_code == 0 and "xlmr-xxl, bf16, 32 x 256: ddp does not fit" in table.stdout
-    nothing = cli("plan-memory", "xlmr-xxl", "--strategy", "ddp", "--gpu-memory", "16")
+    nothing = cli("plan", "memory", "xlmr-xxl", "--strategy", "ddp", "--gpu-memory", "16")
     assert nothing.exit_code == 2 and nothing.stderr.count("\n") == 1 and "smallest that fits" in nothing.stderr
-    assert cli("plan-memory", "xlmr-large", "--strategy", "zero3").exit_code == 2
+    assert cli("plan", "memory", "xlmr-large", "--strategy", "zero3").exit_code == 2
