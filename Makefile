@@ -42,7 +42,7 @@ $(STAMP): pyproject.toml
 demo: install
 	$(MAKE) -f examples/demo/Makefile PY=$(abspath $(BIN))/python STILT=$(abspath $(BIN))/stilt
 
-# both run the demo cold in demo-out/cold/, caches included (~8 min on 2 cores); see examples/demo/readme.py
+# both run the demo cold in demo-out/cold/, caches included (~11 min on 2 cores); see examples/demo/readme.py
 demo-check: install
 	$(BIN)/python examples/demo/readme.py check
 

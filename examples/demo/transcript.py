@@ -4,11 +4,15 @@ The block sits between two markers in README.md and holds a provenance line, the
 `report.py` printed, and the sentences that interpret it. Those sentences are computed here from the
 transcript's own numbers, so the README cannot quote a mean or a rho that its transcript does not show.
 The check compares *headline* numbers only: every cell of the per-language table and the four summary
-lines (the means and the two correlations), keyed by name, so a change of layout is not a drift.
+lines (the means and the two correlations), keyed by name, so a change of layout is not a drift. On the
+README's own machine signature every number must be equal as printed; elsewhere each must lie within the
+tolerance measured for it (`spread.py`, `tolerances.json`), and the layout (languages, empty cells, counts)
+must still be equal.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from dataclasses import dataclass
@@ -20,6 +24,10 @@ WIDTH = 110  # the README's line length
 # the summary lines report.py prints after the table; the text before ": " is the line's name
 SUMMARY = re.compile(r"^(mean .*? accuracy over \d+ languages.*?|(zero-shot|retrieval) gain vs syntax distance): (.*)$")
 RHO = re.compile(r"rho ([+-]?\d+\.\d+) \(95% CI (\S+)\.\.(\S+), permutation p = (\S+), (\d+) languages\)")
+
+
+SIGNATURE = re.compile(r"<!-- demo-signature: (\{.*?\}) -->")
+NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 
 
 class BlockError(Exception):
@@ -64,10 +72,93 @@ def differences(readme: Headline, run: Headline) -> list[str]:
             for key in keys if before.get(key) != after.get(key)]
 
 
+def numbers(head: Headline) -> dict[str, str]:
+    """Every number of the headline as printed, keyed `table cell` (+ ` #i` for the i-th number in a cell) or
+    `summary line #i label`; a cell without a number ("–") keeps its text, so its presence is compared."""
+    found: dict[str, str] = {}
+    for key, text in head.items().items():
+        values = NUMBER.findall(text)
+        if key in head.summary:
+            pieces = NUMBER.split(text)
+            for i, value in enumerate(values):
+                label = " ".join(re.findall(r"[A-Za-z][A-Za-z-]*", pieces[i])[-2:])
+                found[f"{key} #{i} {label}".rstrip()] = value
+        elif not values:
+            found[key] = text
+        else:
+            found.update({f"{key} #{i}": value for i, value in enumerate(values)})
+    return found
+
+
+def group(key: str) -> str:
+    """Table cells share their column's tolerance (languages pooled: four runs per cell are too few to
+    estimate each one's spread); every summary number has its own."""
+    cell = re.match(r"^[a-z]{2,3}(?:-[A-Za-z]+)? · (.*)$", key)
+    return f"column {cell.group(1)}" if cell else key
+
+
+def _step(value: str) -> float:
+    """One unit of the last printed digit; 0 for an integer (a count, compared exactly)."""
+    return 10.0 ** -len(value.split(".")[1]) if "." in value else 0.0
+
+
+def _is_number(value: str | None) -> bool:
+    return value is not None and NUMBER.fullmatch(value) is not None
+
+
+def spread(runs: list[dict[str, str]]) -> dict[str, float | None]:
+    """Per number: the largest difference between two runs (None where a run printed no number there)."""
+    keys = sorted(set().union(*runs))
+    out: dict[str, float | None] = {}
+    for key in keys:
+        values = [run.get(key) for run in runs]
+        if all(_is_number(v) for v in values):
+            floats = [float(v) for v in values]
+            out[key] = round(max(floats) - min(floats), 6)
+        else:
+            out[key] = None
+    return out
+
+
+def tolerances(spreads: dict[str, float | None], factor: float) -> dict[str, float]:
+    """Per group (see group()): factor x the largest spread of its numbers."""
+    out: dict[str, float] = {}
+    for key, value in spreads.items():
+        if value is not None:
+            out[group(key)] = round(max(out.get(group(key), 0.0), factor * value), 6)
+    return out
+
+
+def outside(readme: dict[str, str], run: dict[str, str], tolerance: dict[str, float]) -> list[str]:
+    """One line per number of the run that is further from the README's than its tolerance (or one step
+    of its printed resolution, whichever is larger), or that is missing, added or not a number."""
+    lines = []
+    for key in list(readme) + [k for k in run if k not in readme]:
+        want, got = readme.get(key), run.get(key)
+        if _is_number(want) and _is_number(got):
+            allowed = max(tolerance.get(group(key), 0.0), _step(want))
+            if abs(float(got) - float(want)) > allowed + 1e-9:
+                lines.append(f"{key}: README {want}, this run {got} (tolerance ±{allowed:g})")
+        elif want != got:
+            lines.append(f"{key}: README {want or '(absent)'}, this run {got or '(absent)'}")
+    return lines
+
+
+def signature_of(readme: str) -> dict[str, str] | None:
+    """The machine signature README's block was made on (None for a block from before signatures)."""
+    match = SIGNATURE.search(block(readme))
+    return json.loads(match.group(1)) if match else None
+
+
+def signature_line(signature: dict[str, str]) -> str:
+    return f"<!-- demo-signature: {json.dumps(signature, sort_keys=True)} -->"
+
+
 def _column(head: Headline, column: str) -> dict[str, float]:
-    """Per-language values of one table column, English and empty cells left out."""
-    return {lang: float(value) for (lang, name), value in head.table.items()
-            if name == column and lang != "en" and value not in ("–", "")}
+    """Per-language values of one table column (a cell's first number: the mean over seeds), English and
+    empty cells left out."""
+    return {lang: float(NUMBER.match(value).group()) for (lang, name), value in head.table.items()
+            if name == column and lang != "en" and NUMBER.match(value)}
 
 
 def _means(head: Headline, prefix: str) -> tuple[float, float]:
@@ -110,8 +201,12 @@ def prose(head: Headline) -> str:
     gain = round(inter_mean - base_mean, 1)
     gains = _column(head, "gain")
     lower = sum(value < 0 for value in gains.values())
+    line = next(value for name, value in head.summary.items() if name.startswith("mean zero-shot"))
+    sds = [float(sd) for sd in re.findall(r"(?:baseline|intermediate task) \d+\.\d ± (\d+\.\d)", line)]
+    noise = (f"; less than the spread over seeds, sd {sds[0]:.1f} and {sds[1]:.1f}" if len(sds) == 2
+             and abs(gain) < max(sds) else "")
     zero_shot = (f"the English intermediate task {_verb(gain)} it by {abs(gain):.1f} points on average "
-                 f"({base_mean:.1f} → {inter_mean:.1f}; lower in {lower} of {len(gains)} languages), "
+                 f"({base_mean:.1f} → {inter_mean:.1f}; lower in {lower} of {len(gains)} languages{noise}), "
                  f"{_relation(head, 'zero-shot', gain)}")
 
     before, after = _means(head, "mean retrieval")
@@ -128,10 +223,11 @@ def paragraph(head: Headline) -> str:
     return textwrap.fill(prose(head), width=WIDTH)
 
 
-def render(transcript: str, provenance: str) -> str:
-    """The whole block, markers included."""
-    return "\n".join([BEGIN, textwrap.fill(provenance, width=WIDTH), "", FENCE + "text", transcript.rstrip("\n"),
-                      FENCE, "", paragraph(headline(transcript)), END])
+def render(transcript: str, provenance: str, signature: dict[str, str] | None = None) -> str:
+    """The whole block, markers included (and the machine signature, read back by the check)."""
+    lines = [BEGIN] + ([signature_line(signature)] if signature else [])
+    return "\n".join(lines + [textwrap.fill(provenance, width=WIDTH), "", FENCE + "text", transcript.rstrip("\n"),
+                              FENCE, "", paragraph(headline(transcript)), END])
 
 
 def _span(readme: str) -> tuple[int, int]:

@@ -4,6 +4,7 @@ README.md's own block being consistent with its transcript. No demo is run here 
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 
 import pytest
@@ -78,3 +79,98 @@ def test_readme_sentences_match_its_transcript():
     head = transcript.headline(transcript.transcript_of(readme))
     assert len(head.table) >= 7 * 24 and len(head.summary) == 4
     assert transcript.paragraph(head) in transcript.block(readme)
+
+
+# --- the check on a machine whose signature differs from the README's (issue 26) ---
+
+SEEDED = TRANSCRIPT.replace("│ 70.5               │ 68.5               │",
+                            "│ 70.5 ± 1.0         │ 68.5 ± 2.5         │").replace(
+    "│ 59.3               │ 59.3               │", "│ 59.3 ± 0.4         │ 59.3 ± 3.1         │").replace(
+    "│ 56.4               │ 30.0               │", "│ 56.4 ± 0.2         │ 30.0 ± 1.9         │")
+
+
+def _load_readme_module():
+    sys.modules.setdefault("transcript", transcript)
+    spec = importlib.util.spec_from_file_location("demo_readme", ROOT / "examples/demo/readme.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_numbers_split_cells_and_summary_lines_and_keep_empty_cells():
+    numbers = transcript.numbers(transcript.headline(SEEDED))
+    assert numbers["de · zero-shot X-STILTs #0"] == "59.3" and numbers["de · zero-shot X-STILTs #1"] == "3.1"
+    assert numbers["en · retrieval before"] == "–"  # no number: compared as text
+    rho = {k: v for k, v in numbers.items() if k.startswith("retrieval gain vs syntax distance")}
+    assert list(rho.values()) == ["-0.49", "95", "-0.69", "-0.18", "0.017", "2"]
+    assert transcript.group("de · zero-shot X-STILTs #1") == transcript.group("sw · zero-shot X-STILTs #1")
+
+
+def test_tolerances_pool_a_column_and_a_foreign_run_is_judged_by_them():
+    reference = transcript.numbers(transcript.headline(SEEDED))
+    moved = transcript.numbers(transcript.headline(SEEDED.replace("│ 30.0 ± 1.9 ", "│ 33.5 ± 1.9 ")))
+    spreads = transcript.spread([reference, moved])
+    assert spreads["sw · zero-shot X-STILTs #0"] == pytest.approx(3.5) and spreads["en · retrieval before"] is None
+    tolerance = transcript.tolerances(spreads, factor=1.5)
+    assert tolerance["column zero-shot X-STILTs #0"] == pytest.approx(5.25)  # every language's cell gets it
+    nearby = transcript.numbers(transcript.headline(SEEDED.replace("│ 59.3 ± 3.1 ", "│ 63.0 ± 3.1 ")))
+    assert transcript.outside(reference, nearby, tolerance) == []
+    # one step of the printed resolution is always allowed; a count (integer) must be equal
+    assert transcript.outside(reference, transcript.numbers(transcript.headline(
+        SEEDED.replace("before 76.0", "before 76.1"))), {}) == []
+    fewer = transcript.numbers(transcript.headline(SEEDED.replace("p = 0.017, 2 languages", "p = 0.017, 3 languages")))
+    assert transcript.outside(reference, fewer, tolerance) == [
+        "retrieval gain vs syntax distance #5: README 2, this run 3 (tolerance ±0)"]
+
+
+def test_a_planted_regression_fails_on_a_foreign_signature():
+    """Labels shuffled: the target runs learn nothing, every zero-shot accuracy falls to chance."""
+    reference = transcript.numbers(transcript.headline(SEEDED))
+    tolerance = {transcript.group(k): 6.0 for k in reference}  # generous: wider than any measured spread
+    broken = (SEEDED.replace("│ 70.5 ± 1.0 ", "│ 26.0 ± 1.0 ").replace("│ 59.3 ± 0.4 ", "│ 25.3 ± 0.4 ")
+              .replace("baseline 57.9", "baseline 25.9"))
+    found = transcript.outside(reference, transcript.numbers(transcript.headline(broken)), tolerance)
+    assert any(line.startswith("en · zero-shot baseline #0: README 70.5, this run 26.0") for line in found)
+    assert any("baseline: README 57.9, this run 25.9" in line for line in found)
+
+
+def test_compare_is_exact_on_the_readme_signature_and_tolerant_elsewhere(monkeypatch, tmp_path):
+    readme = _load_readme_module()
+    sig = {"cpu": "Some CPU", "capability": "AVX2", "threads": "2", "torch": "2.13.0+cpu"}
+    text = transcript.render(SEEDED, "provenance", sig)
+    assert transcript.signature_of(text) == sig
+    nudged = SEEDED.replace("│ 59.3 ± 3.1 ", "│ 59.6 ± 3.1 ")
+    tolerances = tmp_path / "tolerances.json"
+    tolerances.write_text(json.dumps({"tolerance": {"column zero-shot X-STILTs #0": 1.0}}))
+    monkeypatch.setattr(readme, "TOLERANCES", tolerances)
+    monkeypatch.setattr(readme, "signature", lambda extra=None: sig)
+    diffs, mode = readme.compare(text, nudged)
+    assert mode.startswith("exact") and diffs == ["de · zero-shot X-STILTs: README 59.3 ± 3.1, this run 59.6 ± 3.1"]
+    monkeypatch.setattr(readme, "signature", lambda extra=None: dict(sig, capability="AVX512"))
+    monkeypatch.setattr(readme, "machine", lambda extra=None: "Some CPU, AVX512")
+    diffs, mode = readme.compare(text, nudged)
+    assert mode.startswith("within the measured tolerances") and diffs == []
+
+
+def test_readme_block_names_its_signature_and_every_number_has_a_tolerance():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    signature = transcript.signature_of(readme)
+    assert signature and set(signature) == {"cpu", "capability", "threads", "torch"}
+    data = json.loads((ROOT / "examples/demo/tolerances.json").read_text(encoding="utf-8"))
+    assert len(data["variants"]) >= 3 and data["how"]
+    numbers = transcript.numbers(transcript.headline(transcript.transcript_of(readme)))
+    floats = {transcript.group(k) for k, v in numbers.items() if "." in v}
+    assert floats <= set(data["tolerance"]), sorted(floats - set(data["tolerance"]))[:3]
+
+
+def test_readme_spread_table_is_the_one_tolerances_json_gives():
+    """The table of measured spreads in README.md is generated (spread.py derive): it cannot drift."""
+    sys.modules.setdefault("transcript", transcript)
+    sys.modules.setdefault("readme", _load_readme_module())
+    spec = importlib.util.spec_from_file_location("demo_spread", ROOT / "examples/demo/spread.py")
+    spread = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(spread)
+    data = json.loads((ROOT / "examples/demo/tolerances.json").read_text(encoding="utf-8"))
+    table = spread.readme_table(data)
+    assert table in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert table.count("\n| ") >= 12  # every row found its group in the data

@@ -4,6 +4,7 @@ studies are in tests/e2e/test_studies.py."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -80,7 +81,7 @@ def test_demo_chain_with_a_tiny_model(tmp_path):
     """`make demo`'s chain, with a tiny encoder instead of e5-small so that it fits the test budget; then
     a rerun reuses everything."""
     args = ["-f", str(ROOT / "examples/demo/Makefile"), f"OUT={tmp_path / 'demo'}", "MODEL=tiny:xlmr",
-            "INTER_STEPS=4", "TARGET_STEPS=4", "DEMO_LANGS=de,fr,ja,sw,ar", "FEATURES=syntax,genetic"]
+            "INTER_STEPS=4", "TARGET_STEPS=4", "DEMO_LANGS=de,fr,ja,sw,ar", "FEATURES=syntax,genetic", "SEEDS=0 1"]
     env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
     run = subprocess.run(["make", f"STILT={STILT}", f"PY={sys.executable}", *args], capture_output=True, text=True,
                          env=env, cwd=ROOT, timeout=900)
@@ -90,7 +91,10 @@ def test_demo_chain_with_a_tiny_model(tmp_path):
     tex = (tmp_path / "demo" / "results" / "summary.tex").read_text()  # the paper table beside the summary
     assert tex.count(r"\begin{tabular}") == tex.count(r"\end{tabular}") >= 1 and "xstilts" in tex
     cards = sorted((tmp_path / "demo" / "ckpt").glob("*/encoder/README.md"))
-    assert [p.parent.parent.name for p in cards] == ["base", "inter", "target-baseline", "target-xstilts"]
+    assert [p.parent.parent.name for p in cards] == ["base", "inter", "target-baseline-s0", "target-baseline-s1",
+                                                     "target-xstilts-s0", "target-xstilts-s1"]
+    seeds = {json.loads(line)["seed"] for line in (tmp_path / "demo" / "results" / "eval-xstilts.jsonl").open()}
+    assert seeds == {0, 1} and "2 seeds: baseline" in run.stdout  # an arm's file holds every seed's evaluation
     assert not list((tmp_path / "demo").rglob("*.partial")) and not list((tmp_path / "demo").rglob("state"))
     again = subprocess.run(["make", f"STILT={STILT}", f"PY={sys.executable}", *args], capture_output=True, text=True,
                            env=env, cwd=ROOT, timeout=300)
