@@ -14,7 +14,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -70,16 +69,13 @@ def run_cold(out: Path, extra: dict[str, str] | None = None, plant=None) -> tupl
 
 def signature(extra: dict[str, str] | None = None) -> dict[str, str]:
     """What exact equality of the demo's numbers needs: CPU model, the kernels torch picks on it (its CPU
-    capability), torch's thread count and torch's version, as the demo's processes would see them."""
-    probe = ("import json, torch; print(json.dumps({'capability': torch.backends.cpu.get_cpu_capability(), "
-             "'threads': torch.get_num_threads(), 'torch': torch.__version__}))")
-    found = json.loads(subprocess.run([sys.executable, "-c", probe], env=dict(os.environ, **(extra or {})),
-                                      capture_output=True, text=True, check=True).stdout)
-    cpuinfo = Path("/proc/cpuinfo")
-    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                if line.startswith("model name")), None) if cpuinfo.exists() else None
-    return {"cpu": cpu or platform.processor() or os.uname().machine, "capability": found["capability"],
-            "threads": str(found["threads"]), "torch": found["torch"]}
+    capability), torch's thread count and torch's version, as the demo's processes would see them (stilt's
+    own machine facts, `core/device.py`, probed in a process with this environment)."""
+    probe = ("import json; from stilt_cli.core.device import machine; m = machine(); print(json.dumps({"
+             "'cpu': m['cpu'], 'capability': m['cpu_capability'], 'threads': str(m['torch_threads']), "
+             "'torch': m['torch']}))")
+    return json.loads(subprocess.run([sys.executable, "-c", probe], env=dict(os.environ, **(extra or {})),
+                                     capture_output=True, text=True, check=True).stdout)
 
 
 def machine(extra: dict[str, str] | None = None) -> str:
