@@ -73,14 +73,14 @@ def worker(device: str, dist: Any) -> dict[str, Any]:
     import torch
     from transformers import AutoModel
 
-    from stilt_cli.bench import gpu_cases, train_bench
+    from stilt_cli.bench import gpu_common, train_bench
     from stilt_cli.core.device import choose
     from stilt_cli.core.model import heads
     from stilt_cli.core.planning import memory
     from stilt_cli.core.training import parallel
 
     toy = device == "cpu"
-    config = gpu_cases._large_config(toy)
+    config = gpu_common.large_config(toy)
     batch, length = (8, 64) if toy else (32, 256)
     choice = choose(device, "fp32" if toy else "bf16", local_rank=None if toy else dist.local_rank)
     spec = heads.HeadSpec(name="xnli", type="classification", task="xnli", labels=list(train_bench.LABELS),

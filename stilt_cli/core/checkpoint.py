@@ -24,7 +24,6 @@ import contextlib
 import json
 import os
 import shutil
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,7 @@ from stilt_cli.core import atomic, failures
 from stilt_cli.core.console import info
 from stilt_cli.core.errors import DataError, OutputExistsError, UsageError
 from stilt_cli.core.hashing import file_sha256, json_sha256
-from stilt_cli.core.records import now
+from stilt_cli.core.records import invocation, now
 
 SCHEMA = "stilt.checkpoint/1"
 MANIFEST = "stilt.json"
@@ -310,17 +309,11 @@ def writer(out: str | os.PathLike, if_exists: str = "error", resume: bool = Fals
             raise
 
 
-def _is_stilt(program: str) -> bool:
-    """The `stilt` script, or `python -m stilt_cli` (also under torchrun), whose argv[0] is __main__.py."""
-    path = Path(program)
-    return "stilt" in path.name or (path.name == "__main__.py" and path.parent.name == "stilt_cli")
-
-
 def stage_record(stage: str, config: dict[str, Any], parent: Checkpoint | None = None, **fields: Any) -> dict[str, Any]:
     """One lineage entry: what ran, with which resolved config, from which parent."""
     entry = {
         "stage": stage,
-        "command": ["stilt", *sys.argv[1:]] if sys.argv and _is_stilt(sys.argv[0]) else None,
+        "command": invocation(),
         "config": config,
         "parent": None if parent is None else {"path": str(parent.path), "manifest_sha256": parent.manifest_sha256()},
         "started": fields.pop("started", now()),

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +82,9 @@ def forget(out: str | os.PathLike | None) -> None:
 
 
 def _command() -> list[str] | None:
-    from stilt_cli.core.checkpoint import _is_stilt
+    from stilt_cli.core.records import invocation
 
-    return ["stilt", *sys.argv[1:]] if sys.argv and _is_stilt(sys.argv[0]) else None
+    return invocation()
 
 
 def read(out: str | os.PathLike) -> dict[str, Any] | None:

@@ -160,3 +160,15 @@ def read_many(paths: Iterable[str | os.PathLike]) -> list[dict[str, Any]]:
             row.setdefault("_source", str(path))
             rows.append(row)
     return rows
+
+
+def invocation() -> list[str] | None:
+    """The stilt command line this process runs (`stilt ...`, also `python -m stilt_cli` under torchrun, whose
+    argv[0] is __main__.py), as provenance; None when stilt runs inside another program."""
+    import sys
+
+    if not sys.argv:
+        return None
+    path = Path(sys.argv[0])
+    is_stilt = "stilt" in path.name or (path.name == "__main__.py" and path.parent.name == "stilt_cli")
+    return ["stilt", *sys.argv[1:]] if is_stilt else None

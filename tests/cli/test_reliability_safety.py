@@ -44,13 +44,23 @@ def _calls(tree: ast.AST):
             yield owner, name, {k.arg: k.value for k in node.keywords}
 
 
+def _restricted_unpickler(tree: ast.AST) -> bool:
+    """A subclass of pickle.Unpickler whose find_class decides what may be built."""
+    return any(isinstance(node, ast.ClassDef)
+               and any(isinstance(b, ast.Attribute) and b.attr == "Unpickler" for b in node.bases)
+               and any(isinstance(f, ast.FunctionDef) and f.name == "find_class" for f in node.body)
+               for node in ast.walk(tree))
+
+
 def test_no_unrestricted_unpickling_and_no_remote_code_in_the_package():
     for path in sorted(PACKAGE.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 names = [a.name for a in node.names] + [getattr(node, "module", "") or ""]
-                assert not {"pickle", "cPickle", "dill", "joblib", "cloudpickle"} & set(names), path
+                assert not {"cPickle", "dill", "joblib", "cloudpickle"} & set(names), path
+                # pickle only for an allowlisting Unpickler (torch.distributed.checkpoint's metadata)
+                assert "pickle" not in names or _restricted_unpickler(tree), path
         for owner, name, keywords in _calls(tree):
             if (owner, name) == ("torch", "load"):
                 assert isinstance(keywords.get("weights_only"), ast.Constant) and keywords["weights_only"].value is True, path
@@ -88,7 +98,7 @@ def test_a_crafted_pickle_in_the_state_is_refused_and_runs_nothing(tmp_path, fil
 
 
 def test_resume_from_a_tampered_state_is_one_line_and_runs_nothing(cli, tiny_xlmr, tmp_path, monkeypatch):
-    from stilt_cli.core import checkpoint
+    from stilt_cli.core.training import finalsave
 
     data = tmp_path / "nli.jsonl"
     data.write_text("".join(json.dumps({"id": str(i), "lang": "en", "text_a": "a", "text_b": "a",
@@ -99,7 +109,8 @@ def test_resume_from_a_tampered_state_is_one_line_and_runs_nothing(cli, tiny_xlm
     def crash(self, *a, **k):
         raise RuntimeError("simulated crash")
 
-    monkeypatch.setattr(checkpoint.Writer, "save_head", crash)
+    # the crash comes before the final save, so the state left is the periodic one (with optimizer.pt)
+    monkeypatch.setattr(finalsave, "keep_state", crash)
     with pytest.raises(RuntimeError):
         cli(*args)
     monkeypatch.undo()

@@ -123,20 +123,35 @@ def test_empty_folder_lists_nothing(cli, tmp_path, fmt):
     assert cli("status", tmp_path, "--format", fmt).exit_code == 0
 
 
-def test_an_unexpected_crash_is_recorded_beside_the_output(cli, tiny_xlmr, tmp_path, monkeypatch):
-    """An unexpected exception keeps its traceback; the record goes beside OUT (no OUT.partial/ is left)."""
+def test_an_unexpected_crash_is_recorded_with_the_output(cli, tiny_xlmr, tmp_path, monkeypatch):
+    """An unexpected exception keeps its traceback and leaves a record. A crash in the final rename, after the
+    manifest, keeps OUT.partial/ (a complete checkpoint that --resume finishes): the record goes in it; a crash
+    before anything worth keeping leaves no OUT.partial/ and the record goes beside OUT."""
     def crash(*args, **kwargs):
         raise RuntimeError("simulated crash")
 
     data = write_jsonl(tmp_path / "nli.jsonl", td.nli(8))
+    args = ["--task", "xnli", "--data", data, "--max-steps", "1", "--batch-size", "4"]
     out = tmp_path / "runs" / "xnli"
     monkeypatch.setattr(atomic, "commit_dir", crash)
     with pytest.raises(RuntimeError):
-        cli("target", tiny_xlmr, "--task", "xnli", "--data", data, "-o", out, "--max-steps", "1", "--batch-size", "4")
+        cli("target", tiny_xlmr, *args, "-o", out)
     monkeypatch.undo()
-    assert not out.exists() and not atomic.partial_dir(out).exists()
+    assert not out.exists() and (atomic.partial_dir(out) / failures.NAME).is_file()
     row = _status(cli, tmp_path / "runs")["xnli"]
     assert (row["state"], row["error"], row["exit_code"]) == ("failed", "error: RuntimeError: simulated crash", 1)
+    assert cli("target", tiny_xlmr, *args, "-o", out, "--resume").exit_code == 0 and (out / "stilt.json").is_file()
+    assert failures.read(out) is None  # the next run removed the record
+
+    early = tmp_path / "runs" / "early"
+    from stilt_cli.core.training import loop
+
+    monkeypatch.setattr(loop, "train", crash)
+    with pytest.raises(RuntimeError):
+        cli("target", tiny_xlmr, *args, "-o", early)
+    monkeypatch.undo()
+    assert not early.exists() and not atomic.partial_dir(early).exists() and failures.beside(early).is_file()
+    assert _status(cli, tmp_path / "runs")["early"]["state"] == "failed"
 
 
 @pytest.mark.parametrize("exc", ["interrupted", "usage"])

@@ -44,7 +44,7 @@ def test_family_names_from_model_type_and_source():
     assert families.family_of(Config(model_type="electra")) == "electra"
     assert families.family_of(Config(model_type="xlm-roberta-xl"), "facebook/xlm-roberta-xxl") == "xlm-roberta-xl"
     assert families.family_of(Config(model_type="eurobert"), "EuroBERT/EuroBERT-610m") == "eurobert"
-    assert families.get("eurobert").head_pooling == "mean" and families.get("xlm-roberta-xl").head_pooling == "first"
+    assert families.get("eurobert").head_pooling == "mean" and families.get("xlm-roberta-xl").head_pooling == "cls"
     assert families.get("mt5").has_cls is False and families.get("umt5").head_pooling == "mean"
     assert families.get("electra").verified is False and families.get("xlmr").verified is True
 
