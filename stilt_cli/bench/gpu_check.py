@@ -44,8 +44,8 @@ from stilt_cli.bench.gpu_common import Context, row  # noqa: F401 (the cases' AP
 
 SCHEMA = "stilt.gpu-check/1"
 # what the header promises beyond torch and transformers (faiss optional); a test holds the run to it
-NEEDS = ("numpy", "safetensors", "tokenizers", "typer", "rich", "orjson", "filelock", "sentencepiece", "babel", "django",
-         "accelerate", "peft")
+NEEDS = ("numpy", "safetensors", "tokenizers", "typer", "rich", "orjson", "filelock", "sentencepiece", "babel",
+         "django", "accelerate", "peft")
 
 
 def environment(device: str) -> dict[str, Any]:
@@ -105,7 +105,8 @@ def main() -> int:
               f"(torch {torch.__version__}, CUDA build {torch.version.cuda}) (hint: run on a GPU node with CUDA "
               "torch, or GPU_CHECK_DEVICE=cpu for the toy mode)", file=sys.stderr)
         return 2
-    default_out = "bench/results-gpu.json" if device == "cuda" else str(Path(tempfile.gettempdir()) / "stilt-gpu-check-cpu.json")
+    default_out = ("bench/results-gpu.json" if device == "cuda"
+                   else str(Path(tempfile.gettempdir()) / "stilt-gpu-check-cpu.json"))
     out = Path(os.environ.get("GPU_CHECK_OUT", default_out))
     results: dict[str, Any] = {"schema": SCHEMA, "mode": "gpu" if device == "cuda" else "cpu-toy",
                                "environment": environment(device), "cases": {}, "rows": []}
@@ -119,7 +120,8 @@ def main() -> int:
             try:
                 rows = case(Context(device=device, work=work))
             except Exception as exc:  # one broken case must not hide the others
-                rows = [row(name, "ran", None, False, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")]
+                rows = [row(name, "ran", None, False, f"{type(exc).__name__}: "
+                                                      f"{str(exc).splitlines()[0] if str(exc) else ''}")]
             results["cases"][name] = {"seconds": round(time.perf_counter() - t0, 1)}
             results["rows"].extend(rows)
     results["seconds"] = round(time.perf_counter() - started, 1)

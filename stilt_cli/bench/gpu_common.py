@@ -52,7 +52,8 @@ def peak_memory(ctx: Context, fresh: Any, choice: Any, batch: int, length: int) 
     model = fresh()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=ctx.device == "cuda")
     vocab = model.encoder.config.vocab_size
-    data = {"input_ids": torch.randint(5, vocab, (batch, length)), "attention_mask": torch.ones(batch, length, dtype=torch.long),
+    data = {"input_ids": torch.randint(5, vocab, (batch, length)),
+            "attention_mask": torch.ones(batch, length, dtype=torch.long),
             "labels": torch.randint(0, 3, (batch,))}
     data = {k: v.to(choice.torch_device()) for k, v in data.items()}
     if ctx.device == "cuda":
@@ -72,5 +73,6 @@ def peak_memory(ctx: Context, fresh: Any, choice: Any, batch: int, length: int) 
         peak, what = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "process peak RSS (CPU mode)"
     del model, optimizer
     free(ctx)
-    return row("large", f"peak memory, batch {batch} x {length} tokens (GiB)", round(peak, 2), math.isfinite(float(loss.detach())),
+    return row("large", f"peak memory, batch {batch} x {length} tokens (GiB)", round(peak, 2),
+               math.isfinite(float(loss.detach())),
                f"{what}; AdamW, {choice.describe()}")

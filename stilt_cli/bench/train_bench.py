@@ -63,7 +63,8 @@ def _fresh_model(encoder: Any, spec: Any, seed: int = 0, freeze_embeddings: bool
     return model
 
 
-def _stilt_loop(model: Any, features: Any, steps: int, batch: int, tokenizer: Any, work: Path, choice: Any = None) -> float:
+def _stilt_loop(model: Any, features: Any, steps: int, batch: int, tokenizer: Any,
+                work: Path, choice: Any = None) -> float:
     """The real `core/train.train`: length-grouped batches, dynamic padding, fused AdamW."""
     from stilt_cli.core.device import choose
     from stilt_cli.core.tasks import get
@@ -102,7 +103,8 @@ def _padded_loop(model: Any, features: Any, steps: int, batch: int, pad_id: int,
     rng = np.random.default_rng(0)
     ids = features.columns["input_ids"]
     labels = np.asarray(features.columns["label"])
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=2e-5, eps=1e-8, weight_decay=0.01)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=2e-5,
+                                  eps=1e-8, weight_decay=0.01)
     model.train()
     start = time.perf_counter()
     for _ in range(steps):
@@ -174,7 +176,8 @@ def run(model_kind: str = "small", steps: int = 30, batch: int = 32, repeats: in
         gemm = gemm_flops(batch * int(round(mean_len)), ffn, hidden, repeats=9)
         achieved = flops_per_sample * samples / stilt_med
     return {
-        "model": described + (", word embeddings frozen" if freeze_embeddings else ""), "data": source, "steps": steps, "batch_size": batch, "repeats": repeats,
+        "model": described + (", word embeddings frozen" if freeze_embeddings else ""), "data": source, "steps": steps,
+        "batch_size": batch, "repeats": repeats,
         "mean_tokens": round(mean_len, 1), "mean_padded_tokens_stilt": round(padded, 1),
         # the speed-up the linear layers allow at best: padded tokens of the baseline / of stilt's batches
         "token_ratio_bound": round(128 / padded, 2), "threads": torch.get_num_threads(),

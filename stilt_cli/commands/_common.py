@@ -104,20 +104,33 @@ known_tasks = checked_by(_known_tasks)
 
 
 # ---- shared option spellings (per command, so they may follow the subcommand) -----------------
-Output = Annotated[Path | None, typer.Option("-o", "--output", help="Output file or directory ('-' or omitted: stdout where that makes sense).")]
+Output = Annotated[Path | None, typer.Option("-o", "--output", help="Output file or directory ('-' or omitted: stdout "
+                                                                    "where that makes sense).")]
 OutputDir = Annotated[Path, typer.Option("-o", "--output", help="Output checkpoint directory (written atomically).")]
-Langs = Annotated[str | None, typer.Option("--langs", help="Comma list of ISO 639-1 codes, or 'all'.", callback=known_langs())]
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder with the task's files in their original release format.")]
-DataFiles = Annotated[list[str] | None, typer.Option("--data", help="Canonical examples JSONL (FILE, '-' for stdin, or TASK=FILE; repeatable).")]
-Format = Annotated[str, typer.Option("--format", help="Output format: jsonl (default) or table.", callback=one_of("stilt_cli.core.console:FORMATS"))]
-TableFormat = Annotated[str, typer.Option("--format", help="Output format: table (default, for people) or jsonl (for pipes).", callback=one_of("stilt_cli.core.console:FORMATS"))]
+Langs = Annotated[str | None, typer.Option("--langs", help="Comma list of ISO 639-1 codes, or 'all'.",
+                                           callback=known_langs())]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Folder with the task's files in their original "
+                                                                 "release format.")]
+DataFiles = Annotated[list[str] | None, typer.Option("--data", help="Canonical examples JSONL (FILE, '-' for stdin, or "
+                                                                    "TASK=FILE; repeatable).")]
+Format = Annotated[str, typer.Option("--format", help="Output format: jsonl (default) or table.",
+                                     callback=one_of("stilt_cli.core.console:FORMATS"))]
+TableFormat = Annotated[str, typer.Option("--format", help="Output format: table (default, for people) or jsonl "
+                                                           "(for pipes).",
+                                          callback=one_of("stilt_cli.core.console:FORMATS"))]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or info lines on stderr.")]
-IfExists = Annotated[str, typer.Option("--if-exists", help="When the output exists: error, skip (same config only) or overwrite.", callback=one_of("stilt_cli.core.atomic:IF_EXISTS"))]
+IfExists = Annotated[str, typer.Option("--if-exists", help="When the output exists: error, skip (same config only) "
+                                                           "or overwrite.",
+                                       callback=one_of("stilt_cli.core.atomic:IF_EXISTS"))]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
 Plot = Annotated[Path | None, typer.Option("--plot", help="Write PNG plots into this directory.")]
-Device = Annotated[str | None, typer.Option("--device", help="cpu, cuda, cuda:N or mps (default: the best available).", callback=checked_by(lambda v: _device().check_name(v)))]
-Revision = Annotated[str | None, typer.Option("--revision", help="Hub revision (branch, tag or commit) of a hub-id model.")]
-XtremeVersion = Annotated[str, typer.Option("--xtreme-version", help="Benchmark whose tasks, languages and aggregation to use: xtreme or xtreme-r.", callback=one_of("stilt_cli.core.tasks.benchmarks:VERSIONS"))]
+Device = Annotated[str | None, typer.Option("--device", help="cpu, cuda, cuda:N or mps (default: the best available).",
+                                            callback=checked_by(lambda v: _device().check_name(v)))]
+Revision = Annotated[str | None, typer.Option("--revision", help="Hub revision (branch, tag or commit) of a "
+                                                                 "hub-id model.")]
+XtremeVersion = Annotated[str, typer.Option("--xtreme-version", help="Benchmark whose tasks, languages and aggregation "
+                                                                     "to use: xtreme or xtreme-r.",
+                                            callback=one_of("stilt_cli.core.tasks.benchmarks:VERSIONS"))]
 
 
 def _device():

@@ -34,7 +34,8 @@ class EmbeddingOptions:
         "(xtreme: mean), else the encoder family's (mean; LaBSE: cls).")] = None
     max_length: Annotated[int | None, typer.Option(
         "--max-length", min=1, help="Truncate sentences to this many tokens (default 512).")] = None
-    batch_tokens: Annotated[int, typer.Option("--batch-tokens", min=1, help="Padded tokens per embedding batch.")] = 16384
+    batch_tokens: Annotated[int, typer.Option("--batch-tokens", min=1,
+                                              help="Padded tokens per embedding batch.")] = 16384
     cache: Annotated[bool, typer.Option(
         "--cache/--no-cache", help="Reuse embeddings from the embedding cache ($STILT_CACHE).")] = True
     revision: Revision = None

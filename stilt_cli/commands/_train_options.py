@@ -26,7 +26,8 @@ def _report_to(values: list[str]) -> None:
     tracking.parse(values)
 
 
-Checkpoint = Annotated[Path, typer.Argument(help="Parent stilt checkpoint (from pretrain-load, or an intermediate stage).")]
+Checkpoint = Annotated[Path, typer.Argument(help="Parent stilt checkpoint (from pretrain-load, or an "
+                                                 "intermediate stage).")]
 
 
 def _option(setting: Any) -> tuple[str, Any, Any]:
@@ -59,21 +60,35 @@ MultitaskOptions = _group("MultitaskOptions", "multitask", "Settings only a mult
 class StageInputs:
     """What a stage reads and how it treats its output: not settings of the resolved config."""
 
-    preset: Annotated[str | None, typer.Option("--preset", callback=one_of("stilt_cli.core.training.config:PRESETS"), help="Named hyperparameters: xstilts (Phang et al. 2020) or xtreme (XTREME baselines); recorded in the manifest.")] = None
-    config_file: Annotated[Path | None, typer.Option("--config", help="JSON or TOML file of settings (below the command line, above the preset).")] = None
+    preset: Annotated[str | None, typer.Option("--preset", callback=one_of("stilt_cli.core.training.config:PRESETS"),
+                                               help="Named hyperparameters: xstilts (Phang et al. 2020) or xtreme "
+                                                    "(XTREME baselines); recorded in the manifest.")] = None
+    config_file: Annotated[Path | None, typer.Option("--config", help="JSON or TOML file of settings (below the "
+                                                                      "command line, above the preset).")] = None
     data: DataFiles = None
-    eval_data: Annotated[list[str] | None, typer.Option("--eval-data", help="English dev examples JSONL for model selection (FILE or TASK=FILE; repeatable).")] = None
+    eval_data: Annotated[list[str] | None, typer.Option("--eval-data", help="English dev examples JSONL for model "
+                                                                            "selection (FILE or TASK=FILE; "
+                                                                            "repeatable).")] = None
     data_dir: DataDir = None
-    save_every: Annotated[int | None, typer.Option("--save-every", help="Save a resumable state every N steps (signals always save one).")] = None
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from the resumable state in OUT.partial/ (starts fresh when there is none).")] = False
+    save_every: Annotated[int | None, typer.Option("--save-every", help="Save a resumable state every N steps (signals "
+                                                                        "always save one).")] = None
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the resumable state in OUT.partial/ (starts "
+                                                          "fresh when there is none).")] = False
     if_exists: IfExists = "error"
-    report_to: Annotated[list[str] | None, typer.Option("--report-to", callback=checked_by(_report_to), help="Also report each step to none (default), tensorboard, wandb or mlflow (repeatable or comma-separated; rank 0 only). Every checkpoint keeps its train_log.jsonl either way.")] = None
+    report_to: Annotated[list[str] | None, typer.Option("--report-to", callback=checked_by(_report_to),
+                                                        help="Also report each step to none (default), tensorboard, "
+                                                             "wandb or mlflow (repeatable or comma-separated; rank 0 "
+                                                             "only). Every checkpoint keeps its "
+                                                             "train_log.jsonl either way.")] = None
     parallel: Annotated[str, typer.Option(
         "--parallel", callback=one_of("stilt_cli.core.training.parallel:STRATEGIES"),
         help="Under torchrun: ddp (default; every process holds the whole model and optimizer state) or fsdp "
              "(torch's FSDP2: parameters, gradients and AdamW state sharded over the processes; for models whose "
              "training does not fit one GPU). One process: a plain run either way.")] = "ddp"
-    tracking_dir: Annotated[Path | None, typer.Option("--tracking-dir", help="Where --report-to trackers write (TensorBoard events, the wandb offline run, a local MLflow store); default: tracking/ beside the output.")] = None
+    tracking_dir: Annotated[Path | None, typer.Option("--tracking-dir", help="Where --report-to trackers write "
+                                                                             "(TensorBoard events, the wandb offline "
+                                                                             "run, a local MLflow store); default: "
+                                                                             "tracking/ beside the output.")] = None
 
 
 def settings_of(*groups: Any) -> dict[str, Any]:

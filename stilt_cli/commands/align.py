@@ -29,12 +29,14 @@ TABLE = ["task", "lang", "split", "metric", "value", "n", "protocol", "params"] 
 def command(
     model: Model,
     pairs: Annotated[Path | None, typer.Option("--pairs", help="Parallel sentences: canonical retrieval JSONL "
-                                               "(.jsonl, with gold links) or 'xx<TAB>English' lines (with --langs).")] = None,
+                                               "(.jsonl, with gold links) or 'xx<TAB>English' lines "
+                                               "(with --langs).")] = None,
     task: Annotated[str | None, typer.Option("--task", callback=RetrievalTask, help="Or a retrieval task's gold "
                                              "pairs: tatoeba, bucc, demo-parallel, …")] = None,
     langs: Langs = None,
     embedding: EmbeddingOptions = None,
-    split: Annotated[str | None, typer.Option("--split", help="Split of --task (default: test, or the one split a --data "
+    split: Annotated[str | None, typer.Option("--split", help="Split of --task (default: test, or the one "
+                                                              "split a --data "
                                                               "file names).")] = None,
     data_dir: DataDir = None,
     data: DataFiles = None,

@@ -15,7 +15,8 @@ def command(
     results: Annotated[list[str], typer.Argument(help="Result JSONL files or folders (read recursively); only the "
                                                       "records measured on CHECKPOINT are used.")],
     output: Annotated[str | None, typer.Option("-o", "--output", help="Where the card goes (default: "
-                                                                      "CHECKPOINT/encoder/README.md; '-': stdout).")] = None,
+                                                                      "CHECKPOINT/encoder/README.md; "
+                                                                      "'-': stdout).")] = None,
     quiet: Quiet = False,
 ) -> None:
     """Rewrite the checkpoint's model card (YAML metadata + lineage) with its evaluation results as a

@@ -30,7 +30,8 @@ def command(
     task: Annotated[str | None, typer.Option("--task", help="Comma list of tasks to analyse (default: all in both "
                                                             "files).")] = None,
     metric: Annotated[str | None, typer.Option("--metric", help="Comma list of metrics (default: each task's main "
-                                                                "metric; every metric of tasks stilt does not know).")] = None,
+                                                                "metric; every metric of tasks stilt does not "
+                                                                "know).")] = None,
     features: Features = None,
     covariates: Annotated[str | None, typer.Option(
         "--covariates", callback=checked_by(_covariates), help="Partial correlations controlling for: fertility "
@@ -48,7 +49,8 @@ def command(
         "--features and --covariates names): bootstrap CIs, rank intervals and the chance of ranking first, on the "
         "languages every measure covers.")] = None,
     checkpoint: Annotated[str | None, typer.Option("--checkpoint", help="Checkpoint or model folder whose tokenizer "
-                                                                        "fertility and subword-overlap measure.")] = None,
+                                                                        "fertility and subword-overlap "
+                                                                        "measure.")] = None,
     data_dir: Annotated[Path | None, typer.Option(
         "--data-dir", help="The task's files in their original release format (evaluation text for fertility and "
         "subword-overlap), and the UD CoNLL-U treebanks the ud-* features read.")] = None,
@@ -59,11 +61,14 @@ def command(
         "--pretrain-sizes", help="TSV of pretraining sizes (code, name, tokens_millions, size_gib, note); default: "
         "XLM-R's CC-100 table shipped with stilt.")] = None,
     seed: Seed = 0,
-    correction: Annotated[str, typer.Option("--correction", callback=one_of("stilt_cli.core.analysis.stats:CORRECTIONS"), help="Multiple-comparison correction: holm or bh "
+    correction: Annotated[str, typer.Option("--correction",
+                                            callback=one_of("stilt_cli.core.analysis.stats:CORRECTIONS"),
+                                            help="Multiple-comparison correction: holm or bh "
                                                                  "(Benjamini-Hochberg).")] = "holm",
     bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples for the 95% CIs.")] = 2000,
     permutations: Annotated[int, typer.Option("--permutations", help="Permutations for p-values (exact "
-                                                                     "enumeration when a task has <= 8 languages).")] = 10000,
+                                                                     "enumeration when a task has <= 8 "
+                                                                     "languages).")] = 10000,
     ref: Ref = "en",
     urielplus_data: UrielPlusData = "released",
     plot: Plot = None,
@@ -71,7 +76,8 @@ def command(
         "--report", help="Also write a one-page markdown report (answer, correlations, regression, plots, "
         "definitions) to this file.")] = None,
     fmt: Annotated[str, typer.Option("--format", callback=one_of("stilt_cli.core.analysis.correlate_render:FORMATS"),
-                                     help="jsonl (default), table, or latex (a booktabs table for a paper).")] = "jsonl",
+                                     help="jsonl (default), table, or latex (a booktabs table for a "
+                                          "paper).")] = "jsonl",
     output: Output = None,
     quiet: Quiet = False,
 ) -> None:

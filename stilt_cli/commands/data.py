@@ -33,7 +33,8 @@ def _task_names(values: list[str]) -> None:
             tasks.get(name)
 
 
-Tasks = Annotated[list[str], typer.Argument(callback=checked_by(_task_names), help="Task names (see `stilt tasks`), or 'all'.")]
+Tasks = Annotated[list[str], typer.Argument(callback=checked_by(_task_names),
+                                            help="Task names (see `stilt tasks`), or 'all'.")]
 
 
 def _codes(value: str | None) -> list[str] | None:
@@ -58,7 +59,8 @@ def export(
     langs: Langs = None,
     data_dir: DataDir = None,
     output: Output = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many examples (first ones).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1,
+                                              help="At most this many examples (first ones).")] = None,
     quiet: Quiet = False,
 ) -> None:
     """Write a task split as canonical example JSONL, each example with its language.

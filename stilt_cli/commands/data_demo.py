@@ -17,7 +17,8 @@ def command(
     seed: Seed = 0,
     per_lang: Annotated[int, typer.Option("--per-lang", help="demo-parallel: UI strings per language (fewer where "
                                           "a catalog has fewer usable ones).")] = 200,
-    if_exists: Annotated[str, typer.Option("--if-exists", callback=one_of("stilt_cli.core.atomic:IF_EXISTS"), help="When the folder exists: error, skip (same inputs "
+    if_exists: Annotated[str, typer.Option("--if-exists", callback=one_of("stilt_cli.core.atomic:IF_EXISTS"),
+                                           help="When the folder exists: error, skip (same inputs "
                                            "only: a rerun does nothing) or overwrite.")] = "skip",
     quiet: Quiet = False,
 ) -> None:
@@ -33,5 +34,6 @@ def command(
         from stilt_cli.core.console import emit
         from stilt_cli.core.demo import builder
 
-        readme = builder.build(output, langs=builder.parse_langs(langs), seed=seed, per_lang=per_lang, if_exists=if_exists)
+        readme = builder.build(output, langs=builder.parse_langs(langs), seed=seed,
+                               per_lang=per_lang, if_exists=if_exists)
         emit(builder.summary_rows(readme, output), "jsonl", None)

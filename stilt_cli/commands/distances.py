@@ -22,7 +22,8 @@ Features = Annotated[str | None, typer.Option(
     "the integrated data, about a minute once, then cached); ud-feats-per-word, ud-forms-per-lemma, ud-mattr "
     "(|difference| of corpus measures from UD CoNLL-U treebanks under --data-dir). Default: the first six; 'all': "
     "every one.")]
-Ref = Annotated[str, typer.Option("--ref", callback=known_langs("--ref"), help="Reference language the distances are measured from.")]
+Ref = Annotated[str, typer.Option("--ref", callback=known_langs("--ref"), help="Reference language the distances are "
+                                                                               "measured from.")]
 UrielPlusData = Annotated[str, typer.Option(
     "--urielplus-data", callback=one_of("stilt_cli.core.analysis.typology:URIELPLUS_DATA"), help="URIEL+ database "
     "for genetic/geographic/featural/script: 'released' (as shipped) or 'integrated' (adds Grambank, APICS, eWAVE, "
@@ -33,7 +34,8 @@ TreebankDir = Annotated[Path | None, typer.Option(
 
 
 def command(
-    langs: Annotated[str, typer.Option("--langs", callback=known_langs(), help="Comma list of languages (ISO 639-1, or 639-3), or 'all' "
+    langs: Annotated[str, typer.Option("--langs", callback=known_langs(), help="Comma list of languages (ISO 639-1, or "
+                                                                               "639-3), or 'all' "
                                                        "for every language stilt knows.")],
     features: Features = None,
     ref: Ref = "en",

@@ -27,7 +27,8 @@ TABLE = ["task", "lang", "split", "metric", "value", "n", "protocol"]  # --forma
 def command(
     checkpoint: Annotated[Path, typer.Argument(help="A stilt checkpoint with the task's head (from `stilt target`, "
                                                     "or `stilt intermediate` for intermediate tasks).")],
-    task: Annotated[str, typer.Option("--task", "-t", callback=known_tasks, help="Task to evaluate, e.g. xnli, pawsx, udpos, panx, xquad, "
+    task: Annotated[str, typer.Option("--task", "-t", callback=known_tasks, help="Task to evaluate, e.g. xnli, pawsx, "
+                                                                                 "udpos, panx, xquad, "
                                                            "mlqa (xquad/mlqa use the squad_v1 head).")],
     langs: Langs = None,
     split: Annotated[str | None, typer.Option("--split", help="Split to evaluate (default: test, or dev where the "

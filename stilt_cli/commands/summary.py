@@ -13,17 +13,20 @@ def command(
                                                       "in those paths (a quoted glob is expanded by stilt).")],
     version: XtremeVersion = "xtreme",
     fmt: Annotated[str, typer.Option("--format", callback=one_of("stilt_cli.core.evaluation.summary_render:FORMATS"),
-                                     help="table (default), jsonl (summary records), markdown, csv, latex (booktabs, a column per task) or html (one self-contained page).")] = "table",
+                                     help="table (default), jsonl (summary records), markdown, csv, latex (booktabs, a "
+                                          "column per task) or html (one self-contained page).")] = "table",
     baseline: Annotated[str | None, typer.Option("--baseline", help="Run the deltas are taken against "
                                                                     "(default: the first run).")] = None,
     split: Annotated[str | None, typer.Option("--split", help="Only records of this split (default: test where a "
                                                               "task has several).")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="KEY=VALUE: keep records whose params have "
                                                                     "this value (or lack KEY); repeatable.")] = None,
-    ignore_param: Annotated[list[str] | None, typer.Option("--ignore-param", help="Params key left out when "
-                                                                                  "matching records; repeatable.")] = None,
+    ignore_param: Annotated[list[str] | None, typer.Option("--ignore-param",
+                                                           help="Params key left out when "
+                                                                "matching records; repeatable.")] = None,
     allow_partial: Annotated[bool, typer.Option("--allow-partial", help="Give category and overall scores over the "
-                                                                        "tasks and languages present (marked *).")] = False,
+                                                                        "tasks and languages present "
+                                                                        "(marked *).")] = False,
     effect: Annotated[list[str] | None, typer.Option("--effect", help="BASE:ARM (repeatable): print the arms' "
                                                      "scores and the paired effects ARM − BASE per language, task "
                                                      "and overall with two-level bootstrap 95% CIs instead of the "

@@ -12,8 +12,11 @@ app = typer.Typer(help="The task registry: every XTREME / XTREME-R target task a
                   invoke_without_command=True, no_args_is_help=False, add_completion=False,
                   rich_markup_mode=None)
 
-Role = Annotated[str | None, typer.Option("--role", callback=one_of("stilt_cli.core.tasks.spec:ROLES"), help="Only tasks of this role: target, intermediate or demo.")]
-Benchmark = Annotated[str | None, typer.Option("--benchmark", callback=one_of("stilt_cli.core.tasks.benchmarks:VERSIONS"), help="Only tasks of this benchmark: xtreme or xtreme-r.")]
+Role = Annotated[str | None, typer.Option("--role", callback=one_of("stilt_cli.core.tasks.spec:ROLES"),
+                                          help="Only tasks of this role: target, intermediate or demo.")]
+Benchmark = Annotated[str | None, typer.Option("--benchmark",
+                                               callback=one_of("stilt_cli.core.tasks.benchmarks:VERSIONS"),
+                                               help="Only tasks of this benchmark: xtreme or xtreme-r.")]
 
 
 @app.callback(invoke_without_command=True)
@@ -44,7 +47,8 @@ def _task(value: str) -> None:
 
 @app.command("show")
 def show(
-    name: Annotated[str, typer.Argument(callback=checked_by(_task), help="Task name (or alias, e.g. paws-x, wikiann, squad).")],
+    name: Annotated[str, typer.Argument(callback=checked_by(_task), help="Task name (or alias, e.g. paws-x, "
+                                                                         "wikiann, squad).")],
     fmt: Format = "jsonl",
     quiet: Quiet = False,
 ) -> None:

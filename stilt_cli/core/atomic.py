@@ -29,7 +29,8 @@ IF_EXISTS = ("error", "skip", "overwrite")
 def disk_error(path: Path, exc: OSError, hint: str | None = None) -> DataError:
     """An OSError while writing `path` as one line with the fix (`hint` replaces the default one)."""
     if exc.errno == errno.ENOSPC:
-        return DataError(f"disk full while writing {path}", hint or "free space or write elsewhere; nothing was replaced")
+        return DataError(f"disk full while writing {path}", hint or "free space or write elsewhere; nothing "
+                                                                    "was replaced")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return DataError(f"cannot write {path}: permission denied", hint or "choose a writable output path")
     return DataError(f"cannot write {path}: {exc.strerror or exc}", hint)

@@ -124,7 +124,8 @@ def load(path: str | os.PathLike) -> Checkpoint:
     if not isinstance(manifest, dict) or not str(manifest.get("schema", "")).startswith("stilt.checkpoint/"):
         raise DataError(f"{manifest_path}: not a stilt checkpoint manifest")
     if manifest["schema"].split("/")[1].split(".")[0] != SCHEMA.split("/")[1]:
-        raise DataError(f"{manifest_path}: checkpoint schema {manifest['schema']} is not readable by this stilt", "upgrade stilt")
+        raise DataError(f"{manifest_path}: checkpoint schema {manifest['schema']} is not readable by this stilt",
+                        "upgrade stilt")
     encoder = manifest.get("encoder")
     if not isinstance(encoder, dict) or not (path / encoder.get("dir", ENCODER_DIR)).is_dir():
         raise DataError(f"checkpoint {path} has no encoder folder", "re-create it with `stilt pretrain-load`")
@@ -194,13 +195,15 @@ class Writer:
         shutil.copytree(parent.encoder_dir, self.encoder_dir, dirs_exist_ok=True)
         self.manifest["encoder"] = dict(parent.encoder)
 
-    def save_head(self, name: str, state_dict: dict[str, Any], config: dict[str, Any], subdir: str | None = None) -> None:
+    def save_head(self, name: str, state_dict: dict[str, Any], config: dict[str, Any],
+                  subdir: str | None = None) -> None:
         from safetensors.torch import save_file
 
         relative = subdir or f"{HEADS_DIR}/{name}"
         directory = self.partial / relative
         directory.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.detach().cpu().clone().contiguous() for k, v in state_dict.items()}  # clone: unties shared storage
+        # clone: unties shared storage
+        tensors = {k: v.detach().cpu().clone().contiguous() for k, v in state_dict.items()}
         save_file(tensors, str(directory / "head.safetensors"))
         (directory / "head.json").write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
         entry = {"dir": relative, **{k: config[k] for k in ("type", "task", "num_labels") if k in config}}
@@ -319,5 +322,6 @@ def stage_record(stage: str, config: dict[str, Any], parent: Checkpoint | None =
         "started": fields.pop("started", now()),
     }
     entry.update(fields)
-    entry["config_key"] = json_sha256({"stage": stage, "config": config, "parent": entry["parent"], "data": fields.get("data")})
+    entry["config_key"] = json_sha256({"stage": stage, "config": config, "parent": entry["parent"],
+                                       "data": fields.get("data")})
     return entry

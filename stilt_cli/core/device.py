@@ -137,7 +137,8 @@ class DeviceChoice:
 
     def describe(self) -> str:
         """For the logs: the device, the precision, and what the choice turned off."""
-        amp = {"bfloat16": "bf16 autocast", "float16": "fp16 autocast + gradient scaler"}.get(self.amp_dtype or "", "fp32")
+        amp = {"bfloat16": "bf16 autocast",
+               "float16": "fp16 autocast + gradient scaler"}.get(self.amp_dtype or "", "fp32")
         off = [] if self.sparse_embedding_grad else ["sparse embedding gradient off (CPU only)"]
         return ", ".join([self.name, amp, *off])
 

@@ -78,7 +78,8 @@ def datasets(manifest: dict[str, Any], specs: SpecLookup | None = None) -> list[
         for name in stage["tasks"]:
             spec = _spec(name, specs)
             train = _spec(spec.train_task, specs) if spec and spec.train_task else spec
-            for part in [train] + [_spec(c, specs) for c in ((train.hub or {}).get("components") or [])] if train else []:
+            for part in ([train] + [_spec(c, specs) for c in ((train.hub or {}).get("components") or [])]
+                         if train else []):
                 if part is not None and (part.hub or {}).get("repo"):
                     out.append(part.hub["repo"])
     return list(dict.fromkeys(out))
@@ -129,7 +130,8 @@ def _stage_text(number: int, stage: dict[str, Any]) -> list[str]:
         return [f"{number}. **{stage['stage']}** `{config.get('source')}`"
                 + (f" (revision `{config['revision']}`)" if config.get("revision") else "")]
     metrics = stage.get("metrics") or {}
-    line = f"{number}. **{stage['stage']}** on {', '.join(f'`{t}`' for t in stage['tasks'])}: {metrics.get('steps')} steps"
+    line = (f"{number}. **{stage['stage']}** on {', '.join(f'`{t}`' for t in stage['tasks'])}: "
+            f"{metrics.get('steps')} steps")
     if metrics.get("best_dev") is not None:
         line += f", best English dev score {metrics['best_dev']:.4f} at step {metrics.get('best_step')}"
     lines = [line]
@@ -172,7 +174,8 @@ def render(manifest: dict[str, Any], results: list[dict[str, Any]] = (), specs: 
     if results:
         lines += ["## Results", "", "Measured by stilt on this checkpoint (zero-shot in every language but English).",
                   "", *_results_table(results), ""]
-    lines += [f"Written by stilt {manifest.get('stilt_version', '')}; the full record is the checkpoint's `stilt.json`."]
+    lines += [f"Written by stilt {manifest.get('stilt_version', '')}; "
+              "the full record is the checkpoint's `stilt.json`."]
     data = metadata(manifest, results, name, specs)
     return "---\n" + data.to_yaml() + "\n---\n\n" + "\n".join(lines) + "\n"
 

@@ -104,10 +104,12 @@ def validate(record: dict[str, Any], where: str) -> dict[str, Any]:
                 "a result record needs kind, task, lang, metric, value (see README, 'Result records')",
             )
         if not isinstance(record[field], types) or isinstance(record[field], bool):
-            raise DataError(f"{where}: field '{field}' has type {type(record[field]).__name__}, expected {_names(types)}")
+            raise DataError(f"{where}: field '{field}' has type {type(record[field]).__name__}, expected "
+                            f"{_names(types)}")
     for field, types in OPTIONAL.items():
         if field in record and not isinstance(record[field], types):
-            raise DataError(f"{where}: field '{field}' has type {type(record[field]).__name__}, expected {_names(types)}")
+            raise DataError(f"{where}: field '{field}' has type {type(record[field]).__name__}, expected "
+                            f"{_names(types)}")
     schema = record.get("schema", SCHEMA)
     if not schema.startswith("stilt.record/"):
         raise DataError(f"{where}: schema '{schema}' is not a stilt result record")

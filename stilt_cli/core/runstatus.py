@@ -108,7 +108,8 @@ def _same(named: str, out: Path) -> bool:
     if os.path.realpath(named) == os.path.realpath(out):
         return True
     parts = Path(os.path.normpath(named)).parts
-    return not Path(named).is_absolute() and ".." not in parts and Path(os.path.abspath(out)).parts[-len(parts):] == parts
+    return (not Path(named).is_absolute() and ".." not in parts
+            and Path(os.path.abspath(out)).parts[-len(parts):] == parts)
 
 
 def describe(out: Path, results: list[str]) -> dict[str, Any]:

@@ -122,8 +122,10 @@ def test_pooled_fixed_effects_slope_and_correction(cli, tmp_path, syntax):
     gains = {lang: 4.0 * syntax[lang] for lang in LANGS}
     xnli = runs(tmp_path, gains, task="xnli")
     pawsx = runs(tmp_path, {k: v + 7.0 for k, v in gains.items()}, task="pawsx")  # offset only
-    both_base = write(tmp_path / "b.jsonl", [json.loads(x) for p in (xnli[0], pawsx[0]) for x in p.read_text().splitlines()])
-    both_run = write(tmp_path / "r.jsonl", [json.loads(x) for p in (xnli[1], pawsx[1]) for x in p.read_text().splitlines()])
+    both_base = write(tmp_path / "b.jsonl", [json.loads(x) for p in (xnli[0], pawsx[0])
+                                             for x in p.read_text().splitlines()])
+    both_run = write(tmp_path / "r.jsonl", [json.loads(x) for p in (xnli[1], pawsx[1])
+                                            for x in p.read_text().splitlines()])
     result = cli("correlate", both_base, both_run, "--features", "syntax,geographic", "--bootstrap", "300",
                  "--permutations", "300", "--correction", "bh")
     assert result.exit_code == 0, result.stderr

@@ -33,7 +33,8 @@ def test_cli_model_recovers_planted_coefficients_and_writes_plot_and_report(cli,
     for row in coefficient.values():
         assert row["p_value"] < 0.01 and row["vif"] >= 1.0 and row["n_langs"] == len(MANY)
         assert row["ci_low"] <= row["value"] <= row["ci_high"]
-        assert row["params"]["model"] == "syntax+pretrain-size" and "Table 6" in row["params"]["sources"]["pretrain-size"]
+        assert row["params"]["model"] == "syntax+pretrain-size"
+        assert "Table 6" in row["params"]["sources"]["pretrain-size"]
         assert row["protocol"] == model.PROTOCOL and len(row["points"]) == len(MANY)
     r2 = next(r for r in rows if r["metric"] == "r_squared")
     assert r2["value"] == pytest.approx(1.0)

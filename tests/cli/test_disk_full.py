@@ -94,7 +94,8 @@ def test_a_full_disk_while_training_writes_is_one_line_and_resumable(job, where,
         from stilt_cli.core import checkpoint
 
         def copy(self, parent):
-            raise shutil.Error([(str(parent.path), str(self.partial / "mlm_head"), "[Errno 28] No space left on device")])
+            raise shutil.Error([(str(parent.path), str(self.partial / "mlm_head"),
+                                 "[Errno 28] No space left on device")])
 
         monkeypatch.setattr(checkpoint.Writer, "copy_mlm_head_from", copy)
     result = cli(*job["args"](out))

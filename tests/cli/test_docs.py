@@ -25,6 +25,7 @@ def test_readme_model_table_is_generated_from_the_family_entries():
     from stilt_cli.docgen import readme_with_models
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme_with_models(readme) == readme, "README's model table is stale: run `python -m stilt_cli.docgen --readme`"
+    assert readme_with_models(readme) == readme, \
+        "README's model table is stale: run `python -m stilt_cli.docgen --readme`"
     assert all(f"| `{family.name}` (" in readme for family in FAMILIES)
     assert f"Verified with transformers {', '.join(VERIFIED_WITH)}" in readme

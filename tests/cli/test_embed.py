@@ -83,14 +83,17 @@ def test_sentence_transformers_model_pooling(cli, tiny_xlmr, tmp_path):
     assert meta["layers"] is None and meta["model"]["name"] == "st-model"
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in (
-        {"id": "a", "lang": "de", "side": "src", "text": "eins zwei"}, {"id": "b", "lang": "de", "side": "src", "text": "drei"},
-        {"id": "x", "lang": "de", "side": "tgt", "text": "drei"}, {"id": "y", "lang": "de", "side": "tgt", "text": "eins zwei"},
+        {"id": "a", "lang": "de", "side": "src", "text": "eins zwei"},
+        {"id": "b", "lang": "de", "side": "src", "text": "drei"},
+        {"id": "x", "lang": "de", "side": "tgt", "text": "drei"},
+        {"id": "y", "lang": "de", "side": "tgt", "text": "eins zwei"},
         {"lang": "de", "link": ["a", "y"]}, {"lang": "de", "link": ["b", "x"]})))
     result = cli("retrieve", tmp_path / "st-model", "--task", "tatoeba", "--data", pairs, "--pooling", "model")
     assert result.exit_code == 0, result.stderr
     record = orjson.loads(result.stdout)
     assert record["value"] == 1.0 and record["params"]["pooling"] == "model" and record["params"]["layer"] is None
-    result = cli("embed", tmp_path / "st-model", "-i", text, "-o", tmp_path / "st2", "--pooling", "model", "--layer", "1")
+    result = cli("embed", tmp_path / "st-model", "-i", text, "-o", tmp_path / "st2",
+                 "--pooling", "model", "--layer", "1")
     assert result.exit_code == 2 and "--layer does not apply" in result.stderr
     result = cli("embed", tiny_xlmr / "encoder", "-i", text, "-o", tmp_path / "st3", "--pooling", "model")
     assert result.exit_code == 2 and "not a sentence-transformers model" in result.stderr

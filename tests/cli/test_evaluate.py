@@ -165,7 +165,8 @@ def test_a_head_for_another_label_set_or_type_is_refused(cli, trained, tmp_path)
     head_json.write_text(json.dumps(dict(config, labels=["yes", "no", "maybe"])))
     result = cli("evaluate", copy, "--task", "xnli", "--data", trained["files"]["nli"], "--split", "dev")
     assert result.exit_code == 1 and result.stdout == ""
-    assert "has labels ['yes', 'no', 'maybe'], task xnli has ['entailment', 'neutral', 'contradiction']" in result.stderr
+    assert ("has labels ['yes', 'no', 'maybe'], task xnli has ['entailment', 'neutral', 'contradiction']"
+            in result.stderr)
     head_json.write_text(json.dumps(dict(config, type="tagging")))
     result = cli("evaluate", copy, "--task", "xnli", "--data", trained["files"]["nli"], "--split", "dev")
     assert result.exit_code == 1 and "is a tagging head, but task xnli needs a classification head" in result.stderr
@@ -317,7 +318,8 @@ def test_bad_input_is_one_line(cli, trained, args, code, message):
 
 def test_a_language_code_from_the_data_must_be_a_real_code(cli, trained, tmp_path):
     rows = [dict(r, lang="../etc") for r in jsonl(trained["files"]["nli"])][:2]
-    result = cli("evaluate", trained["ckpts"]["xnli"], "--task", "xnli", "--data", write_jsonl(tmp_path / "x.jsonl", rows),
+    result = cli("evaluate", trained["ckpts"]["xnli"], "--task", "xnli", "--data",
+                 write_jsonl(tmp_path / "x.jsonl", rows),
                  "--save-predictions", tmp_path / "p")
     assert result.exit_code == 1 and "unknown language code '../etc'" in result.stderr
     assert not (tmp_path / "p").exists()

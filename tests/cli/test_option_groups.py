@@ -18,7 +18,8 @@ from stilt_cli.core.training.config import UNSET
 
 # a value for each declared option that differs from its default (types from the declaration)
 GIVEN = {"lr": "0.0003", "epochs": "2", "max_steps": "7", "batch_size": "12", "grad_accum": "3", "max_length": "40",
-         "doc_stride": "9", "query_length": "24", "warmup_ratio": "0.2", "warmup_steps": "5", "weight_decay": "0.5", "adam_eps": "1e-07",
+         "doc_stride": "9", "query_length": "24", "warmup_ratio": "0.2", "warmup_steps": "5",
+         "weight_decay": "0.5", "adam_eps": "1e-07",
          "max_grad_norm": "2.5", "seed": "11", "train_langs": "de,fr", "max_examples": "30", "eval_every": "4",
          "eval_examples": "20", "patience": "2", "device": "cpu", "precision": "fp32", "dropout": "0.3",
          "peft": "lora", "lora_r": "4", "lora_alpha": "8.0", "lora_dropout": "0.05", "lora_targets": "query,value",
@@ -116,5 +117,6 @@ def test_intermediate_and_target_share_every_training_option():
     inter, target = _params("intermediate"), _params("target")
     for group in (opt.TrainingOptions, opt.StageInputs):
         for field in dataclasses.fields(group):
-            assert inter[field.name].opts == target[field.name].opts and inter[field.name].help == target[field.name].help
+            assert inter[field.name].opts == target[field.name].opts
+            assert inter[field.name].help == target[field.name].help
     assert "sampling" in inter and "sampling" not in target

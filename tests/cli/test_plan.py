@@ -121,7 +121,8 @@ def test_multi_task_translate_train_and_mlm_lines(cli, tmp_path):
     grid = _grid(tmp_path, {"run": "multi", "model": "xlmr-large", "task": "mnli,squad_v1", "preset": "xstilts"},
                  {"run": "tt", "model": "xlmr-large", "task": "xnli", "preset": "xstilts", "train_langs": "all"},
                  {"run": "mlm", "model": "xlmr-large", "task": "mlm", "preset": "xstilts", "data": str(text)})
-    multi, tt, mlm, _ = [json.loads(line) for line in cli("plan", "hours", grid, "--format", "jsonl").stdout.splitlines()]
+    multi, tt, mlm, _ = [json.loads(line)
+                         for line in cli("plan", "hours", grid, "--format", "jsonl").stdout.splitlines()]
     shape = models.resolve("xlmr-large")
     mnli, squad = ({**tasks.get(t).hparams["xstilts"]} for t in ("mnli", "squad_v1"))
     length = {t: p.get("max_length_large", p["max_length"]) for t, p in (("mnli", mnli), ("squad_v1", squad))}

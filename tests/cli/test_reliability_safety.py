@@ -63,9 +63,11 @@ def test_no_unrestricted_unpickling_and_no_remote_code_in_the_package():
                 assert "pickle" not in names or _restricted_unpickler(tree), path
         for owner, name, keywords in _calls(tree):
             if (owner, name) == ("torch", "load"):
-                assert isinstance(keywords.get("weights_only"), ast.Constant) and keywords["weights_only"].value is True, path
+                assert (isinstance(keywords.get("weights_only"), ast.Constant)
+                        and keywords["weights_only"].value is True), path
             if (owner, name) == ("np", "load"):
-                assert isinstance(keywords.get("allow_pickle"), ast.Constant) and keywords["allow_pickle"].value is False, path
+                assert (isinstance(keywords.get("allow_pickle"), ast.Constant)
+                        and keywords["allow_pickle"].value is False), path
             if name == "load" and owner == "pickle":
                 pytest.fail(f"{path}: pickle.load")
             remote = keywords.get("trust_remote_code")

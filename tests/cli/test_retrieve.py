@@ -43,7 +43,8 @@ def test_retrieve_names_the_split_a_file_holds(cli, tiny_xlmr, tmp_path):
 
 def test_retrieve_layer_sweep_shape_and_plot(cli, tiny_xlmr, tmp_path):
     data = write_jsonl(tmp_path / "pairs.jsonl", td.parallel("de", GERMAN, ENGLISH, [(i, i) for i in range(8)]))
-    result = cli("retrieve", tiny_xlmr, "--task", "tatoeba", "--data", data, "--layer", "all", "--plot", tmp_path / "plots",
+    result = cli("retrieve", tiny_xlmr, "--task", "tatoeba", "--data", data, "--layer", "all",
+                 "--plot", tmp_path / "plots",
                  "--protocol", "xtreme", "-o", tmp_path / "out.jsonl")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""  # records went to the file
@@ -73,10 +74,12 @@ def test_retrieve_bucc_threshold_tuned_on_dev_applied_to_test(cli, tiny_xlmr, tm
     assert "threshold" not in params  # a result, kept in details so runs with different thresholds join
     assert f1["value"] == 1.0  # copies: margin well above every distractor's, on dev and on test
     # the same threshold, given explicitly, gives the same result
-    again = ok_rows(cli("retrieve", tiny_xlmr, "--task", "bucc", "--data", data, "--threshold", str(f1["details"]["threshold"])))
+    again = ok_rows(cli("retrieve", tiny_xlmr, "--task", "bucc", "--data", data, "--threshold",
+                        str(f1["details"]["threshold"])))
     assert again[0]["value"] == 1.0 and again[0]["params"]["threshold_from"] == "option"
     # dev itself: tuned on dev and scored on dev, which the record says
-    dev = ok_rows(cli("retrieve", tiny_xlmr, "--task", "bucc", "--data", data, "--split", "dev", "--protocol", "xtreme"))
+    dev = ok_rows(cli("retrieve", tiny_xlmr, "--task", "bucc", "--data", data, "--split",
+                      "dev", "--protocol", "xtreme"))
     assert dev[0]["split"] == "dev" and dev[0]["params"]["tuned_on_scored_split"] is True
     assert dev[0]["params"]["dedupe"] == "xtreme"
 

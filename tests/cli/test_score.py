@@ -104,8 +104,10 @@ def test_writer_round_trip(tmp_path, folders):
         spec = tasks.get(task)
         folder = submission.folder_name(task)
         ext = "json" if spec.type == "qa" else "tsv"
-        exported = scoring.score_file(spec, out / folder / f"test-{lang}.{ext}", gold / folder / f"test-{lang}.{ext}", lang)
-        original = scoring.score_file(spec, pred / folder / f"test-{lang}.{ext}", gold / folder / f"test-{lang}.{ext}", lang)
+        exported = scoring.score_file(spec, out / folder / f"test-{lang}.{ext}",
+                                      gold / folder / f"test-{lang}.{ext}", lang)
+        original = scoring.score_file(spec, pred / folder / f"test-{lang}.{ext}",
+                                      gold / folder / f"test-{lang}.{ext}", lang)
         assert exported == original
 
 
@@ -115,8 +117,10 @@ def test_jsonl_gold_and_predictions(tmp_path):
                 {"id": "e1", "lang": "de", "text_a": "a", "text_b": "b", "label": "entailment"}]
     write(gold / "xnli/test-de.jsonl", "\n".join(json.dumps(e) for e in examples) + "\n")
     write(pred / "xnli/test-de.jsonl", '{"id": "e0", "prediction": "neutral"}\n{"id": "e1", "prediction": "neutral"}\n')
-    retrieval = [{"id": "s0", "lang": "de", "side": "src", "text": "x"}, {"id": "s1", "lang": "de", "side": "src", "text": "y"},
-                 {"id": "t0", "lang": "de", "side": "tgt", "text": "X"}, {"id": "t1", "lang": "de", "side": "tgt", "text": "Y"},
+    retrieval = [{"id": "s0", "lang": "de", "side": "src", "text": "x"},
+                 {"id": "s1", "lang": "de", "side": "src", "text": "y"},
+                 {"id": "t0", "lang": "de", "side": "tgt", "text": "X"},
+                 {"id": "t1", "lang": "de", "side": "tgt", "text": "Y"},
                  {"lang": "de", "link": ["s0", "t1"]}, {"lang": "de", "link": ["s1", "t0"]}]
     write(gold / "tatoeba/test-de.jsonl", "\n".join(json.dumps(e) for e in retrieval) + "\n")
     write(pred / "tatoeba/test-de.tsv", "1\n1\n")
@@ -259,7 +263,8 @@ def test_score_then_summary_compares_two_systems(cli, folders, tmp_path):
         write(other / path.relative_to(pred), path.read_text())
     write(other / "xnli/test-de.tsv", "entailment\nneutral\ncontradiction\nneutral\n")  # all right now
     for system in (pred, other):
-        assert cli("score", "--predictions", system, "--labels", gold, "-o", tmp_path / f"{system.name}.jsonl").exit_code == 0
+        assert cli("score", "--predictions", system, "--labels", gold, "-o",
+                   tmp_path / f"{system.name}.jsonl").exit_code == 0
     result = cli("summary", tmp_path / "system-a.jsonl", tmp_path / "system-b.jsonl", "--format", "jsonl")
     assert result.exit_code == 0, result.stderr
     rows = {(r["params"]["run"], r["params"]["level"], r["task"], r["lang"]): r

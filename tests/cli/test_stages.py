@@ -147,7 +147,8 @@ def test_if_exists_error_skip_overwrite(cli, tiny_xlmr, data, tmp_path):
     (("--task", "xnli", "--peft", "loar"), 2, "unknown --peft 'loar' (did you mean 'lora'"),
     (("--task", "xnli", "--lora-r", "4"), 2, "--lora-r has no effect without --peft lora"),
     (("--task", "xnli", "--peft", "lora", "--no-freeze-embeddings"), 2, "--peft lora keeps the word embeddings frozen"),
-    (("--task", "xnli", "--peft", "lora", "--lora-targets", "quary"), 2, "unknown module 'quary' (did you mean 'query'"),
+    (("--task", "xnli", "--peft", "lora", "--lora-targets", "quary"), 2,
+     "unknown module 'quary' (did you mean 'query'"),
     (("--task", "xnli", "--peft", "lora", "--lora-targets", "word_embeddings"), 2, "names the word embeddings"),
 ])
 def test_bad_usage_is_one_line_with_exit_2(cli, tiny_xlmr, data, tmp_path, args, code, message):
@@ -226,7 +227,8 @@ def test_lora_target_saves_the_merged_encoder_and_the_peft_adapter(cli, tiny_xlm
     assert stage["peft"]["target_modules"] == list(dict.fromkeys(family["attention"] + family["feed_forward"]))
     assert stage["config"]["lora_targets"] == stage["peft"]["target_modules"]  # in the config key, too
     assert stage["config"]["sources"]["lora_targets"] == "family:xlm-roberta"
-    assert stage["config"]["freeze_embeddings"] is True and stage["config"]["sources"]["freeze_embeddings"] == "peft:lora"
+    assert stage["config"]["freeze_embeddings"] is True
+    assert stage["config"]["sources"]["freeze_embeddings"] == "peft:lora"
     parent_ref = {"path": str(tiny_xlmr), "manifest_sha256": checkpoint.load(tiny_xlmr).manifest_sha256(),
                   "encoder_weights_sha256": checkpoint.load(tiny_xlmr).encoder["weights_sha256"]}
     assert stage["peft"]["applies_to"] == manifest["adapters"]["target"]["applies_to"] == parent_ref
@@ -244,7 +246,8 @@ def test_lora_target_saves_the_merged_encoder_and_the_peft_adapter(cli, tiny_xlm
     from stilt_cli.core.encoders.load import model_from_dir, tokenizer_from_dir
 
     tokenizer = tokenizer_from_dir(out / "encoder")
-    adapted = PeftModel.from_pretrained(model_from_dir(tiny_xlmr / "encoder", "AutoModel"), str(out / "adapters" / "target"))
+    adapted = PeftModel.from_pretrained(model_from_dir(tiny_xlmr / "encoder", "AutoModel"),
+                                        str(out / "adapters" / "target"))
     merged = transformers().AutoModel.from_pretrained(str(out / "encoder"), add_pooling_layer=False)
     assert (_hidden_states(adapted, tokenizer) - _hidden_states(merged, tokenizer)).abs().max() <= 1e-5
     # --if-exists skip keys on the PEFT settings
@@ -252,7 +255,8 @@ def test_lora_target_saves_the_merged_encoder_and_the_peft_adapter(cli, tiny_xlm
     changed_rank = cli(*args[:-1], "8", "--if-exists", "skip")
     assert changed_rank.exit_code == 2 and "different config" in changed_rank.stderr
     full = tmp_path / "full"  # a full fine-tuning's config carries no PEFT settings (its config key is unchanged)
-    assert cli("target", tiny_xlmr, "--task", "xnli", "--data", str(data["nli"]), "-o", full, "--max-steps", "1").exit_code == 0
+    assert cli("target", tiny_xlmr, "--task", "xnli", "--data", str(data["nli"]),
+               "-o", full, "--max-steps", "1").exit_code == 0
     assert not {"peft", "lora_r", "lora_targets"} & set(_manifest(full)["lineage"][-1]["config"])
     assert "adapters" not in _manifest(full) and "peft" not in _manifest(full)["lineage"][-1]
 
@@ -289,7 +293,9 @@ def test_lora_without_known_modules_is_a_usage_error(cli, tiny_xlmr, data, tmp_p
     manifest = _manifest(parent)
     manifest["encoder"]["model_type"] = "new-architecture"
     (parent / "stilt.json").write_text(json.dumps(manifest))
-    result = cli("target", parent, "--task", "xnli", "--data", str(data["nli"]), "-o", tmp_path / "out", "--peft", "lora")
+    result = cli("target", parent, "--task", "xnli", "--data", str(data["nli"]), "-o",
+                 tmp_path / "out", "--peft", "lora")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.stderr
-    assert "no projection modules of model type 'new-architecture'" in result.stderr and "--lora-targets" in result.stderr
+    assert "no projection modules of model type 'new-architecture'" in result.stderr
+    assert "--lora-targets" in result.stderr
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()

@@ -18,7 +18,8 @@ from stilt_cli.core.evaluation.summary import SummaryConfig, build, stratified_c
 
 # (run, seed) -> task -> lang -> metric -> value
 XNLI = {("base", 1): {"en": 0.80, "de": 0.70, "fr": 0.72}, ("base", 2): {"en": 0.82, "de": 0.69, "fr": 0.74},
-        ("mnli", 1): {"en": 0.84, "de": 0.75, "fr": 0.73, "sw": 0.60}, ("mnli", 2): {"en": 0.85, "de": 0.74, "fr": 0.78, "sw": 0.62}}
+        ("mnli", 1): {"en": 0.84, "de": 0.75, "fr": 0.73, "sw": 0.60},
+        ("mnli", 2): {"en": 0.85, "de": 0.74, "fr": 0.78, "sw": 0.62}}
 MLQA = {("base", 1): {"en": (0.60, 0.70), "de": (0.40, 0.55)}, ("base", 2): {"en": (0.62, 0.74), "de": (0.42, 0.57)},
         ("mnli", 1): {"en": (0.61, 0.75), "de": (0.45, 0.60)}, ("mnli", 2): {"en": (0.65, 0.77), "de": (0.47, 0.61)}}
 TATOEBA = {("base", 1): {"de": 0.50, "fr": 0.40}, ("base", 2): {"de": 0.52, "fr": 0.44},
@@ -101,7 +102,8 @@ def test_runs_seeds_means_sds_and_deltas(cli, results):
 def test_stratified_ci_for_categories_matches_direct_computation(cli, results):
     rows = _summary_records(cli, results, "--allow-partial")
     qa_delta = rows[("mnli", "category", "qa", "all")]
-    diffs = [fmean(_qa("mnli", s, lang) for s in (1, 2)) - fmean(_qa("base", s, lang) for s in (1, 2)) for lang in ("en", "de")]
+    diffs = [fmean(_qa("mnli", s, lang) for s in (1, 2)) - fmean(_qa("base", s, lang) for s in (1, 2))
+             for lang in ("en", "de")]
     assert qa_delta["delta"] == pytest.approx(fmean(diffs)) and qa_delta["partial"] is True
     overall = rows[("mnli", "overall", "xtreme", "all")]
     by_task = {
@@ -148,7 +150,8 @@ def test_markdown_and_csv_shapes(cli, results):
     assert list(rows[0])[:8] == ["level", "name", "lang", "metric", "langs", "base", "base_sd", "base_seeds"]
     assert "delta_mnli_ci_low" in rows[0]
     xnli = next(r for r in rows if r["level"] == "task" and r["name"] == "xnli")
-    assert float(xnli["base"]) == pytest.approx(100 * fmean(fmean(XNLI[("base", s)].values()) for s in (1, 2)), abs=1e-4)
+    assert float(xnli["base"]) == pytest.approx(100 * fmean(fmean(XNLI[("base", s)].values()) for s in (1, 2)),
+                                                abs=1e-4)
     assert {r["level"] for r in rows} == {"task", "category", "overall", "language"}
 
 
@@ -203,7 +206,8 @@ def test_bad_inputs(cli, tmp_path):
         records.make("retrieval", "tatoeba", "de", "accuracy", 0.5, split="test", params={"layer": 8}),
         records.make("retrieval", "tatoeba", "de", "accuracy", 0.6, split="test", params={"layer": 14})])
     result = cli("summary", sweep)
-    assert result.exit_code == 1 and "several tatoeba de accuracy variants" in result.stderr and "--param" in result.stderr
+    assert result.exit_code == 1
+    assert "several tatoeba de accuracy variants" in result.stderr and "--param" in result.stderr
     ok = cli("summary", sweep, "--param", "layer=14", "--format", "jsonl")
     assert ok.exit_code == 0
     lang_row = next(orjson.loads(x) for x in ok.stdout.splitlines() if b'"language"' in x.encode())

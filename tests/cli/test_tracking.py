@@ -149,7 +149,8 @@ def test_every_checkpoint_encoder_has_a_valid_model_card_and_still_loads(run, ti
     assert {"stilt", "stilt-target", "xnli"} <= set(card.data.tags)
     assert "**pretrain-load** `tiny:xlmr`" in card.text and "**target** on `xnli`: 6 steps" in card.text
     assert "`lr`=0.001 (cli)" in card.text and "examples sha256" in card.text
-    assert ModelCard.load(tiny_xlmr / "encoder" / "README.md").data.tags == ["stilt", "x-stilts", "cross-lingual-transfer"]
+    assert ModelCard.load(tiny_xlmr / "encoder" / "README.md").data.tags == [
+        "stilt", "x-stilts", "cross-lingual-transfer"]
     transformers().AutoModel.from_pretrained(str(run["out"] / "encoder"))  # the card does not disturb loading
 
 

@@ -47,7 +47,8 @@ def test_paper_grid_full_wiring_dry_run(tmp_path):
         return " ".join(line.removeprefix("srun --gres=gpu:1 ").split())
 
     assert sorted(map(words, commands.splitlines())) == sorted(map(words, training))
-    targets = _make(ROOT / "examples/paper", "-s", "--no-print-directory", f"OUT={tmp_path}", "commands", "STAGE=target")
+    targets = _make(ROOT / "examples/paper", "-s", "--no-print-directory", f"OUT={tmp_path}",
+                    "commands", "STAGE=target")
     assert len(targets.stdout.splitlines()) == (runs * 6 + 3) * seeds
     two = _make(ROOT / "examples/paper", "-n", f"OUT={tmp_path}", "SEEDS=2")
     assert sum(" intermediate " in line for line in two.stdout.splitlines()) == (9 + 2) * 2

@@ -33,7 +33,8 @@ def _class_available(case: str) -> str | None:
     import transformers
 
     kind = fm.SOURCES[case][0]
-    needed = {"mdeberta": "DebertaV2ForMaskedLM", "rembert": "RemBertForMaskedLM", "modernbert": "ModernBertForMaskedLM",
+    needed = {"mdeberta": "DebertaV2ForMaskedLM", "rembert": "RemBertForMaskedLM",
+              "modernbert": "ModernBertForMaskedLM",
               "umt5": "UMT5EncoderModel", "xlmr-xl": "XLMRobertaXLForMaskedLM", "eurobert": "EuroBertForMaskedLM",
               **fm.SEQ2SEQ}.get(kind)
     if needed and not hasattr(transformers, needed):
@@ -62,7 +63,8 @@ def data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory):
     root = tmp_path_factory.mktemp("family-sources")
-    return lambda case: fm.save_source(case, root) if not (root / fm.SOURCES[case][1]).is_dir() else root / fm.SOURCES[case][1]
+    return lambda case: (fm.save_source(case, root) if not (root / fm.SOURCES[case][1]).is_dir()
+                         else root / fm.SOURCES[case][1])
 
 
 def _manifest(path):

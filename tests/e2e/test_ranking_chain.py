@@ -65,7 +65,8 @@ def test_evaluate_ranks_and_exports_what_score_reads_back(cli, trained):
     for lang in ("de", "en", "es"):
         gold = {r["id"]: r["gold"] for r in xquadr.read(trained["data"], [lang]) if r["side"] == "query"}
         write(out / "gold" / "lareqa" / f"test-{lang}.json", json.dumps(gold))
-    scored = ok_rows(cli("score", "--predictions", out / "xtreme", "--labels", out / "gold", "--xtreme-version", "xtreme-r"))
+    scored = ok_rows(cli("score", "--predictions", out / "xtreme", "--labels", out / "gold",
+                         "--xtreme-version", "xtreme-r"))
     assert [r["value"] for r in scored] == pytest.approx([r["value"] for r in rows])
     (out / "lareqa.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
 

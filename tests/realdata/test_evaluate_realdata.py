@@ -66,7 +66,8 @@ def test_every_language_present_then_summary(shared_data, tiny_xlmr, tmp_path):
             expected = _present(shared_data / folder, split)
         assert langs == expected and len(expected) >= 2, (task, langs, expected)
         assert all(r["n"] == PER_LANGUAGE and 0.0 <= r["value"] <= 1.0 for r in rows)
-        metrics = {"xquad": {"f1", "exact_match"}, "mlqa": {"f1", "exact_match"}, "udpos": {"f1", "precision", "recall"},
+        metrics = {"xquad": {"f1", "exact_match"}, "mlqa": {"f1", "exact_match"},
+                   "udpos": {"f1", "precision", "recall"},
                    "panx": {"f1", "precision", "recall"}}.get(task, {"accuracy"})
         assert {r["metric"] for r in rows} == metrics
         assert all(r["params"]["head"] == ("squad_v1" if task in ("xquad", "mlqa") else task) for r in rows)

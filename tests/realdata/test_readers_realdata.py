@@ -201,7 +201,8 @@ def test_qa_examples(shared_data):
     de = _read(shared_data, "mlqa/MLQA_V1/dev/dev-context-de-question-de.json", "squad-json", "mlqa", "dev", "de")
     hit = next(r for r in de if r["id"].startswith("b6fc9474"))
     assert hit["answers"] == [{"text": "überwiegend antibritisch und prorussisch", "start": 1591}]
-    raw = _read(shared_data, "tydiqa/raw_format_samples/tydiqa-goldp-v1.1-dev.json", "tydiqa-json", "tydiqa", "dev", None)
+    raw = _read(shared_data, "tydiqa/raw_format_samples/tydiqa-goldp-v1.1-dev.json",
+                "tydiqa-json", "tydiqa", "dev", None)
     assert raw[0]["id"] == "arabic-2387335860751143628-1" and raw[0]["lang"] == "ar"
     assert raw[0]["answers"] == [{"text": "بطولتين", "start": 394}]
     train = _read(shared_data, "tydiqa/xtreme_format/tydiqa-goldp-v1.1-train/tydiqa.goldp.sw.train.json", "squad-json",

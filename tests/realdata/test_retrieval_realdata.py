@@ -35,7 +35,8 @@ def test_real_bucc_zh_dev(shared_data):
 
 
 def test_retrieve_and_align_on_the_real_files(cli, tiny_xlmr, shared_data):
-    rows = ok_rows(cli("retrieve", tiny_xlmr, "--task", "tatoeba", "--data-dir", shared_data / "tatoeba", "--langs", "sw"))
+    rows = ok_rows(cli("retrieve", tiny_xlmr, "--task", "tatoeba", "--data-dir",
+                       shared_data / "tatoeba", "--langs", "sw"))
     assert [(r["lang"], r["n"]) for r in rows] == [("sw", 390)] and 0.0 <= rows[0]["value"] <= 1.0
     # BUCC zh-en sample set: the 257 gold pairs as parallel sentences
     result = cli("align", tiny_xlmr, "--task", "bucc", "--data-dir", shared_data / "bucc2018", "--split", "dev",

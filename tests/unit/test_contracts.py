@@ -67,9 +67,11 @@ def test_record_roundtrip_and_identity(tmp_path):
     ("line", "message"),
     [
         (b'{"kind": "eval", "task": "xnli", "lang": "de", "metric": "accuracy"}', "missing field 'value'"),
-        (b'{"kind": "eval", "task": "xnli", "lang": "de", "metric": "accuracy", "value": "0.5"}', "field 'value' has type str"),
+        (b'{"kind": "eval", "task": "xnli", "lang": "de", "metric": "accuracy", "value": "0.5"}',
+         "field 'value' has type str"),
         (b'{"kind": "eval", "task": 3, "lang": "de", "metric": "accuracy", "value": 0.5}', "field 'task' has type int"),
-        (b'{"kind": "eval", "task": "x", "lang": "de", "metric": "a", "value": 1, "schema": "stilt.record/9"}', "record schema stilt.record/9 is newer"),
+        (b'{"kind": "eval", "task": "x", "lang": "de", "metric": "a", "value": 1, "schema": "stilt.record/9"}',
+         "record schema stilt.record/9 is newer"),
         (b'{"kind": "eval", "task": "x", "lang": "de", "metric": "a", "value": true}', "field 'value' has type bool"),
     ],
 )
@@ -80,7 +82,8 @@ def test_record_validation(tmp_path, line, message):
 
 
 def test_user_records_with_extra_fields_are_accepted(tmp_path):
-    path = _write(tmp_path, b'{"kind": "eval", "task": "xnli", "lang": "de", "metric": "accuracy", "value": 0.7, "note": "paper"}\n')
+    path = _write(tmp_path, b'{"kind": "eval", "task": "xnli", "lang": "de", "metric": "accuracy", "value": 0.7, '
+                            b'"note": "paper"}\n')
     (rec,) = records.read(path)
     assert rec["note"] == "paper" and rec["split"] is None and rec["params"] == {}
 

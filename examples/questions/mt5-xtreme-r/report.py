@@ -37,7 +37,8 @@ def morphology_tables(rows: list[dict]) -> str:
                      + (f"; R² {fit['value']:.2f}, {fit.get('n_langs', fit['n'])} languages" if fit else "") + ".\n")
         lines.append(sr.table(["term", "unit", "coefficient [95 % CI]", "adjusted p"],
                               [[r["params"]["term"], r["task"], ci(r),
-                                "–" if r.get("p_adjusted") is None else f"{r['p_adjusted']:.2g}"] for r in coefficients]))
+                                "–" if r.get("p_adjusted") is None else f"{r['p_adjusted']:.2g}"]
+                               for r in coefficients]))
     return "\n".join(lines)
 
 

@@ -205,7 +205,8 @@ def _factor_rows(config, units, factor, ref) -> list[dict[str, Any]]:
     what = ref_lang.script if factor == "script" else ref_lang.family.split(":")[0]
     definition = (f"mean gain of languages whose {factor} differs from {ref}'s ({what}) minus mean gain of those "
                   f"sharing it" + (" (within tasks)" if len(units) > 1 else ""))
-    return [_record(config, units, factor, "mean_diff", result, _points(points, factor, x), ref, "core/tasks/langs.py table",
+    return [_record(config, units, factor, "mean_diff", result, _points(points, factor, x), ref,
+                    "core/tasks/langs.py table",
                     definition=definition, groups={"same": sorted(same), "different": sorted(differ)})]
 
 
@@ -237,7 +238,8 @@ def _record(config, units, feature, metric, result: stats.Association, points, r
     }
     if feature in typology.FEATURES and typology.FEATURES[feature].library != "ud":
         # morphology is always on the integrated data, whatever --urielplus-data says
-        params["urielplus_data"] = typology.FEATURES[feature].urielplus_data(config.urielplus_data) or config.urielplus_data
+        params["urielplus_data"] = (typology.FEATURES[feature].urielplus_data(config.urielplus_data)
+                                    or config.urielplus_data)
     if definition:
         params["definition"] = definition
     if pooled:
@@ -294,7 +296,8 @@ def _plots(config: CorrelateConfig, units: list[Unit], distance: dict[str, dict[
     for feature, values in distance.items():
         series = []
         for unit in units:
-            kept = [(values[lang], gain, lang) for lang, gain in sorted(unit.gains.items()) if values.get(lang) is not None]
+            kept = [(values[lang], gain, lang) for lang, gain in sorted(unit.gains.items())
+                    if values.get(lang) is not None]
             if len(kept) >= MIN_LANGS:
                 xs, ys, names = zip(*kept)
                 series.append(plots.Series(unit.label, xs, ys, names))

@@ -12,7 +12,8 @@ from typing import Any
 
 FORMATS = ("jsonl", "table", "latex")
 STATISTICS = {"pearson": "Pearson $r$", "spearman": r"Spearman $\rho$", "slope": "slope (FE)",
-              "partial_pearson": "partial $r$", "partial_spearman": r"partial $\rho$", "mean_diff": r"$\Delta$ mean gain"}
+              "partial_pearson": "partial $r$", "partial_spearman": r"partial $\rho$",
+              "mean_diff": r"$\Delta$ mean gain"}
 
 
 def _number(value: float | None) -> str:

@@ -10,8 +10,8 @@
   in a language's evaluation text that also occur in the English (`--ref`) evaluation text of the same
   task and split, both tokenized with the evaluated checkpoint's tokenizer, on the same sample as
   fertility (the first `FERTILITY_SAMPLE` examples of each language); for retrieval pairs the English
-  text is their English side. Missing when the task has no English evaluation text. A share of types, not of running tokens: a rare shared subword counts as
-  much as a frequent one.
+  text is their English side. Missing when the task has no English evaluation text. A share of types, not of running
+  tokens: a rare shared subword counts as much as a frequent one.
 - `pretrain-size`: log10 of the language's pretraining corpus size in GiB, from a table with its
   source: by default `stilt_cli/data/cc100_sizes.tsv`, XLM-R's CC-100 (Conneau et al. 2020,
   Appendix A, Table 6; see the file's header for the transcription used and its caveats). Languages
@@ -109,7 +109,8 @@ def read_size_table(path: str | os.PathLike | None = None) -> dict[str, dict[str
         entry = sizes.setdefault(code, {"size_gib": 0.0, "tokens_millions": 0.0, "name": row.get("name", ""),
                                         "note": row.get("note", "")})
         entry["size_gib"] += gib
-        entry["tokens_millions"] = None if tokens is None or entry["tokens_millions"] is None else entry["tokens_millions"] + tokens
+        entry["tokens_millions"] = (None if tokens is None or entry["tokens_millions"] is None
+                                    else entry["tokens_millions"] + tokens)
     return sizes
 
 
@@ -120,7 +121,8 @@ def pretrain_size(codes: Iterable[str], table: str | os.PathLike | None = None) 
     for code in codes:
         entry = sizes.get(code)
         if entry is None:
-            covariate.set(code, None, f"no pretraining size for '{code}' in {Path(table).name if table else 'the CC-100 table'}")
+            covariate.set(code, None, f"no pretraining size for '{code}' in "
+                                      f"{Path(table).name if table else 'the CC-100 table'}")
         else:
             covariate.set(code, math.log10(entry["size_gib"]))
     return covariate
@@ -291,7 +293,8 @@ def _tokenizer_covariates(names: list[str], units: list[Any], checkpoint: str, d
         texts = texts_by_lang(_examples_found(sources, spec, unit.split or "test", wanted, data_files, data_dir),
                               ref=ref)
         for covariate in names:
-            measure = fertility if covariate == "fertility" else (lambda t, x, source: subword_overlap(t, x, ref, source))
+            measure = (fertility if covariate == "fertility"
+                       else (lambda t, x, source: subword_overlap(t, x, ref, source)))
             found = measure(tokenizer, texts, source=name)
             for lang in unit.gains:
                 value = values[covariate][(unit.label, lang)] = found.values.get(lang)

@@ -48,7 +48,8 @@ def rows(config: Any, units: list[Any], values: dict[str, Any], sources: dict[st
     n_langs = len(set(clusters))
     if n_langs < MIN_LANGS:
         raise DataError(f"--rank: only {n_langs} language(s) have a gain and every measure "
-                        f"({', '.join(measures)}); left out for a missing measure: {', '.join(sorted(left_out)) or '-'}",
+                        f"({', '.join(measures)}); left out for a missing measure: "
+                        f"{', '.join(sorted(left_out)) or '-'}",
                         f"ranking needs at least {MIN_LANGS}; drop the measure that is missing most")
     results = {m: stats.association(y, x[m], units=unit_ids, clusters=clusters, n_boot=config.n_boot,
                                     n_perm=config.n_perm, seed=config.seed, keep_resamples=True) for m in measures}

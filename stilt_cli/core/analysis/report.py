@@ -60,7 +60,8 @@ def render(rows: list[dict[str, Any]], config: Any, report_dir: Path | None = No
     body = []
     for feature in features:
         for task in tasks:
-            by_metric = {r["metric"]: r for r in correlations if r["params"]["feature"] == feature and r["task"] == task}
+            by_metric = {r["metric"]: r for r in correlations
+                         if r["params"]["feature"] == feature and r["task"] == task}
             if not by_metric:
                 continue
             cells = [feature, task]
@@ -71,7 +72,8 @@ def render(rows: list[dict[str, Any]], config: Any, report_dir: Path | None = No
             cells.append(str(by_metric.get("pearson", next(iter(by_metric.values())))["n_langs"]))
             body.append(cells)
     lines += _table(["feature", "task", "Pearson r [95% CI]", "p / p_adj", "Spearman ρ [95% CI]", "p / p_adj",
-                     "partial r [95% CI]", "p / p_adj", "langs"], body) if body else ["No feature had enough languages.", ""]
+                     "partial r [95% CI]", "p / p_adj", "langs"],
+                    body) if body else ["No feature had enough languages.", ""]
     factors = [r for r in correlations if r["metric"] == "mean_diff"]
     if factors:
         lines += ["## Categorical factors", "", "Mean gain of languages that differ from the reference minus those "

@@ -23,7 +23,8 @@ def plot(checkpoints: list[str], output: str | os.PathLike, smooth: int = 1) -> 
     for checkpoint, name in zip(checkpoints, names):
         rows = trainlog.read(checkpoint)
         if not rows:
-            raise DataError(f"{Path(checkpoint) / trainlog.FILE if Path(checkpoint).is_dir() else checkpoint}: empty train log")
+            raise DataError(f"{Path(checkpoint) / trainlog.FILE if Path(checkpoint).is_dir() else checkpoint}: "
+                            "empty train log")
         label = name if names.count(name) == 1 else str(checkpoint)
         steps = [r["step"] for r in rows if r.get("loss") is not None]
         values = [r["loss"] for r in rows if r.get("loss") is not None]

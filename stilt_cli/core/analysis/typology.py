@@ -34,7 +34,7 @@ URIEL+ settings are its defaults: union aggregation over sources, angular distan
 Every computed distance is cached on disk (`$STILT_CACHE/typology/`, default
 `~/.cache/stilt/typology/`, one JSON file per feature, reference, source version and data mode,
 written atomically), so the libraries are loaded only for languages not seen before.
-"""
+"""  # noqa: E501 (Markdown table rows cannot be wrapped)
 
 from __future__ import annotations
 
@@ -184,7 +184,8 @@ def _version(package: str) -> str:
 
 
 def _cache_file(feature: Feature, ref: langs.Language, mode: str) -> Path:
-    tag = f"lang2vec-{_version('lang2vec')}" if feature.library == "lang2vec" else f"urielplus-{_version('urielplus')}-{mode}"
+    tag = (f"lang2vec-{_version('lang2vec')}" if feature.library == "lang2vec"
+           else f"urielplus-{_version('urielplus')}-{mode}")
     return cache_dir() / f"{feature.name}-{ref.iso3}-{tag}.json"
 
 

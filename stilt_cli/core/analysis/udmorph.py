@@ -20,7 +20,7 @@ annotation at all (unannotated is not the same as featureless: e.g. treebanks th
 FEATS), when no lemma occurs twice, or when there are fewer than 500 words for MATTR. Caveat:
 forms-per-lemma grows with corpus size (more text shows more of each paradigm), so compare it
 between treebanks of similar size; MATTR's fixed window is what makes it size-independent.
-"""
+"""  # noqa: E501 (Markdown table rows cannot be wrapped)
 
 from __future__ import annotations
 

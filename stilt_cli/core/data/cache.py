@@ -300,7 +300,8 @@ def _load(entry: Path, key: dict[str, Any]) -> tuple[dict[str, Any], int] | None
                 if not digest_matches(path, spec["digest"]):
                     raise ValueError(f"{spec['file']} has changed since it was written")
                 arrays[part] = column_store.load_array(path)
-            columns[name] = arrays["values"] if info["layout"] == "scalar" else column_store.Ragged(arrays["values"], arrays["offsets"])
+            columns[name] = (arrays["values"] if info["layout"] == "scalar"
+                             else column_store.Ragged(arrays["values"], arrays["offsets"]))
         for name, values in columns.items():
             if len(values) != rows:
                 raise ValueError(f"column {name} has {len(values)} rows, expected {rows}")

@@ -72,7 +72,8 @@ def validate(example: dict[str, Any], spec: TaskSpec, where: str, labels: set[st
             if name in OPTIONAL_LABEL:
                 example[name] = None
                 continue
-            raise DataError(f"{where}: missing field '{name}'", f"a {kind} example needs id, lang, {', '.join(expected)}")
+            raise DataError(f"{where}: missing field '{name}'", f"a {kind} example needs id, lang, "
+                                                                f"{', '.join(expected)}")
         value = example[name]
         if not isinstance(value, types) or isinstance(value, bool):
             raise DataError(f"{where}: field '{name}' has type {type(value).__name__}, expected {_type_names(types)}")

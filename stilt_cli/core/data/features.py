@@ -74,7 +74,8 @@ def _label_index(labels: Sequence[str]) -> dict[str, int]:
     return _LabelIndex({label: i for i, label in enumerate(labels)})
 
 
-def build_classification(examples: list[dict], tokenizer: Any, max_length: int, labels: Sequence[str]) -> dict[str, list]:
+def build_classification(examples: list[dict], tokenizer: Any,
+                         max_length: int, labels: Sequence[str]) -> dict[str, list]:
     index = _label_index(labels)
     first = [caps.text(e["text_a"], max_length) for e in examples]
     second = [caps.text(e["text_b"], max_length) for e in examples] if examples and "text_b" in examples[0] else None
@@ -87,7 +88,8 @@ def build_classification(examples: list[dict], tokenizer: Any, max_length: int, 
 
 def build_tagging(examples: list[dict], tokenizer: Any, max_length: int, labels: Sequence[str]) -> dict[str, list]:
     index = _label_index(labels)
-    encoded = tokenizer([caps.words(e["tokens"], max_length) for e in examples], is_split_into_words=True, truncation=True,
+    encoded = tokenizer([caps.words(e["tokens"], max_length) for e in examples],
+                        is_split_into_words=True, truncation=True,
                         max_length=max_length, **_encode_kwargs(tokenizer))
     out: dict[str, list] = {"input_ids": list(encoded["input_ids"]), "labels": [], "word_ids": []}
     _with_types(out, encoded)

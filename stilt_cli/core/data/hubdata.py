@@ -77,7 +77,8 @@ def download(spec: TaskSpec, repo: str, revision: str | None, config: str | None
     return Path(folder)
 
 
-def _table(spec: TaskSpec, repo: str, revision: str | None, config: str | None, hub_split: str) -> tuple[list[Row], Any]:
+def _table(spec: TaskSpec, repo: str, revision: str | None,
+           config: str | None, hub_split: str) -> tuple[list[Row], Any]:
     import pyarrow.parquet as pq
 
     from stilt_cli.core.libs import datasets

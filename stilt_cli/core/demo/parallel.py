@@ -1,8 +1,8 @@
 """`demo-parallel`: a Tatoeba-style retrieval set from Django's translation catalogs.
 
 Django ships each UI string as an English msgid plus its translation per language, so the catalogs are
-a small parallel corpus aligned by msgid. Only Django's current msgids count (some catalogs still translate retired ones). Per
-language: translated strings with placeholders
+a small parallel corpus aligned by msgid. Only Django's current msgids count (some catalogs still translate retired
+ones). Per language: translated strings with placeholders
 (`%(name)s`, `%d`, `{obj}`) stripped, strings with HTML markup or more than `MAX_WORDS` English words
 left out, multi-word strings first (they read like Tatoeba's sentences) then single words, up to
 `per_lang`. Left out, so the gold is unambiguous

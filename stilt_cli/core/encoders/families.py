@@ -232,7 +232,8 @@ def uses_token_types(config: Any) -> bool:
 
 def encoder_inputs(config: Any, batch: dict[str, Any]) -> dict[str, Any]:
     """The part of a tokenizer's batch the encoder's forward takes."""
-    names = ("input_ids", "attention_mask", "token_type_ids") if uses_token_types(config) else ("input_ids", "attention_mask")
+    names = (("input_ids", "attention_mask", "token_type_ids") if uses_token_types(config)
+             else ("input_ids", "attention_mask"))
     return {k: batch[k] for k in names if k in batch}
 
 
@@ -284,7 +285,8 @@ def summary() -> list[dict[str, Any]]:
             "family": family.name, "models": family.title, "model_types": list(family.model_types),
             "examples": list(family.examples), "encoder_class": family.encoder_class,
             "mlm_head": mlm_head_status(family), "token_types": family.token_types, "has_cls": family.has_cls,
-            "retrieval_layer": layers, "retrieval_pooling": f"{family.retrieval_pooling[0]} ({family.retrieval_pooling[1]})",
+            "retrieval_layer": layers, "retrieval_pooling": f"{family.retrieval_pooling[0]} "
+                                                            f"({family.retrieval_pooling[1]})",
             "tiny": f"tiny:{family.tiny}" if family.tiny else None,
             "verified_with_transformers": list(family.verified_with),
         })

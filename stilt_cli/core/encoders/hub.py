@@ -44,7 +44,8 @@ def resolve(source: str, revision: str | None = None) -> tuple[str, dict[str, An
         if not os.access(path, os.R_OK | os.X_OK):
             raise DataError(f"cannot read directory {source}", "check its permissions")
         if not (path / "config.json").is_file():
-            raise DataError(f"{source} is not a model directory (no config.json)", "point at a transformers model folder")
+            raise DataError(f"{source} is not a model directory (no config.json)",
+                            "point at a transformers model folder")
         return str(path), {"kind": "dir", "id": str(path.resolve()), "revision": None}, True
     if source.startswith((".", "/", "~")) or source.count("/") > 1:
         raise DataError(f"{source}: no such directory", "check the path")
@@ -166,7 +167,8 @@ def _load_model(target: str, config: Any, family: Any, common: dict[str, Any], s
             loaded = _masked_lm(transformers, target, config, family, common)
             if loaded is not None:
                 return loaded
-        cls = transformers.AutoModel if family.encoder_class == "AutoModel" else getattr(transformers, family.encoder_class, None)
+        cls = (transformers.AutoModel if family.encoder_class == "AutoModel"
+               else getattr(transformers, family.encoder_class, None))
         if cls is None:
             raise DataError(f"'{source}' is a {family.name} model, which needs transformers.{family.encoder_class}; "
                             f"transformers {transformers.__version__} lacks it", "upgrade transformers")

@@ -92,7 +92,8 @@ def from_checkpoint(checkpoint: ckpt.Checkpoint) -> Encoder:
         raise DataError(f"tokenizer in {directory} has {len(tokenizer)} tokens but the model only {rows} embeddings",
                         "tokenizer and model come from different checkpoints")
     model.eval()
-    return Encoder(model=model, tokenizer=tokenizer, facts=dict(facts), name=checkpoint.path.name, checkpoint=checkpoint)
+    return Encoder(model=model, tokenizer=tokenizer, facts=dict(facts),
+                   name=checkpoint.path.name, checkpoint=checkpoint)
 
 
 def load(source: str | Path, revision: str | None = None, trust_remote_code: bool = False) -> Encoder:
@@ -108,7 +109,8 @@ def load(source: str | Path, revision: str | None = None, trust_remote_code: boo
     model, tokenizer, facts, _mlm = hub.load_pretrained(str(source), revision, trust_remote_code)
     family = family_of(model.config, str(source))
     model.eval()
-    return Encoder(model=model, tokenizer=tokenizer, facts=encoder_facts(model, family, facts), name=path.name or str(source))
+    return Encoder(model=model, tokenizer=tokenizer, facts=encoder_facts(model, family, facts),
+                   name=path.name or str(source))
 
 
 def manifest_summary(path: Path) -> dict[str, Any]:

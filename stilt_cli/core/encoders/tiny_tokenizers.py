@@ -90,7 +90,8 @@ def wordpiece(vocab_size: int):
         if len(word) > 1 and word not in seen:
             vocab.append(word)
             seen.add(word)
-    tok = Tokenizer(models.WordPiece({w: i for i, w in enumerate(vocab)}, unk_token="[UNK]", max_input_chars_per_word=100))
+    tok = Tokenizer(models.WordPiece({w: i for i, w in enumerate(vocab)}, unk_token="[UNK]",
+                                     max_input_chars_per_word=100))
     tok.normalizer = normalizer
     tok.pre_tokenizer = splitter
     tok.decoder = decoders.WordPiece()

@@ -98,7 +98,8 @@ def aggregate(scores: Mapping[str, Mapping[str, float]], version: str = "xtreme"
         complete = [task_scores[t] for t in names if t in task_scores and task_scores[t].complete]
         if len(complete) == len(names):
             categories[category] = fmean(ts.score for ts in complete)
-        elif partial and (available := [task_scores[t] for t in names if t in task_scores and task_scores[t].score is not None]):
+        elif partial and (available := [task_scores[t] for t in names if t in task_scores
+                                        and task_scores[t].score is not None]):
             categories[category] = fmean(ts.score for ts in available)
             flags[category] = True
         else:

@@ -39,9 +39,11 @@ def card(config: CardConfig) -> int:
     results = measured_on(ckpt, found)
     if not results:
         raise DataError(f"none of the {len(found)} record(s) in {', '.join(config.results)} was measured on "
-                        f"{ckpt.path}", "give the results of `stilt evaluate` or `stilt retrieve` run on this checkpoint")
+                        f"{ckpt.path}", "give the results of `stilt evaluate` or `stilt retrieve` run on "
+                                        "this checkpoint")
     if len(results) < len(found):
-        info(f"{len(found) - len(results)} record(s) were not measured on {ckpt.path} (or are not eval/retrieval): left out")
+        info(f"{len(found) - len(results)} record(s) were not measured on {ckpt.path} (or are not "
+             "eval/retrieval): left out")
     path = config.output or ckpt.encoder_dir / modelcard.CARD
     put(modelcard.render(ckpt.manifest, results, tasks.get), path)
     if str(path) != "-":

@@ -17,8 +17,8 @@ Gold files use the same layout, except QA gold, which is SQuAD-format JSON (`{"d
 tag files may keep the token (`token<TAB>tag`: the last column is read). Ranking gold lists each query's
 correct candidates (`mock_test_data/labels/mewslix`: `{"example id": ["Q46930"]}`); rankings are scored
 as mAP@20 (Mewsli-X: one gold each, so MRR@20, as `utils_mewslix.evaluate`), a query without a
-prediction scoring 0. XTREME's evaluate.py has no LAReQA scorer; stilt scores LAReQA files the same way. Either side may instead be
-`.jsonl`: gold as canonical examples (what `stilt data export` writes), predictions as objects
+prediction scoring 0. XTREME's evaluate.py has no LAReQA scorer; stilt scores LAReQA files the same way. Either side may
+instead be `.jsonl`: gold as canonical examples (what `stilt data export` writes), predictions as objects
 `{"id": …, "prediction": …}` (`id` is needed for QA; elsewhere lines are matched by position).
 """
 
@@ -159,7 +159,8 @@ def _prediction_jsonl(path: Path, spec: TaskSpec) -> Any:
         return {str(i): [str(c) for c in p] for _, i, p in items}
     expected = {"tags": "a list of tags", "pair": "a [source id, target id] pair"}
     for number, _, p in items:
-        if (kind == "tags" and not isinstance(p, list)) or (kind == "pair" and not (isinstance(p, list) and len(p) == 2)):
+        if (kind == "tags" and not isinstance(p, list)) or (kind == "pair"
+                                                            and not (isinstance(p, list) and len(p) == 2)):
             raise DataError(f"{path}:{number}: 'prediction' must be {expected[kind]} for {spec.name}")
     if kind == "tags":
         return [[(n, str(t)) for t in p] for n, _, p in items]
@@ -243,7 +244,8 @@ def _check_labels(spec: TaskSpec, pred: list[tuple[int | None, str]], gold: list
     for number, label in pred:
         if label not in allowed:
             where = f"{pred_path}:{number}" if number else str(pred_path)
-            raise DataError(f"{where}: unknown label '{label}' for {spec.name}", f"labels: {', '.join(sorted(allowed))}")
+            raise DataError(f"{where}: unknown label '{label}' for {spec.name}",
+                            f"labels: {', '.join(sorted(allowed))}")
 
 
 def _as_indices(items: list[tuple[int | None, str]], path: Path) -> list[int]:
@@ -292,7 +294,8 @@ def score_file(spec: TaskSpec, pred_path: Path, gold_path: Path, lang: str) -> t
             return metrics.tagging.span_prf(pred_tags, gold_tags), len(gold)
         return {"accuracy": metrics.tagging.token_accuracy(pred_tags, gold_tags)}, len(gold)
     if kind == "index":
-        return {"accuracy": metrics.classification.accuracy(_as_indices(pred, pred_path), _as_indices(gold, gold_path))}, len(gold)
+        return {"accuracy": metrics.classification.accuracy(_as_indices(pred, pred_path),
+                                                            _as_indices(gold, gold_path))}, len(gold)
     _check_labels(spec, pred, gold, pred_path, gold_path)
     return {"accuracy": metrics.classification.accuracy(items_of(pred), items_of(gold))}, len(gold)
 

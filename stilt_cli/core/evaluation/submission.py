@@ -94,7 +94,8 @@ def write_predictions(root: str | os.PathLike, task: str, lang: str, predictions
     if kind == "answer":
         text = json.dumps({str(k): str(v) for k, v in dict(predictions).items()}, ensure_ascii=False, indent=1) + "\n"
     elif kind == "ranking":  # Mewsli-X's layout: {example id: [candidate ids, best first]}
-        text = json.dumps({str(k): [str(c) for c in v] for k, v in dict(predictions).items()}, ensure_ascii=False) + "\n"
+        text = json.dumps({str(k): [str(c) for c in v] for k, v in dict(predictions).items()},
+                          ensure_ascii=False) + "\n"
     elif kind == "tags":
         sentences = [list(map(str, tags)) for tags in predictions]
         if any(not tags for tags in sentences):

@@ -7,7 +7,8 @@ Records. Only kinds eval and retrieval count. Within a run, a measurement is ide
 `records.identity()` (kind, task, lang, split, metric, params) minus seed and checkpoint; params keys
 named by `--ignore-param` and in `RESULT_PARAMS` (measured outputs such as the BUCC threshold, or the
 search backend) are left out. Where one task and language has several splits, `test` is used;
-several params variants are an error (pick one with `--param KEY=VALUE`). Seeds of a measurement are averaged; sd is over seeds (n - 1).
+several params variants are an error (pick one with `--param KEY=VALUE`). Seeds of a measurement are averaged; sd is
+over seeds (n - 1).
 
 Scores follow `core/evaluation/aggregate.py` (XTREME's evaluate.py). A task's score in a run is computed over the
 languages present for all its seeds. Deltas are paired: a language counts only where both runs have
@@ -324,7 +325,8 @@ def build(config: SummaryConfig) -> Summary:
         order = list(bench.languages(task)) if task in bench.tasks else []
         present = {lang for s in stats.values() for lang in s.langs.get(task, {})}
         for lang in [lang for lang in order if lang in present] + sorted(present - set(order)):
-            row = Row("language", task, lang, "(em+f1)/2" if tasks.get(task).type == "qa" else tasks.get(task).main_metric,
+            row = Row("language", task, lang, "(em+f1)/2" if tasks.get(task).type == "qa"
+                      else tasks.get(task).main_metric,
                       {r: stats[r].langs[task][lang] for r in runs if lang in stats[r].langs.get(task, {})})
             for run in runs:
                 if run != baseline and run in row.cells and baseline in row.cells:

@@ -81,7 +81,8 @@ def _display_rows(summary: Summary, per_language: bool) -> list[dict[str, str]]:
                 delta = row.deltas.get(run)
                 item[f"Δ {run}"] = delta_text(delta)
                 if delta and row.level == "task" and any(
-                        c is not None and c.langs != delta.units for c in (row.cells.get(run), row.cells.get(summary.baseline))):
+                        c is not None and c.langs != delta.units for c in (row.cells.get(run),
+                                                                           row.cells.get(summary.baseline))):
                     item[f"Δ {run}"] += f" ({delta.units} langs)"  # paired over the languages both runs have
         out.append(item)
     return out
@@ -179,7 +180,8 @@ def as_latex(summary: Summary) -> str:
                *("--" if (d := col.deltas.get(run)) is None else latex.signed(100 * d.value) for col in columns)]
               for run in summary.runs if run != summary.baseline]
     header = [["Run", *(latex.escape(c.name) if c.level == "task" else "Avg." for c in columns)],
-              ["", *(r"{\small " + latex.escape(c.metric if c.level == "task" else bench.title) + "}" for c in columns)]]
+              ["", *(r"{\small " + latex.escape(c.metric if c.level == "task" else bench.title) + "}"
+                     for c in columns)]]
     cells = [c for col in columns for c in col.cells.values()]
     caption = f"{latex.escape(bench.title)} scores (\\%); best per column in bold"
     if any(c.sd is not None for c in cells):
@@ -190,8 +192,9 @@ def as_latex(summary: Summary) -> str:
         caption += r"; $^{*}$ computed on a subset of the benchmark's languages or tasks"
     table = latex.Table("l" + "r" * len(columns), header, [runs] + ([deltas] if deltas else []),
                         caption=caption + ".", label="tab:stilt-summary",
-                        notes=[f"stilt summary, benchmark {summary.version}; " + ("Avg. is the benchmark's overall score" if overall
-                                     else "no benchmark overall score for these tasks")])
+                        notes=[f"stilt summary, benchmark {summary.version}; "
+                               + ("Avg. is the benchmark's overall score" if overall
+                                  else "no benchmark overall score for these tasks")])
     return latex.render(table) + "".join("\n" + t for t in _latex_languages(summary))
 
 
@@ -209,12 +212,15 @@ def _latex_languages(summary: Summary) -> list[str]:
         shown = [[None if (c := row.cells.get(run)) is None or c.mean is None else round(100 * c.mean, 1)
                   for row in rows] for run in summary.runs]
         best = latex.best_in_columns(shown)  # per language: the best run
-        body = [[latex.escape(row.lang), *(_latex_cell(row.cells.get(run), i in best[j]) for i, run in enumerate(summary.runs)),
+        body = [[latex.escape(row.lang), *(_latex_cell(row.cells.get(run), i in best[j])
+                                           for i, run in enumerate(summary.runs)),
                  *("--" if (d := row.deltas.get(run)) is None else latex.signed(100 * d.value) for run in others)]
                 for j, row in enumerate(rows)]
-        header = [["Lang.", *(latex.escape(run) for run in summary.runs), *(r"$\Delta$ " + latex.escape(r) for r in others)]]
+        header = [["Lang.", *(latex.escape(run) for run in summary.runs),
+                   *(r"$\Delta$ " + latex.escape(r) for r in others)]]
         caption = (f"{latex.escape(task)} per language ({latex.escape(rows[0].metric)}, \\%); best run per language "
-                   "in bold" + (r"; $\Delta$: difference from \emph{" + latex.escape(summary.baseline) + "}" if others else ""))
+                   "in bold"
+                   + (r"; $\Delta$: difference from \emph{" + latex.escape(summary.baseline) + "}" if others else ""))
         out.append(latex.render(latex.Table("l" + "r" * (len(summary.runs) + len(others)), header, [body],
                                             caption=caption + ".", label=f"tab:stilt-{_label_key(task)}-languages")))
     return out
@@ -247,7 +253,8 @@ def as_records(summary: Summary) -> list[dict[str, Any]]:
                 "summary", row.name, row.lang or "all", "score", cell.mean, n=cell.langs, protocol=bench.protocol,
                 params={"run": run, "level": row.level, "benchmark": summary.version, "score": row.metric},
                 sd=cell.sd, seeds=cell.seeds, partial=cell.partial, baseline=summary.baseline,
-                delta=delta.value if delta else None, delta_ci=[delta.low, delta.high] if delta and delta.low is not None
+                delta=delta.value if delta else None,
+                delta_ci=[delta.low, delta.high] if delta and delta.low is not None
                 else None, delta_languages=delta.units if delta else None))
     return out
 

@@ -242,7 +242,8 @@ def load_model(checkpoint: Any, encoder: nn.Module, name: str, expected: HeadSpe
     """Encoder + one saved head of a checkpoint, ready for prediction."""
     state, saved = checkpoint.load_head_files(name)
     spec = HeadSpec(name=name, type=saved["type"], task=saved.get("task", name), labels=list(saved.get("labels", [])),
-                    hidden_size=int(saved.get("hidden_size", 0)), pooling=canonical_pooling(saved.get("pooling", "cls")),
+                    hidden_size=int(saved.get("hidden_size", 0)),
+                    pooling=canonical_pooling(saved.get("pooling", "cls")),
                     dropout=float(saved.get("dropout", 0.1)))
     if expected is not None:
         check_compatible(saved, expected, str(checkpoint.path))

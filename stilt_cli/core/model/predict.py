@@ -79,7 +79,8 @@ def predict(model: Any, name: str, features: Features, examples: list[dict], *, 
                 elif spec.type == "tagging":
                     _tags(features, batch_rows, logits, examples, spec.labels, out)
                 elif spec.type == "qa":
-                    _spans(features, batch_rows, logits, batch["attention_mask"].cpu(), examples, options, qa_best, qa_null)
+                    _spans(features, batch_rows, logits, batch["attention_mask"].cpu(), examples,
+                           options, qa_best, qa_null)
     finally:
         model.train(was_training)
     if spec.type == "qa":

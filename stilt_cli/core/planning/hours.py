@@ -16,8 +16,8 @@ Training FLOPs per token (PaLM's model-FLOPs count, Chowdhery et al. 2022, appen
 full fine-tuning 6·N + 12·L·h·S, LoRA 4·N + 12·L·h·S (no weight gradients of the frozen base), where N
 is the encoder's non-embedding parameters (an embedding is a lookup, not a matmul), L layers, h width,
 S the sequence length — the count `stilt_cli/bench/common.transformer_train_flops` uses for the bench's
-utilisation (padding tokens counted here, not there). GPU-hours = tokens / (tokens/s of one GPU) / 3600; with DDP over `gpus` GPUs the
-wall-clock hours are that divided by `gpus` (communication not counted), the GPU-hours stay the same.
+utilisation (padding tokens counted here, not there). GPU-hours = tokens / (tokens/s of one GPU) / 3600; with DDP over
+`gpus` GPUs the wall-clock hours are that divided by `gpus` (communication not counted), the GPU-hours stay the same.
 """
 
 from __future__ import annotations
@@ -250,7 +250,8 @@ def plan(config: PlanConfig) -> list[dict[str, Any]]:
 
     name = source_name(config.grid)
     if config.grid != "-" and not os.path.isfile(config.grid):
-        raise DataError(f"grid {config.grid} does not exist", "write one JSON object per run (see `stilt plan hours -h`)")
+        raise DataError(f"grid {config.grid} does not exist", "write one JSON object per run (see `stilt "
+                                                              "plan hours -h`)")
     if config.utilisation is not None and not 0 < config.utilisation <= 1:
         raise UsageError(f"--utilisation {config.utilisation}: must be in (0, 1]", "e.g. 0.35")
     gpu_entry(config.gpu)

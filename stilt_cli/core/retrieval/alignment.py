@@ -125,7 +125,8 @@ def load_pairs(config: AlignConfig) -> dict[str, tuple[list[str], list[str]]]:
         spec = tasks.get_of_type(config.task, "retrieval")
         from stilt_cli.core.data import sources
 
-        data_file = sources.parse_data_option(config.data, default_task=spec.name).get(spec.name) if config.data else None
+        data_file = (sources.parse_data_option(config.data, default_task=spec.name).get(spec.name)
+                     if config.data else None)
         split, groups = sets.load_groups(spec, config.split, wanted, config.data_dir, data_file)
     pairs = {}
     for lang, group in groups.items():

@@ -4,8 +4,8 @@ Storage: float16 `.npy` files, memory-mapped, keyed by the model (checkpoint man
 fingerprint), layers, pooling, max length, the autocast dtype and a fingerprint of the texts. Beside each
 `.npy` its `.json` (renamed into place last: it marks the entry complete) holds the shape and a content digest
 of the `.npy` (`hashing.content_digest`), checked before every use: a changed entry, same-size damage
-included, is recomputed with one warning. `STILT_NO_CACHE=1` or `cache=False` switches the cache off. `embed()` is what every retrieval, alignment and
-`stilt embed` call goes through.
+included, is recomputed with one warning. `STILT_NO_CACHE=1` or `cache=False` switches the cache off. `embed()` is what
+every retrieval, alignment and `stilt embed` call goes through.
 """
 
 from __future__ import annotations

@@ -44,7 +44,8 @@ def read_inputs(source: str | os.PathLike) -> tuple[list[str], list[str]]:
     if not lines:
         raise DataError(f"{name}: no sentences")
     suffix = Path(name).suffix.lower()
-    as_jsonl = suffix in (".jsonl", ".json") or (suffix not in (".txt", ".text") and lines[0][1].lstrip().startswith("{"))
+    as_jsonl = suffix in (".jsonl", ".json") or (suffix not in (".txt", ".text")
+                                                 and lines[0][1].lstrip().startswith("{"))
     ids: list[str] = []
     texts: list[str] = []
     for number, line in lines:
@@ -55,7 +56,8 @@ def read_inputs(source: str | os.PathLike) -> tuple[list[str], list[str]]:
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            raise DataError(f"{name}:{number}: invalid JSON ({exc.msg})", "each line must be one JSON object with 'text'") from None
+            raise DataError(f"{name}:{number}: invalid JSON ({exc.msg})",
+                            "each line must be one JSON object with 'text'") from None
         if not isinstance(obj, dict):
             raise DataError(f"{name}:{number}: expected a JSON object, got {type(obj).__name__}",
                             "each line must be one JSON object with 'text'")
@@ -79,7 +81,8 @@ def output_paths(output: str | os.PathLike) -> tuple[Path, Path, Path]:
 
 
 def embed_file(model: str, source: str | os.PathLike, output: str | os.PathLike, *, layer: int | str | None = None,
-               pooling: str | None = None, dtype: str = "float16", max_length: int | None = None, if_exists: str = "error",
+               pooling: str | None = None, dtype: str = "float16", max_length: int | None = None,
+               if_exists: str = "error",
                cache: bool = True, revision: str | None = None, batch_tokens: int = 16384) -> dict[str, Any]:
     """Write OUT.npy ((n, dim), or (layers, n, dim) for --layer all), OUT.ids (one id per row) and
     OUT.json (what made them). Returns the OUT.json content."""

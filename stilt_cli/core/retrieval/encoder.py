@@ -87,7 +87,8 @@ class SentenceModel:
         self.family = "sentence-transformers"
 
     def ref(self) -> dict[str, Any]:
-        return {"path": None, "name": Path(self.source).name or self.source, "source": self.facts, "manifest_sha256": None}
+        return {"path": None, "name": Path(self.source).name or self.source,
+                "source": self.facts, "manifest_sha256": None}
 
     def revision(self) -> str | None:
         return self.facts.get("revision")
@@ -129,7 +130,8 @@ def load(source: str, pooling: str | None = "mean", revision: str | None = None)
     return embedder
 
 
-def resolve_pooling(embedder: Embedder | SentenceModel, pooling: str | None, protocol_pooling: str | None = None) -> str:
+def resolve_pooling(embedder: Embedder | SentenceModel, pooling: str | None,
+                    protocol_pooling: str | None = None) -> str:
     """--pooling if given, else the protocol's (xtreme: mean), else the encoder family's default."""
     return pooling or protocol_pooling or embedder.default_pooling
 
@@ -176,7 +178,8 @@ def _load_sentence_model(source: str, revision: str | None) -> SentenceModel:
     return SentenceModel(model, source, facts)
 
 
-def resolve_layers(embedder: Embedder | SentenceModel, layer: int | str | None, default: int | None = None) -> tuple[int, ...]:
+def resolve_layers(embedder: Embedder | SentenceModel, layer: int | str | None,
+                   default: int | None = None) -> tuple[int, ...]:
     """--layer N | all | None (the protocol's or checkpoint's default) -> hidden_states indices."""
     if isinstance(embedder, SentenceModel):
         if layer is not None:

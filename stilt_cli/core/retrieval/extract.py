@@ -82,7 +82,8 @@ def compute_hidden(encoder: Any, texts: Sequence[str], spec: EmbedSpec, out: np.
     model.eval()
     tokenizer = encoder.tokenizer
     encoded = tokenizer(caps.texts(texts, spec.max_length), add_special_tokens=True, truncation=True,
-                        max_length=spec.max_length, return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+                        max_length=spec.max_length, return_attention_mask=False,
+                        return_token_type_ids=False)["input_ids"]
     lengths = np.fromiter((len(ids) for ids in encoded), dtype=np.int64, count=len(encoded))
     batches = length_batches(lengths, spec.batch_tokens, spec.max_batch)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0

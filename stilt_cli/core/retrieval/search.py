@@ -21,7 +21,8 @@ def search_backend() -> str:
     return device.search_backend(device.choose(), device.faiss_flavour())
 
 
-def search(queries: np.ndarray, base: np.ndarray, k: int = 1, backend: str | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+def search(queries: np.ndarray, base: np.ndarray, k: int = 1,
+           backend: str | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """Exact top-k by cosine: (scores (q, k), indices (q, k), backend used)."""
     backend = backend or search_backend()
     q, b = normalised(queries), normalised(base)

@@ -46,7 +46,8 @@ class TaskSpec:
     retrieval: str | None = None  # retrieval tasks: search (Tatoeba-like), mine (BUCC-like), rank (Mewsli-X, LAReQA)
     null_answers: bool = False  # QA: unanswerable questions belong to the task (SQuAD v2.0)
     qa_scorer: str = "squad_v1"  # QA: the official scorer, squad_v1 | squad_v2 | mlqa (core/model/metrics/qa.py)
-    # retrieval: "family/num_layers" -> the hidden_states index XTREME's scripts read where their rule L - 4 does not hold
+    # retrieval: "family/num_layers" -> the hidden_states index XTREME's scripts read where their rule L - 4
+    # does not hold
     xtreme_layers: dict[str, int] = field(default_factory=dict)
     folder: str | None = None  # the task's folder in XTREME's submission layout, where it is not `name`
 

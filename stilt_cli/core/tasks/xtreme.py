@@ -97,7 +97,8 @@ TASKS = [
         category="classification", train_task="mnli", head="xnli", hparams=_cls(2, lr_large=3e-5),
         hub=_hub("XNLI", "xnli", {"dev": "validation", "test": "test"}, train_from="mnli"),
         files={"train": ("pair-tsv:train-{lang}.tsv", "glue-tsv:MNLI/train.tsv", "nli-jsonl:multinli_1.0_train.jsonl"),
-               "dev": ("pair-tsv:dev-{lang}.tsv", "xnli-tsv:XNLI-1.0/xnli.dev.tsv", "xnli-jsonl:XNLI-1.0/xnli.dev.jsonl"),
+               "dev": ("pair-tsv:dev-{lang}.tsv", "xnli-tsv:XNLI-1.0/xnli.dev.tsv",
+                       "xnli-jsonl:XNLI-1.0/xnli.dev.jsonl"),
                "test": ("pair-tsv:test-{lang}.tsv", "xnli-tsv:XNLI-1.0/xnli.test.tsv",
                         "xnli-jsonl:XNLI-1.0/xnli.test.jsonl")},
         sources=("Conneau et al. 2018, XNLI", "https://github.com/facebookresearch/XNLI"),
@@ -201,7 +202,8 @@ TASKS = [
         hub=_hub("tatoeba.{laser}", "pairs", {"test": "validation"}),
         files={"test": ("tatoeba:tatoeba.{laser}-eng.{laser}", "tatoeba:tatoeba.{laser}-eng.eng")},
         sources=("Artetxe & Schwenk 2019, LASER", "https://github.com/facebookresearch/LASER/tree/main/data/tatoeba/v1"),
-        notes="Gold = the line alignment of LASER's original files (XTREME's preprocessed copy sorts the English side).",
+        notes="Gold = the line alignment of LASER's original files "
+              "(XTREME's preprocessed copy sorts the English side).",
     ),
     TaskSpec(
         name="xcopa", title="XCOPA: cross-lingual choice of plausible alternatives", type="multiple-choice",

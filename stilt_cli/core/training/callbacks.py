@@ -144,7 +144,8 @@ def snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """A CPU copy of what training can change: the trainable parameters and the buffers. Frozen weights
     (the whole base encoder under LoRA, the word embeddings with --freeze-embeddings) are not copied:
     they equal the model's own, so keep-best costs the adapters' size, not the encoder's."""
-    keep = {name for name, p in model.named_parameters() if p.requires_grad} | {name for name, _ in model.named_buffers()}
+    keep = ({name for name, p in model.named_parameters() if p.requires_grad}
+            | {name for name, _ in model.named_buffers()})
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items() if k in keep}
 
 

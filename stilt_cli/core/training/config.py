@@ -161,7 +161,8 @@ def option_name(key: str) -> str:
 def _check_keys(values: dict[str, Any], where: str, allowed: tuple[str, ...] | list[str]) -> None:
     for key in values:
         if key not in allowed:
-            raise UsageError(f"{where}: {did_you_mean(key, allowed, 'setting')}", f"settings: {', '.join(sorted(allowed))}")
+            raise UsageError(f"{where}: {did_you_mean(key, allowed, 'setting')}",
+                             f"settings: {', '.join(sorted(allowed))}")
 
 
 def _preset_values(spec: TaskSpec, preset: str, large: bool = False) -> dict[str, Any]:
@@ -238,7 +239,8 @@ def _peft_rule(values: dict[str, Any], sources: dict[str, str]) -> None:
     if values["peft"] == "none":
         stray = [k for k in PEFT_KEYS[1:] if sources.get(k) == "cli"]
         if stray:
-            raise UsageError(f"{option_name(stray[0])} has no effect without --peft lora", "add --peft lora, or drop it")
+            raise UsageError(f"{option_name(stray[0])} has no effect without --peft lora",
+                             "add --peft lora, or drop it")
         return
     if "freeze_embeddings" in given and values["freeze_embeddings"] is False:
         raise UsageError(f"--peft lora keeps the word embeddings frozen; setting 'freeze_embeddings' = false "
@@ -254,7 +256,8 @@ def _peft_rule(values: dict[str, Any], sources: dict[str, str]) -> None:
                              f"module-name suffixes, not {values['lora_targets']!r}")
         targets = [t.strip() for t in targets if t.strip()]
         if not targets:
-            raise UsageError("--lora-targets is empty", "give module-name suffixes (e.g. query,value) or attention,feed_forward")
+            raise UsageError("--lora-targets is empty", "give module-name suffixes (e.g. query,value) or "
+                                                        "attention,feed_forward")
     values["lora_targets"] = targets
 
 

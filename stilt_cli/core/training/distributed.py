@@ -1,8 +1,8 @@
 """DDP plumbing: the same command runs alone or under `torchrun` / `accelerate launch`.
 
 The launcher's environment (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) decides; gloo
-on CPU, NCCL on CUDA (`core/device.py` decides). Every rank computes the same batch plan; each trains on its shard of every
-micro-batch; evaluation predictions are gathered so every rank takes the same keep-best and
+on CPU, NCCL on CUDA (`core/device.py` decides). Every rank computes the same batch plan; each trains on its shard of
+every micro-batch; evaluation predictions are gathered so every rank takes the same keep-best and
 early-stopping decisions; only rank 0 writes.
 """
 
@@ -68,7 +68,8 @@ class Dist:
         import torch
         import torch.distributed as dist
 
-        return torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+        return (torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl"
+                else torch.device("cpu"))
 
 
 def from_env() -> Dist:

@@ -48,7 +48,8 @@ class Plan:
 
     def to_json(self) -> dict[str, Any]:
         record = {"method": "lora", "r": self.r, "alpha": self.alpha, "dropout": self.dropout,
-                  "target_modules": list(self.targets), "requested": list(self.requested), "model_type": self.model_type}
+                  "target_modules": list(self.targets), "requested": list(self.requested),
+                  "model_type": self.model_type}
         return {**record, "exclude_modules": list(self.exclude)} if self.exclude else record
 
 
@@ -104,7 +105,8 @@ def default_plan(model_config: Any, r: int = 8, alpha: float = 16.0, dropout: fl
 
     model_type = str(getattr(model_config, "model_type", ""))
     targets = _expand(list(DEFAULT_GROUPS), projection_modules(model_config), model_type)
-    return Plan(r=r, alpha=alpha, dropout=dropout, targets=targets, requested=list(DEFAULT_GROUPS), model_type=model_type)
+    return Plan(r=r, alpha=alpha, dropout=dropout, targets=targets,
+                requested=list(DEFAULT_GROUPS), model_type=model_type)
 
 
 def weight_shapes(parent: Any) -> dict[str, tuple[int, ...]]:

@@ -87,7 +87,8 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
         writer = _open_writer(stack, options, dist)
         if dist.broadcast(finalsave.finish_cut_short(writer, stage["config_key"], options.resume)):
             return options.output
-        tracker = None if writer is None else stack.enter_context(_tracker(options, writer, cfg, stage, plans, mlm_spec))
+        tracker = None if writer is None else stack.enter_context(_tracker(options, writer,
+                                                                           cfg, stage, plans, mlm_spec))
         # under torchrun each process takes the GPU of its local rank (core/device.py decides)
         choice = device.choose(cfg["device"], cfg["precision"], local_rank=dist.local_rank if dist.active else None)
         model, tokenizer, encoder_facts, dropout = _build_model(parent, plans, labels, cfg, mlm_spec, adapter)
@@ -281,7 +282,8 @@ def _train_tasks(plans: list[Plan], cfg: config.Resolved, train_rows: dict[str, 
         out.append(loop.TrainTask(name=plan.head, task=name, head_type=head_type, features=train_features,
                                    batch_size=cfg.task(name, "batch_size"), epochs=cfg.task(name, "epochs"), dev=dev))
     if mlm_spec is not None:
-        mlm_features = features.featurize(train_rows[tasks.MLM], tokenizer, task=tasks.MLM, head_type="mlm", split="train",
+        mlm_features = features.featurize(train_rows[tasks.MLM], tokenizer, task=tasks.MLM,
+                                          head_type="mlm", split="train",
                                           max_length=cfg.task(tasks.MLM, "max_length"), from_stdin=str(mlm_data) == "-")
         out.append(loop.TrainTask(name="mlm", task=tasks.MLM, head_type="mlm", features=mlm_features,
                                    batch_size=cfg.task(tasks.MLM, "batch_size"), epochs=cfg.task(tasks.MLM, "epochs")))

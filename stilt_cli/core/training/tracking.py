@@ -86,7 +86,8 @@ def metrics_of(row: dict[str, Any], multitask: bool) -> dict[str, float]:
         metrics[f"dev/{task}"] = value
     if "dev_mean" in row:
         metrics["dev/mean"] = row["dev_mean"]
-    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and v == v and abs(v) != float("inf")}
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and v == v
+            and abs(v) != float("inf")}
 
 
 @dataclass

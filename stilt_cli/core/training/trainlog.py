@@ -97,7 +97,8 @@ def read(path: str | os.PathLike) -> list[dict[str, Any]]:
         if not schema.startswith("stilt.train_log/"):
             raise DataError(f"{path}:{number}: not a stilt train log row (schema {schema or 'missing'})")
         if schema.split("/")[1].split(".")[0] != SCHEMA.split("/")[1]:
-            raise DataError(f"{path}:{number}: train log schema {schema} is not readable by this stilt", "upgrade stilt")
+            raise DataError(f"{path}:{number}: train log schema {schema} is not readable by this stilt",
+                            "upgrade stilt")
         if not isinstance(row.get("step"), int):
             raise DataError(f"{path}:{number}: 'step' must be an integer")
         rows.append(row)

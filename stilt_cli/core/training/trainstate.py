@@ -175,14 +175,16 @@ def load(directory: Path, *, model: torch.nn.Module, optimizer: Any, scheduler: 
     try:
         meta = json.loads((directory / "state.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise DataError(f"resumable state {directory} is unreadable ({exc})", "start over with --if-exists overwrite") from None
+        raise DataError(f"resumable state {directory} is unreadable ({exc})",
+                        "start over with --if-exists overwrite") from None
     if meta.get("schema") != SCHEMA:
         raise DataError(f"resumable state {directory} has schema {meta.get('schema')}, expected {SCHEMA}")
     if meta.get("config_key") != config_key:
         raise UsageError(f"the resumable state in {directory} was made with a different config, data or parent",
                          "resume with exactly the original options, or start over with --if-exists overwrite")
     if meta.get("world_size") != dist.world:
-        raise UsageError(f"the resumable state was written by {meta.get('world_size')} processes, this run has {dist.world}",
+        raise UsageError(f"the resumable state was written by {meta.get('world_size')} processes, this run has "
+                         f"{dist.world}",
                          "resume with the same number of processes")
     if bool(meta.get("sharded")) != parallel.is_sharded(model):
         written = "with" if meta.get("sharded") else "without"

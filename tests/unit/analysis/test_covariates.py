@@ -1,4 +1,5 @@
-"""core/analysis/covariates.py: fertility and pretraining size (`correlate --covariates`: tests/cli/test_correlate.py)."""
+"""core/analysis/covariates.py: fertility and pretraining size
+(`correlate --covariates`: tests/cli/test_correlate.py)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def test_pretrain_size_is_log10_gib_and_missing_languages_say_why():
 
 def test_custom_size_table_and_its_errors(tmp_path):
     table = tmp_path / "wiki.tsv"
-    table.write_text("# my sizes\ncode\tname\ttokens_millions\tsize_gib\tnote\nde\tGerman\t10\t2.5\t\nzho\tChinese\t\t1.0\t\n")
+    table.write_text("# my sizes\ncode\tname\ttokens_millions\tsize_gib\tnote\n"
+                     "de\tGerman\t10\t2.5\t\nzho\tChinese\t\t1.0\t\n")
     sizes = covariates.read_size_table(table)
     assert sizes["de"]["size_gib"] == 2.5 and sizes["zh"]["size_gib"] == 1.0  # 639-3 codes are normalised
     bad = tmp_path / "bad.tsv"

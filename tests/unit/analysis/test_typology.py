@@ -1,4 +1,5 @@
-"""core/analysis/typology.py: URIEL / URIEL+ distances, coverage gaps, cache (`stilt distances`: tests/cli/test_distances.py)."""
+"""core/analysis/typology.py: URIEL / URIEL+ distances, coverage gaps, cache
+(`stilt distances`: tests/cli/test_distances.py)."""
 
 from __future__ import annotations
 
@@ -99,8 +100,10 @@ def test_integrated_urielplus_data_is_looked_up_by_glottocode(monkeypatch):
     assert found[("genetic", "de")].value == 0.6996 and found[("genetic", "de")].code == "stan1295"
     assert found[("genetic", "de")].ref_code == "stan1293"
     assert found[("genetic", "zh")].value is None
-    assert found[("genetic", "zh")].missing_reason == "URIEL+: No shared genetic features between stan1293 and mand1415."
-    assert found[("genetic", "yo")].value is None and "not in the URIEL+ database" in found[("genetic", "yo")].missing_reason
+    assert found[("genetic", "zh")].missing_reason == (
+        "URIEL+: No shared genetic features between stan1293 and mand1415.")
+    assert found[("genetic", "yo")].value is None
+    assert "not in the URIEL+ database" in found[("genetic", "yo")].missing_reason
     assert ("genetic", "stan1293", "stan1295") in asked
     assert "integrated data" in found[("genetic", "de")].source
 
@@ -115,7 +118,8 @@ def test_parse_features_did_you_mean():
 def test_records_follow_the_schema():
     item = typology.distances(["de"], ["syntax"])[0]
     record = records.validate(item.record(), "test")
-    assert (record["kind"], record["task"], record["lang"], record["metric"]) == ("distance", "typology", "de", "syntax")
+    assert (record["kind"], record["task"], record["lang"], record["metric"]) == (
+        "distance", "typology", "de", "syntax")
     assert record["params"]["code"] == "deu" and "cosine" in record["params"]["definition"]
     assert record["missing_reason"] is None
 

@@ -27,10 +27,13 @@ def conllu(rows: list[list[tuple]]) -> str:
     return "\n".join(out) + "\n"
 
 
-GERMAN_1 = [[(1, "Die", "der", "DET", "Case=Nom|Number=Plur"), (2, "Hunde", "Hund", "NOUN", "Case=Nom|Gender=Masc|Number=Plur"),
+GERMAN_1 = [[(1, "Die", "der", "DET", "Case=Nom|Number=Plur"),
+             (2, "Hunde", "Hund", "NOUN", "Case=Nom|Gender=Masc|Number=Plur"),
              (3, "bellen", "bellen", "VERB", "Number=Plur|Person=3"), (4, ".", ".", "PUNCT", "_")]]
-GERMAN_2 = [[("1-2", "zum", "_", "_", "_"), (1, "zu", "zu", "ADP", "_"), (2, "dem", "der", "DET", "Case=Dat|Number=Sing"),
-             (3, "Hund", "Hund", "NOUN", "Case=Dat|Number=Sing"), (4, "bellt", "bellen", "VERB", "Number=Sing|Person=3")]]
+GERMAN_2 = [[("1-2", "zum", "_", "_", "_"), (1, "zu", "zu", "ADP", "_"),
+             (2, "dem", "der", "DET", "Case=Dat|Number=Sing"),
+             (3, "Hund", "Hund", "NOUN", "Case=Dat|Number=Sing"),
+             (4, "bellt", "bellen", "VERB", "Number=Sing|Person=3")]]
 ENGLISH = [[(1, "The", "the", "DET", "Definite=Def|PronType=Art"), (2, "dogs", "dog", "NOUN", "Number=Plur"),
             (3, "bark", "bark", "VERB", "Mood=Ind|Tense=Pres|VerbForm=Fin"), (4, ".", ".", "PUNCT", "_")],
            [(1, "The", "the", "DET", "Definite=Def|PronType=Art"), (2, "dog", "dog", "NOUN", "Number=Sing"),
@@ -74,7 +77,8 @@ def test_treebanks_are_the_files_udpos_reads(treebanks):
 
 
 def test_distance_is_the_absolute_difference_and_records_both_values(treebanks):
-    found = {(d.feature, d.lang): d for d in typology.distances(["de", "en"], list(udmorph.MEASURES), data_dir=treebanks)}
+    found = {(d.feature, d.lang): d
+             for d in typology.distances(["de", "en"], list(udmorph.MEASURES), data_dir=treebanks)}
     item = found[("ud-feats-per-word", "de")]
     assert item.value == pytest.approx(abs(DE_FEATS - EN_FEATS), abs=1e-6)
     assert item.details["lang_value"] == pytest.approx(DE_FEATS, abs=1e-6)
@@ -130,7 +134,8 @@ def test_cli_distances_ud_features(cli, treebanks):
     assert result.exit_code == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(r["metric"], round(r["value"], 6)) for r in rows] == [
-        ("ud-feats-per-word", round(abs(DE_FEATS - EN_FEATS), 6)), ("ud-forms-per-lemma", round(abs(DE_FORMS - EN_FORMS), 6))]
+        ("ud-feats-per-word", round(abs(DE_FEATS - EN_FEATS), 6)),
+        ("ud-forms-per-lemma", round(abs(DE_FORMS - EN_FORMS), 6))]
     table = cli("distances", "--langs", "de", "--features", "ud-feats-per-word", "--data-dir", treebanks,
                 "--format", "table")
     assert "1.857" in table.stdout and "value" in table.stdout  # the language's own value is a column

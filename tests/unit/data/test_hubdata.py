@@ -38,8 +38,9 @@ def test_pawsx_rows_equal_the_xtreme_tsv(tmp_path):
     tsv = tmp_path / "dev-de.tsv"
     tsv.write_text("Satz A .\tSatz B .\t1\nC\tD\t0\n", encoding="utf-8")
     local = read_file("pair-tsv", tsv, spec("pawsx"), "dev", "de")
-    hub = hubdata.to_examples(spec("pawsx"), "dev", "de", [{"sentence1": "Satz A .", "sentence2": "Satz B .", "label": "1"},
-                                                            {"sentence1": "C", "sentence2": "D", "label": "0"}])
+    hub = hubdata.to_examples(spec("pawsx"), "dev", "de",
+                              [{"sentence1": "Satz A .", "sentence2": "Satz B .", "label": "1"},
+                               {"sentence1": "C", "sentence2": "D", "label": "0"}])
     assert hub == local
 
 

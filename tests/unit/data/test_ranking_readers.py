@@ -30,7 +30,8 @@ def test_xquad_r_gold_is_the_answer_sentence_in_every_language(tmp_path):
     # every sentence of every paragraph of every language is a candidate, with its paragraph
     candidates = [r for r in rows.values() if r["side"] == "candidate"]
     assert len(candidates) == 3 * 5 and {c["lang"] for c in candidates} == {"en", "de", "es"}
-    assert rows["de_2_1"]["text"] == "Paris hat viele alte Brücken." and rows["de_2_1"]["context"].startswith("Der Mond")
+    assert rows["de_2_1"]["text"] == "Paris hat viele alte Brücken."
+    assert rows["de_2_1"]["context"].startswith("Der Mond")
     for row in rows.values():
         canonical.validate(dict(row), tasks.get("lareqa"), "test")
 
@@ -46,8 +47,10 @@ def test_xquad_r_through_the_task_spec_and_data_check(tmp_path):
 
 def test_xquad_r_skips_answers_outside_every_sentence_and_infers_missing_breaks(tmp_path, capsys):
     doc = {"data": [{"paragraphs": [{"context": "One two. Three four.", "sentence_breaks": [[0, 8]],
-                                     "qas": [{"id": "a", "question": "?", "answers": [{"answer_start": 10, "text": "T"}]},
-                                             {"id": "b", "question": "!", "answers": [{"answer_start": 1, "text": "n"}]}]}]}]}
+                                     "qas": [{"id": "a", "question": "?",
+                                              "answers": [{"answer_start": 10, "text": "T"}]},
+                                             {"id": "b", "question": "!",
+                                              "answers": [{"answer_start": 1, "text": "n"}]}]}]}]}
     write(tmp_path / "xquad-r" / "en.json", json.dumps(doc))
     rows = _by_id(xquadr.read(tmp_path))
     assert "a_en" not in rows and rows["b_en"]["gold"] == ["en_1_0"]
@@ -96,7 +99,8 @@ def test_mewsli_x_training_pairs_and_a_mention_across_sentences(tmp_path, capsys
     path = tmp_path / "mewslix" / "wikinews_mentions-test.jsonl"
     record = json.loads(path.read_text().splitlines()[0])
     # "Berlin" (characters 37-43) now straddles the two spans
-    record["context"]["sentence_spans"] = [{"start": 0, "end": 40}, {"start": 40, "end": len(record["context"]["text"])}]
+    record["context"]["sentence_spans"] = [{"start": 0, "end": 40},
+                                           {"start": 40, "end": len(record["context"]["text"])}]
     path.write_text(json.dumps(record) + "\n")
     rows = _by_id(mewsli.read(tmp_path, None, "test"))
     assert rows["m-de-1"]["text"].startswith("Berlin: Gestern war es kalt. Wir fuhren nach { Berlin }")

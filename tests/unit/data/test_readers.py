@@ -36,7 +36,8 @@ def test_xtreme_pair_tsv_with_crlf_bom_and_trailing_blank_lines(tmp_path, crlf, 
                  crlf=crlf, bom=bom)
     rows = read_file("pair-tsv", path, spec("xnli"), "dev", "de")
     assert [(r["text_a"], r["text_b"], r["label"]) for r in rows] == [
-        ("Ein Satz .", "Noch einer ."), ("b", "c")] and False or [(r["text_a"], r["text_b"], r["label"]) for r in rows] == [
+        ("Ein Satz .", "Noch einer ."), ("b", "c")] and False or [(r["text_a"], r["text_b"], r["label"])
+                                                                  for r in rows] == [
         ("Ein Satz .", "Noch einer .", "neutral"), ("b", "c", "contradiction")]
     assert rows[0] == {"task": "xnli", "split": "dev", "id": "dev-de-1", "lang": "de", "text_a": "Ein Satz .",
                        "text_b": "Noch einer .", "label": "neutral"}
@@ -88,11 +89,13 @@ def test_read_split_picks_one_language_from_the_combined_release(tmp_path):
     assert [(r["lang"], r["text_a"]) for r in rows] == [("fr", "c")]
 
 
-@pytest.mark.parametrize("header", ["sentence1\tsentence2\tgold_label", "index\tsentence1\tsentence2\tlabel1\tgold_label"])
+@pytest.mark.parametrize("header", ["sentence1\tsentence2\tgold_label",
+                                    "index\tsentence1\tsentence2\tlabel1\tgold_label"])
 def test_glue_mnli(tmp_path, header):
     cols = header.split("\t")
     values = {"index": "0", "sentence1": "P .", "sentence2": "H .", "label1": "neutral", "gold_label": "entailment"}
-    path = write(tmp_path / "MNLI/dev_matched.tsv", header + "\n" + "\t".join(values[c] for c in cols) + "\n", crlf=True)
+    path = write(tmp_path / "MNLI/dev_matched.tsv", header + "\n" + "\t".join(values[c] for c in cols) + "\n",
+                 crlf=True)
     row = read_file("glue-tsv", path, spec("mnli"), "dev", "en")[0]
     assert (row["text_a"], row["text_b"], row["label"]) == ("P .", "H .", "entailment")
 
@@ -260,7 +263,8 @@ def test_squad_json_answers_blanked_and_impossible(tmp_path):
     assert row == {"task": "xquad", "split": "test", "id": "q1", "lang": "de", "context": "Paris is in France.",
                    "question": "Wo?", "answers": [{"text": "France", "start": 12}, {"text": "Paris", "start": 0}],
                    "title": "T"}
-    blank = write(tmp_path / "blank.json", squad([{"id": "q", "question": "?", "answers": [{"answer_start": 0, "text": ""}]}]))
+    blank = write(tmp_path / "blank.json",
+                  squad([{"id": "q", "question": "?", "answers": [{"answer_start": 0, "text": ""}]}]))
     row = read_file("squad-json", blank, spec("tydiqa"), "dev", "sw")[0]
     assert row["answers"] == [] and row["unlabelled"]
     v2 = write(tmp_path / "dev-v2.0.json", squad([{"id": "q", "question": "?", "answers": [], "is_impossible": True}]))
@@ -278,8 +282,8 @@ def test_squad_json_wrong_shapes(tmp_path):
 
 
 def test_mlqa_cross_language_pair_and_tydiqa_combined_release(tmp_path):
-    write(tmp_path / "MLQA_V1/dev/dev-context-en-question-de.json", squad([{"id": "h", "question": "Wo?",
-                                                                           "answers": [{"answer_start": 0, "text": "Paris"}]}]))
+    write(tmp_path / "MLQA_V1/dev/dev-context-en-question-de.json",
+          squad([{"id": "h", "question": "Wo?", "answers": [{"answer_start": 0, "text": "Paris"}]}]))
     rows = read_split(spec("mlqa"), "dev", ["en-de"], tmp_path)
     assert rows[0]["lang"] == "en-de" and rows[0]["question"] == "Wo?"
     with fails("'en-de': task xquad has no cross-language pairs"):
@@ -309,7 +313,8 @@ def test_hellaswag_with_and_without_label(tmp_path):
     line = {"ind": 24, "ctx_a": "A man is on a roof.", "ctx_b": "he", "endings": ["a", "b", "c", "d"], "label": 3}
     path = write(tmp_path / "hellaswag_val.jsonl", json.dumps(line) + "\n" + json.dumps(dict(line, ind=25, label=None)))
     rows = read_file("hellaswag-jsonl", path, spec("hellaswag"), "dev", "en")
-    assert (rows[0]["id"], rows[0]["context"], rows[0]["question"], rows[0]["label"]) == ("24", "A man is on a roof.", "he", 3)
+    assert (rows[0]["id"], rows[0]["context"], rows[0]["question"], rows[0]["label"]) == (
+        "24", "A man is on a roof.", "he", 3)
     assert rows[1]["label"] is None and rows[1]["unlabelled"]
     with fails(r"h.jsonl:1: label 7 is out of range for 4 choices"):
         read_file("hellaswag-jsonl", write(tmp_path / "h.jsonl", json.dumps(dict(line, label=7))), spec("hellaswag"),
@@ -337,11 +342,13 @@ def test_cosmos_csv_copa_and_siqa(tmp_path):
     csv = write(tmp_path / "valid.csv", 'id,context,question,answer0,answer1,answer2,answer3,label\n'
                                         'i1,"Ctx, with comma",Why?,a,b,c,d,2\n', crlf=True)
     row = read_file("cosmos-csv", csv, spec("cosmosqa"), "dev", "en")[0]
-    assert (row["id"], row["context"], row["choices"], row["label"]) == ("i1", "Ctx, with comma", ["a", "b", "c", "d"], 2)
+    assert (row["id"], row["context"], row["choices"], row["label"]) == (
+        "i1", "Ctx, with comma", ["a", "b", "c", "d"], 2)
     copa = write(tmp_path / "val.et.jsonl", json.dumps({"premise": "P", "choice1": "a", "choice2": "b",
                                                           "question": "cause", "label": 1, "idx": 5}))
     row = read_file("copa-jsonl", copa, spec("xcopa"), "dev", "et")[0]
-    assert (row["id"], row["lang"], row["question"], row["choices"], row["label"]) == ("5", "et", "cause", ["a", "b"], 1)
+    assert (row["id"], row["lang"], row["question"], row["choices"], row["label"]) == (
+        "5", "et", "cause", ["a", "b"], 1)
     siqa = write(tmp_path / "dev.jsonl", json.dumps({"context": "C", "question": "Q?", "answerA": "x", "answerB": "y",
                                                        "answerC": "z"}) + "\n")
     write(tmp_path / "dev-labels.lst", "3\n")
@@ -394,8 +401,10 @@ def test_anli_plus_is_the_union_of_its_components(tmp_path):
     nli = json.dumps({"premise": "p", "hypothesis": "h", "label": "neutral"})
     write(tmp_path / "snli/snli_1.0_dev.jsonl", nli)
     write(tmp_path / "MNLI/dev_matched.tsv", "sentence1\tsentence2\tgold_label\na\tb\tentailment\n")
-    write(tmp_path / "anli_v1.0/R1/dev.jsonl", json.dumps({"uid": "u", "context": "c", "hypothesis": "h", "label": "c"}))
-    write(tmp_path / "anli_v1.0/R2/dev.jsonl", json.dumps({"uid": "v", "context": "c", "hypothesis": "h", "label": "e"}))
+    write(tmp_path / "anli_v1.0/R1/dev.jsonl",
+          json.dumps({"uid": "u", "context": "c", "hypothesis": "h", "label": "c"}))
+    write(tmp_path / "anli_v1.0/R2/dev.jsonl",
+          json.dumps({"uid": "v", "context": "c", "hypothesis": "h", "label": "e"}))
     rows = read_split(spec("anli_plus"), "dev", None, tmp_path)
     assert [(r["task"], r["id"], r["label"]) for r in rows] == [
         ("anli_plus", "snli-dev-en-1", "neutral"), ("anli_plus", "mnli-dev-en-1", "entailment"),
@@ -408,7 +417,8 @@ def test_canonical_jsonl_layout_of_demo_style_tasks(tmp_path):
 
     path = write(tmp_path / "x.jsonl", json.dumps({"id": "1", "text_a": "a", "label": "0"}))
     assert list(read_canonical(path, Context(spec("sst2"), "dev", "en")))[0][1]["lang"] == "en"
-    lines = list(read_text(write(tmp_path / "de.txt", "Satz eins.\n\n Satz zwei. \n"), Context(spec("mlm"), "train", "de")))
+    lines = list(read_text(write(tmp_path / "de.txt", "Satz eins.\n\n Satz zwei. \n"),
+                           Context(spec("mlm"), "train", "de")))
     assert [e["text"] for _, e in lines] == ["Satz eins.", "Satz zwei."]
 
 

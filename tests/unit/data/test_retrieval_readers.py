@@ -1,4 +1,5 @@
-"""Tatoeba and BUCC readers: both Tatoeba formats, BUCC id/gold files, every bad input (the real files: tests/realdata/test_retrieval_realdata.py)."""
+"""Tatoeba and BUCC readers: both Tatoeba formats, BUCC id/gold files, every bad input
+(the real files: tests/realdata/test_retrieval_realdata.py)."""
 
 from __future__ import annotations
 

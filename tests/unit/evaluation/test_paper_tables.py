@@ -45,7 +45,8 @@ def _summary(tmp_path: Path):
 def _correlation_rows() -> list[dict]:
     rows = []
     for task, metric, value, low, high, p, adjusted in (
-            ("xnli", "pearson", -0.49, -0.69, -0.18, 0.017, 0.034), ("xnli", "spearman", 0.02, -0.45, 0.5, 0.923, 0.923),
+            ("xnli", "pearson", -0.49, -0.69, -0.18, 0.017, 0.034),
+            ("xnli", "spearman", 0.02, -0.45, 0.5, 0.923, 0.923),
             ("my_task", "spearman", 0.61, 0.1, 0.9, 0.0004, 0.0008), ("pooled", "slope", -1.5, -2.25, -0.5, 0.01, 0.02),
             ("xnli", "mean_diff", None, None, None, None, None)):
         rows.append(records.make("correlation", task, "all", metric, value, params={"feature": "syntax", "ref": "en"},

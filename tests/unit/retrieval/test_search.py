@@ -47,7 +47,8 @@ def test_groups_check_sides_ids_and_links():
     with pytest.raises(DataError, match="no 'tgt' sentences"):
         sets.groups_from_examples(td.parallel("de", ["a"], [], []), "t", "test")
     with pytest.raises(DataError, match="no gold alignment"):
-        sets.require_gold(sets.groups_from_examples(td.parallel("de", ["a"], ["x"], []), "t", "test")["de"], "t", "test")
+        sets.require_gold(sets.groups_from_examples(td.parallel("de", ["a"], ["x"], []), "t", "test")["de"],
+                          "t", "test")
 
 
 def test_protocol_layers():

@@ -25,7 +25,8 @@ def _declared() -> dict[str, set[str]]:
                   for entry in ((patterns,) if isinstance(patterns, str) else patterns)}
         rows.add(spec.hub.get("rows"))
         scorers.add(spec.qa_scorer)
-    return {"core/data/readers/__init__.py": files, "core/data/readers/hub_rows.py": rows, "core/model/metrics/qa.py": scorers}
+    return {"core/data/readers/__init__.py": files, "core/data/readers/hub_rows.py": rows,
+            "core/model/metrics/qa.py": scorers}
 
 
 def _is_task_name(node: ast.AST) -> bool:
@@ -64,13 +65,15 @@ def test_no_module_outside_the_registry_dispatches_on_a_task_name():
         if relative.startswith(("core/tasks/", "bench/")):  # the registry itself; benchmarks name their workloads
             continue
         declared = frozenset(_declared().get(relative, ()))
-        offenders += [f"{relative}:{line}: {name!r}" for line, name in _task_literals(ast.parse(path.read_text()), declared)]
+        offenders += [f"{relative}:{line}: {name!r}"
+                      for line, name in _task_literals(ast.parse(path.read_text()), declared)]
     # the head type "mlm" and the MLM head's name are not task names, but they are spelled the same
     assert [o for o in offenders if not o.endswith("'mlm'")] == []
 
 
 def test_the_dispatch_check_finds_a_task_name_comparison():
-    old = "def shape(spec):\n    if spec.name == 'tatoeba':\n        return 'index'\n    return {'bucc': 'pair'}[spec.name]\n"
+    old = ("def shape(spec):\n    if spec.name == 'tatoeba':\n        return 'index'\n"
+           "    return {'bucc': 'pair'}[spec.name]\n")
     assert _task_literals(ast.parse(old)) == [(2, "tatoeba"), (4, "bucc")]
 
 

@@ -79,7 +79,8 @@ def task_folders(spec: TaskSpec) -> tuple[str, ...]:
     from stilt_cli.core.tasks import ALIASES
 
     names = [spec.name] + ([spec.train_task] if spec.train_task else [])
-    return tuple(dict.fromkeys(n for name in names for n in (name, *sorted(a for a, t in ALIASES.items() if t == name))))
+    return tuple(dict.fromkeys(n for name in names
+                               for n in (name, *sorted(a for a, t in ALIASES.items() if t == name))))
 
 
 def foreign_folders(spec: TaskSpec) -> frozenset[str]:
@@ -177,7 +178,8 @@ def languages_for(spec: TaskSpec, langs: list[str] | None) -> tuple[list[str], b
         if known and not all(p in known for p in split_pair(normal)):
             raise DataError(f"language '{code}' is not a language of task {spec.name}",
                             f"{spec.name} languages: {','.join(known)}")
-        if "-" in normal and not any("{qlang}" in c.pattern for c in candidates(spec, "dev") + candidates(spec, "test")):
+        if "-" in normal and not any("{qlang}" in c.pattern
+                                     for c in candidates(spec, "dev") + candidates(spec, "test")):
             raise DataError(f"'{code}': task {spec.name} has no cross-language pairs", "give single language codes")
         out.append(normal)
     return out, True
@@ -191,7 +193,8 @@ def _known_code(code: str) -> bool:
     return True
 
 
-def read_split(spec: TaskSpec, split: str, langs: list[str] | None, data_dir: str | os.PathLike) -> list[dict[str, Any]]:
+def read_split(spec: TaskSpec, split: str, langs: list[str] | None,
+               data_dir: str | os.PathLike) -> list[dict[str, Any]]:
     """Canonical examples of one split of a task, for `langs` (None = every language found), from
     original-format files under `data_dir`."""
     data_dir = Path(data_dir)

@@ -48,7 +48,8 @@ def _sentences(path: Path) -> list[tuple[str, str]]:
         ident, tab, text = line.partition("\t")
         ident = ident.strip()
         if not tab or not ident:
-            raise DataError(f"{path}:{number}: expected 'id<TAB>sentence'", "BUCC sentence files have two tab-separated columns")
+            raise DataError(f"{path}:{number}: expected 'id<TAB>sentence'",
+                            "BUCC sentence files have two tab-separated columns")
         if ident in seen:
             raise DataError(f"{path}:{number}: id '{ident}' occurs twice", "ids must be unique within a file")
         seen.add(ident)
@@ -68,9 +69,11 @@ def _gold(path: Path, src_ids: set[str], tgt_ids: set[str], src_name: str, tgt_n
             raise DataError(f"{path}:{number}: expected 'xx_id<TAB>en_id'")
         src, tgt = parts[0].strip(), parts[1].strip()
         if src not in src_ids:
-            raise DataError(f"{path}:{number}: id '{src}' is not in {src_name}", "gold and sentence files must come from the same split")
+            raise DataError(f"{path}:{number}: id '{src}' is not in {src_name}", "gold and sentence files must come "
+                                                                                 "from the same split")
         if tgt not in tgt_ids:
-            raise DataError(f"{path}:{number}: id '{tgt}' is not in {tgt_name}", "gold and sentence files must come from the same split")
+            raise DataError(f"{path}:{number}: id '{tgt}' is not in {tgt_name}", "gold and sentence files must come "
+                                                                                 "from the same split")
         pairs.append((src, tgt))
     if not pairs:
         raise DataError(f"{path} is empty", "a gold file lists at least one xx_id<TAB>en_id pair")
@@ -100,7 +103,8 @@ def read_language(data_dir: str | os.PathLike, code: str, split: str) -> list[di
 
 def available(data_dir: str | os.PathLike, split: str) -> list[str]:
     data_dir = Path(data_dir)
-    return [c for c in LANGS if _find(data_dir, c, split, c) is not None and _find(data_dir, c, split, "en") is not None]
+    return [c for c in LANGS if _find(data_dir, c, split, c) is not None
+            and _find(data_dir, c, split, "en") is not None]
 
 
 def read(data_dir: str | os.PathLike, langs: list[str] | None = None, split: str = "dev") -> list[dict[str, Any]]:

@@ -48,7 +48,8 @@ def read_hellaswag(path: Path, ctx: Context) -> Iterator[Located]:
 
 def read_csqa(path: Path, ctx: Context) -> Iterator[Located]:
     expected = ('CommonsenseQA JSONL: {"id", "question": {"stem", "choices": [{"label", "text"}]}, "answerKey"} '
-                'or the Hugging Face export {"id", "question", "choices": {"label": [...], "text": [...]}, "answerKey"}')
+                'or the Hugging Face export {"id", "question", "choices": {"label": [...], "text": [...]}, '
+                '"answerKey"}')
     for number, obj in read_jsonl(path, "CommonsenseQA"):
         where = f"{path}:{number}"
         question = field(obj, ("question",), where, expected)

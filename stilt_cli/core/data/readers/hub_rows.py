@@ -183,7 +183,8 @@ def map_pairs(rows, features, spec, split, lang):
 
 
 MAPPERS: dict[str, Callable] = {
-    "xnli": map_xnli, "pawsx": map_pawsx, "tokens:pos_tags": _tokens("pos_tags"), "tokens:ner_tags": _tokens("ner_tags"),
+    "xnli": map_xnli, "pawsx": map_pawsx, "tokens:pos_tags": _tokens("pos_tags"),
+    "tokens:ner_tags": _tokens("ner_tags"),
     "squad": map_squad, "tydiqa": map_tydiqa, "nli": map_nli, "glue": map_glue, "hellaswag": map_hellaswag,
     "csqa": map_csqa, "cosmos": map_cosmos, "siqa": map_siqa, "copa": map_copa, "pairs": map_pairs,
     "gold-only": map_gold_only,

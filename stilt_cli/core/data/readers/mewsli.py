@@ -173,7 +173,8 @@ def read(data_dir: str | os.PathLike, langs: list[str] | None = None, split: str
         else:  # ContextualMentions
             context, mentions = obj.get("context") or {}, obj.get("mentions")
             if not isinstance(mentions, list):
-                raise DataError(f"{where}: expected a context with a 'mentions' list", "expected wikinews_mentions-*.jsonl")
+                raise DataError(f"{where}: expected a context with a 'mentions' list",
+                                "expected wikinews_mentions-*.jsonl")
         if wanted is not None and _code(str(context.get("language", ""))) not in wanted:
             continue
         queries += [_query(context, mention, where, crossing, split) for mention in mentions]

@@ -15,7 +15,8 @@ from stilt_cli.core.data.readers._io import Context, Located, clean
 from stilt_cli.core.errors import DataError
 from stilt_cli.core.textio import lines
 
-EXPECTED = "sentence1<TAB>sentence2<TAB>label (2 columns for unlabelled test files), or a header id/sentence1/sentence2/label"
+EXPECTED = ("sentence1<TAB>sentence2<TAB>label (2 columns for unlabelled test files), "
+            "or a header id/sentence1/sentence2/label")
 
 
 def _header(fields: list[str]) -> dict[str, int] | None:

@@ -25,7 +25,8 @@ EXPECTED = 'SQuAD JSON: {"data": [{"title", "paragraphs": [{"context", "qas": [{
 def _questions(path: Path) -> Iterator[tuple[str, dict[str, Any], dict[str, Any], str | None]]:
     doc = load_json(path, "SQuAD-format")
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
-        found = "a JSON list" if isinstance(doc, list) else f"keys {', '.join(list(doc)[:5])}" if isinstance(doc, dict) \
+        found = "a JSON list" if isinstance(doc, list) \
+            else f"keys {', '.join(list(doc)[:5])}" if isinstance(doc, dict) \
             else type(doc).__name__
         raise DataError(f"{path}: not a SQuAD-format file ({found})", f"expected {EXPECTED}")
     for a, article in enumerate(doc["data"]):

@@ -132,7 +132,8 @@ def read_language(data_dir: str | os.PathLike, code: str, split: str = "test") -
             )
             return _sentences(code, src, tgt, split)
         labels = _read_labels(labels_path, len(src), len(tgt))
-        links = [{"lang": code, "link": [f"{code}:{s + 1}", f"en:{k}"], "split": split} for k, s in enumerate(labels, 1)]
+        links = [{"lang": code, "link": [f"{code}:{s + 1}", f"en:{k}"], "split": split}
+                 for k, s in enumerate(labels, 1)]
         return _sentences(code, src, tgt, split) + links
     raise DataError(f"no Tatoeba files for '{code}' in {data_dir}",
                     "looked for " + ", ".join(expected_files(code)))

@@ -99,7 +99,8 @@ def _paragraphs(path: Path) -> list[Paragraph]:
     grouped: dict[int, Paragraph] = {}
     for _where, paragraph, qa, _title in _questions(path):
         if id(paragraph) not in grouped:
-            given = _breaks(paragraph, f"{path}: paragraph {len(grouped) + 1}") if "sentence_breaks" in paragraph else None
+            given = (_breaks(paragraph, f"{path}: paragraph {len(grouped) + 1}")
+                     if "sentence_breaks" in paragraph else None)
             grouped[id(paragraph)] = (paragraph["context"], given, [])
         answers = qa.get("answers") or []
         start = answers[0].get("answer_start") if answers and isinstance(answers[0], dict) else None
@@ -113,7 +114,8 @@ def _rows(paragraphs: Iterable[Paragraph], lang: str) -> tuple[list[dict], list[
     queries: list[dict] = []
     skipped = 0
     for number, (context, spans, questions) in enumerate(paragraphs, 1):
-        c, q, s = paragraph_rows(lang, number, context, spans if spans is not None else infer_breaks(context), questions)
+        c, q, s = paragraph_rows(lang, number, context, spans if spans is not None
+                                 else infer_breaks(context), questions)
         candidates += c
         queries += q
         skipped += s
