@@ -105,22 +105,8 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
         final = stack.enter_context(finalsave.Guard(writer))  # from here on a signal lets the save finish
         if runtime.resumable:
             finalsave.keep_state(runtime.state_dir, model, stage["config_key"], progress, dist.world)
-        model.to("cpu")
-        encoder, peft_record = model.encoder, None
-        if adapter is not None:  # the adapter in PEFT's format, then the plain encoder with it merged
-            encoder, peft_record = lora.save(writer, encoder, options.stage, parent, adapter)
-        heads.set_encoder_dropout(encoder, dropout)  # the saved config keeps the encoder's own dropout
-        if cfg["gradient_checkpointing"]:
-            encoder.gradient_checkpointing_disable()
-        writer.save_encoder(encoder, tokenizer, encoder_facts)
-        for name, spec in model.specs.items():
-            if spec.type != "mlm":
-                writer.save_head(name, model.heads[name].state_dict(), spec.to_json())
-        if mlm_spec is not None:
-            _, mlm_config = _mlm_files(parent)
-            writer.save_head("mlm", heads.mlm_state_to_save(model.heads["mlm"]), mlm_config, subdir=checkpoint.MLM_DIR)
-        else:
-            writer.copy_mlm_head_from(parent)
+        peft_record = _write_weights(writer, model, tokenizer, encoder_facts, dropout, cfg, mlm_spec, parent,
+                                     adapter, options.stage)
         if peft_record is not None:
             stage["peft"] = peft_record
         stage.update(metrics=_metrics(progress), dropped_heads=sorted(parent.heads), resumed=options.resume,
@@ -136,6 +122,30 @@ def _run(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
     info(f"wrote checkpoint {out} (heads: {', '.join(model.specs)})")
     return out
 
+
+
+def _write_weights(writer: checkpoint.Writer, model: Any, tokenizer: Any, encoder_facts: dict[str, Any],
+                   dropout: float, cfg: config.Resolved, mlm_spec: TaskSpec | None, parent: checkpoint.Checkpoint,
+                   adapter: lora.Plan | None, stage_name: str) -> dict[str, Any] | None:
+    """The trained encoder (LoRA merged, its adapter beside it), the task heads and the MLM head into OUT.partial/;
+    -> the PEFT record of the lineage, or None."""
+    model.to("cpu")
+    encoder, peft_record = model.encoder, None
+    if adapter is not None:  # the adapter in PEFT's format, then the plain encoder with it merged
+        encoder, peft_record = lora.save(writer, encoder, stage_name, parent, adapter)
+    heads.set_encoder_dropout(encoder, dropout)  # the saved config keeps the encoder's own dropout
+    if cfg["gradient_checkpointing"]:
+        encoder.gradient_checkpointing_disable()
+    writer.save_encoder(encoder, tokenizer, encoder_facts)
+    for name, spec in model.specs.items():
+        if spec.type != "mlm":
+            writer.save_head(name, model.heads[name].state_dict(), spec.to_json())
+    if mlm_spec is not None:
+        _, mlm_config = _mlm_files(parent)
+        writer.save_head("mlm", heads.mlm_state_to_save(model.heads["mlm"]), mlm_config, subdir=checkpoint.MLM_DIR)
+    else:
+        writer.copy_mlm_head_from(parent)
+    return peft_record
 
 def _settings(options: StageOptions, plans: list[Plan], parent: checkpoint.Checkpoint
               ) -> tuple[config.Resolved, TaskSpec | None, lora.Plan | None]:
