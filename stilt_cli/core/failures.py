@@ -63,7 +63,8 @@ def record(out: str | os.PathLike | None, line: str, exit_code: int, stage: str 
     from stilt_cli.core.records import now
 
     partial = atomic.partial_dir(Path(out))
-    kept = (partial / "state").is_dir()
+    # kept: a resumable state, or a finished checkpoint whose final rename failed (--resume completes it)
+    kept = (partial / "state").is_dir() or (partial / "stilt.json").is_file()
     payload = {"schema": SCHEMA, "error": line, "exit_code": exit_code, "time": now(),
                **(_state(partial) if kept else {"step": None, "total_steps": None}),
                "stage": stage, "command": _command()}
