@@ -88,6 +88,21 @@ def test_fsdp_matches_one_process(tiny_ckpts, data, fsdp_run, tmp_path, peft):
     assert len((two / "train_log.jsonl").read_text().splitlines()) == 8  # one line per step, from rank 0
 
 
+@pytest.mark.parametrize("kind", ["eurobert", "xlmr-xl"])
+def test_the_newer_families_shard_too(tiny_ckpts, data, tmp_path, kind):
+    """EuroBERT (Llama-style layers) and XLM-R XL (pre-layer-norm) through --parallel fsdp: the same
+    consolidated weights as one process."""
+    args = _args(tiny_ckpts[kind], data)
+    single = _run([sys.executable, "-m", "stilt_cli", *args, "-o", str(tmp_path / "one")])
+    sharded = _run([*TORCHRUN, "-m", "stilt_cli", *args, "--parallel", "fsdp", "-o", str(tmp_path / "two")])
+    assert single.returncode == 0 and sharded.returncode == 0, single.stderr + sharded.stderr
+    one_weights, two_weights = _weights(tmp_path / "one"), _weights(tmp_path / "two")
+    for part, tensors in one_weights.items():
+        assert tensors.keys() == two_weights[part].keys()
+        worst = max((value - two_weights[part][key]).abs().max().item() for key, value in tensors.items())
+        assert worst <= 1e-5, (part, worst)
+
+
 def _values_per_rank(folder: Path) -> dict[tuple[str, int], int]:
     """(model | optimizer | best, rank) -> how many values that rank wrote: its local shard, from the
     checkpoint's own metadata (each tensor chunk and the file of the rank that wrote it)."""
@@ -153,6 +168,43 @@ def test_sigkill_then_resume_is_bit_identical(tiny_ckpts, data, fsdp_run, tmp_pa
     resumed = _run([*TORCHRUN, "-m", "stilt_cli", *resume])
     assert resumed.returncode == 0, resumed.stderr
     assert "resumed from step 5 of 8" in resumed.stderr
+    uninterrupted, again = _weights(fsdp_run), _weights(out)
+    for part, tensors in uninterrupted.items():
+        for key, value in tensors.items():
+            assert value.equal(again[part][key]), (part, key)
+
+
+def _kill_when(command: list[str], log: Path, marker: str, env: dict[str, str]) -> None:
+    """Start the torchrun group, wait for `marker` on its stderr, SIGKILL the launcher and every worker."""
+    with log.open("w") as sink:
+        launcher = subprocess.Popen(command, env={**ENV, **env}, stdout=sink, stderr=sink)
+        deadline = time.monotonic() + 300
+        while marker not in log.read_text() and time.monotonic() < deadline:
+            assert launcher.poll() is None, log.read_text()
+            time.sleep(0.2)
+        workers = _children(launcher.pid)
+        for pid in [launcher.pid, *workers]:
+            os.kill(pid, signal.SIGKILL)
+        launcher.wait()
+    for pid in workers:
+        while Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z":
+            time.sleep(0.1)
+
+
+@pytest.mark.parametrize("phase", ["state", "manifest"])
+def test_sigkill_in_the_final_save_then_resume(tiny_ckpts, data, fsdp_run, tmp_path, phase):
+    """Killed after the consolidated weights became the final state (rank 0 wrote it whole), or after the
+    manifest: OUT.partial/ is resumable, and --resume under the same torchrun only saves (or only renames),
+    ending with the uninterrupted run's weights."""
+    out = tmp_path / "killed"
+    args = [*_args(tiny_ckpts["xlmr"], data, "--parallel", "fsdp"), "-o", str(out)]
+    _kill_when([*TORCHRUN, "-m", "stilt_cli", *args], tmp_path / "killed.log", f"paused in the final save at {phase}",
+               {"STILT_PAUSE_IN_SAVE": phase})
+    assert not out.exists() and Path(str(out) + ".partial").is_dir()
+    resumed = _run([*TORCHRUN, "-m", "stilt_cli", *args, "--resume"])
+    assert resumed.returncode == 0, resumed.stderr
+    said = "resumed after training (step 8)" if phase == "state" else "finished the save an interruption had cut short"
+    assert said in resumed.stderr, resumed.stderr
     uninterrupted, again = _weights(fsdp_run), _weights(out)
     for part, tensors in uninterrupted.items():
         for key, value in tensors.items():

@@ -64,10 +64,33 @@ def keep_state(directory: Path, model: Any, config_key: str, progress: Any, worl
 
 def resumed(model: Any, runtime: Any) -> Any:
     """With --resume over a final state: its weights loaded into `model` and the training progress
-    (loop.Progress) returned, so the stage goes straight to the save; else None (train as usual)."""
-    from safetensors.torch import load_model
+    (loop.Progress) returned, so the stage goes straight to the save; else None (train as usual).
 
+    Under torchrun rank 0 decides and every rank follows (a broadcast): rank 0 alone writes the checkpoint, and
+    it removes the state once written, so a slower rank that looked for itself could find none and train."""
     from stilt_cli.core.training import loop
+
+    dist = runtime.dist
+    outcome = _final_state(model, runtime) if dist.is_main else None
+    outcome = dist.broadcast(outcome)
+    if outcome is None:
+        return None
+    if "error" in outcome:
+        kind, message, hint = outcome["error"]
+        from stilt_cli.core.errors import DataError
+
+        raise {"usage": UsageError, "data": DataError}[kind](message, hint)
+    progress = loop.Progress(**outcome["progress"])
+    if runtime.tracker is not None:
+        runtime.tracker.start(progress.step)
+    info(f"resumed after training (step {progress.step}): saving the checkpoint")
+    return progress
+
+
+def _final_state(model: Any, runtime: Any) -> dict[str, Any] | None:
+    """On rank 0 (or alone): None (no final state: train), {"progress"} with the weights loaded into `model`,
+    or {"error": (kind, message, hint)}."""
+    from safetensors.torch import load_model
 
     if not (runtime.resume and trainstate.exists(runtime.state_dir)):
         return None
@@ -78,20 +101,15 @@ def resumed(model: Any, runtime: Any) -> Any:
     if not meta.get("final"):
         return None
     if meta.get("config_key") != runtime.config_key:
-        raise UsageError(f"the resumable state in {runtime.state_dir} was made with a different config, data or "
-                         "parent", "resume with exactly the original options, or start over with --if-exists overwrite")
+        return {"error": ("usage", f"the resumable state in {runtime.state_dir} was made with a different config, "
+                          "data or parent", "resume with exactly the original options, or start over with "
+                          "--if-exists overwrite")}
     try:
         load_model(model, str(runtime.state_dir / "model.safetensors"), strict=True)
     except Exception as exc:
-        from stilt_cli.core.errors import DataError
-
-        raise DataError(f"resumable state {runtime.state_dir} has unreadable weights ({str(exc).splitlines()[0]})",
-                        "start over with --if-exists overwrite") from None
-    progress = loop.Progress(**meta["progress"])
-    if runtime.tracker is not None:
-        runtime.tracker.start(progress.step)
-    info(f"resumed after training (step {progress.step}): saving the checkpoint")
-    return progress
+        return {"error": ("data", f"resumable state {runtime.state_dir} has unreadable weights "
+                          f"({str(exc).splitlines()[0]})", "start over with --if-exists overwrite")}
+    return {"progress": dict(meta["progress"])}
 
 
 def finish_cut_short(writer: Any, config_key: str, resume: bool) -> bool:

@@ -62,7 +62,11 @@ def run(options: StageOptions) -> Path | None:
 
         set_quiet(True)  # one voice: the other processes' logs would repeat rank 0's
     try:
-        return _run(options, plans, parent, dist)
+        result = _run(options, plans, parent, dist)
+        # every process leaves together: a rank that tore its process group down while rank 0 still wrote the
+        # checkpoint was seen to abort ("terminate called without an active exception", exit -6)
+        dist.barrier()
+        return result
     finally:
         distributed.shutdown(dist)
 
