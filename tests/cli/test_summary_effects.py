@@ -104,3 +104,29 @@ def test_two_level_bootstrap_resamples_languages_then_seeds():
     assert strat.value == pytest.approx(0.5) and strat.ci_low == strat.ci_high == pytest.approx(0.5)
     with pytest.raises(ValueError):
         two_level([[[float("nan")]]])
+
+
+def test_a_qa_task_is_scored_in_f1_and_exact_match_beside_its_headline(cli, tmp_path):
+    """Question 5's "F1 where defined": an arm's QA task score comes as (em+f1)/2 and as F1 and EM on their own."""
+    value = {("f1", "de"): 0.70, ("f1", "es"): 0.66, ("exact_match", "de"): 0.52, ("exact_match", "es"): 0.48}
+    for arm in ("base", "stilts"):
+        for seed in (1, 2):
+            folder = tmp_path / f"{arm}-s{seed}"
+            folder.mkdir()
+            ckpt = {"path": str(folder / "squad"), "name": "squad", "manifest_sha256": "x"}
+            rows = [records.make("eval", "xquad", lang, metric, v + 0.01 * seed + (0.05 if arm == "stilts" else 0),
+                                 split="test", seed=seed, checkpoint=ckpt) for (metric, lang), v in value.items()]
+            (folder / "results.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    result = cli("summary", f"base={tmp_path}/base-s*/results.jsonl", f"stilts={tmp_path}/stilts-s*/results.jsonl",
+                 "--effect", "base:stilts", "--xtreme-version", "xtreme-r", "--resamples", "200", "--format", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    scores = {(r["params"]["arm"], r["metric"]): r for line in result.stdout.splitlines()
+              if (r := orjson.loads(line))["kind"] == "summary" and r["params"]["level"] == "task"}
+    f1 = np.mean([[value[("f1", lang)] + 0.01 * s for s in (1, 2)] for lang in ("de", "es")])
+    em = np.mean([[value[("exact_match", lang)] + 0.01 * s for s in (1, 2)] for lang in ("de", "es")])
+    assert scores[("base", "f1")]["value"] == pytest.approx(f1)
+    assert scores[("base", "exact_match")]["value"] == pytest.approx(em)
+    assert scores[("base", "(em+f1)/2")]["value"] == pytest.approx((f1 + em) / 2)
+    assert scores[("stilts", "f1")]["value"] == pytest.approx(f1 + 0.05)
+    stilts = scores[("stilts", "f1")]
+    assert stilts["ci_low"] <= stilts["value"] <= stilts["ci_high"]

@@ -12,7 +12,8 @@ one value with every seed of the other arm.
   language effects; CI: languages resampled, then seeds within each drawn language.
 - overall effect: the mean over tasks of the task effects (XTREME's overall is the mean of task scores);
   CI: languages resampled within each task, then seeds.
-Arm scores (level task and overall) are the same means of an arm's own scores, with the same bootstrap.
+Arm scores (level task and overall) are the same means of an arm's own scores, with the same bootstrap; a QA
+task's arm score is given in F1 and exact match too (the headline is their mean).
 The bootstrap is `core/analysis/stats.two_level` (percentile, seeded). Never a bare mean: every value
 carries ci_low / ci_high (null only where one language has one seed).
 """
@@ -64,6 +65,11 @@ def _seedless(per_seed: dict[Any, float], values: np.ndarray, other: int) -> np.
 def _metric(task: str) -> str:
     spec = tasks.get(task)
     return "(em+f1)/2" if spec.type == "qa" else spec.main_metric
+
+
+def _parts(task: str) -> tuple[str, ...]:
+    """The metrics a task's headline combines, reported beside it: QA's F1 and exact match."""
+    return ("f1", "exact_match") if tasks.get(task).type == "qa" else ()
 
 
 def _langs(task: str, available: set[str], bench: Any) -> list[str]:
@@ -120,10 +126,17 @@ def build(config: EffectConfig) -> tuple[list[dict[str, Any]], list[str]]:
         strata = {t: [_ordered(scores[name][t][lang]) for lang in langs_of[t]] for t in names}
         params = {"arm": name}
         for task in names:
-            if strata[task]:
-                out.append(record("summary", task, "all", _metric(task), two_level([strata[task]], **boot),
-                                  {**params, "level": "task"}, partial=partial([task], langs_of) if task in bench.tasks
-                                  else False, sources={name: sources[name]}))
+            if not strata[task]:
+                continue
+            is_partial = partial([task], langs_of) if task in bench.tasks else False
+            out.append(record("summary", task, "all", _metric(task), two_level([strata[task]], **boot),
+                              {**params, "level": "task"}, partial=is_partial, sources={name: sources[name]}))
+            for metric in _parts(task):  # QA: its F1 and exact match too, each with the same bootstrap
+                by_lang = [values[name][task][lang].get(metric) for lang in langs_of[task]]
+                if all(by_lang):
+                    out.append(record("summary", task, "all", metric,
+                                      two_level([[_ordered(seeds) for seeds in by_lang]], **boot),
+                                      {**params, "level": "task"}, partial=is_partial, sources={name: sources[name]}))
         overall = [t for t in names if t in bench.tasks and strata[t]]
         if overall:
             out.append(record("summary", bench.name, "all", "score", two_level([strata[t] for t in overall], **boot),
