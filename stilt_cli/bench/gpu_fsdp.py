@@ -76,7 +76,7 @@ def worker(device: str, dist: Any) -> dict[str, Any]:
     from stilt_cli.bench import gpu_common, train_bench
     from stilt_cli.core.device import choose
     from stilt_cli.core.model import heads
-    from stilt_cli.core.planning import memory
+    from stilt_cli.core.planning import memory, models
     from stilt_cli.core.training import parallel
 
     toy = device == "cpu"
@@ -113,7 +113,7 @@ def worker(device: str, dist: Any) -> dict[str, Any]:
         import resource
 
         peak, what = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "process peak RSS (CPU mode)"
-    shape = memory.from_config(config.to_dict(), "xlmr-large-shaped")
+    shape = models.from_config(config.to_dict(), "xlmr-large-shaped")
     setup = memory.Setup(strategy="fsdp", precision="fp32" if toy else "bf16", batch_size=batch, max_length=length,
                          gpus=dist.world, gpu=not toy)
     estimate = memory.estimate(shape, setup)["peak_gib"] - (0 if toy else memory.CONTEXT_GIB)

@@ -47,6 +47,11 @@ def measured_stage(args: dict[str, Any], queue: Any) -> None:
     original = loop.train
 
     def train(model, tasks, cfg, rt):
+        if args.get("read_weights_first"):  # the memory bench: the growth is then what training adds
+            # the loaded weights may still be pages of the mapped safetensors file: read them all, so that the
+            # resident set before training holds the whole model
+            for tensor in model.state_dict().values():
+                tensor.detach().sum()
         measured["rss_before_mib"] = proc_kib("VmRSS") / 1024
         Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current resident set
         measured["trainable_parameters"] = sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -13,8 +13,9 @@ PRECISIONS = ("bf16", "fp32")
 
 def command(
     model: Annotated[str, typer.Argument(help="A known encoder (xlmr-large, xlmr-xl, xlmr-xxl, mt5-xxl, ...), a hub id "
-                                              "(facebook/xlm-roberta-xxl; its config from the local cache), or a "
-                                              "folder holding config.json (a stilt checkpoint too).")],
+                                              "(facebook/xlm-roberta-xxl; from the table, else its config in the local "
+                                              "cache), tiny:KIND, or a folder holding config.json (a stilt checkpoint "
+                                              "too).")],
     strategy: Annotated[list[str] | None, typer.Option(
         "--strategy", callback=one_of("stilt_cli.core.planning.memory:STRATEGIES"),
         help="ddp, fsdp, lora (LoRA, unsharded) or fsdp-lora (repeatable; default all).")] = None,

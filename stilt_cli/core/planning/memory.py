@@ -1,9 +1,9 @@
 """Per-GPU peak memory of a training run, by part, before a GPU is touched — and which configurations fit.
 
-A model is its shape (layers, hidden and feed-forward sizes, attention width, vocabulary), read from a
-`config.json` (a local folder, a stilt checkpoint, a hub id in the local cache) or taken from the table of
-known encoders below (`xlmr-large`, `mt5-xxl`, ...). For a strategy, precision, batch, length, gradient
-checkpointing and number of GPUs the estimate is, per GPU, in bytes:
+A model is its shape (`models.Shape`: layers, hidden and feed-forward sizes, heads, vocabulary), named as for
+`stilt plan hours` — the table of known encoders in `throughput.json` (`xlmr-large`, `mt5-xxl`, ...), a
+`config.json` (a local folder, a stilt checkpoint), `tiny:KIND` — or a hub id in the local cache. For a
+strategy, precision, batch, length, gradient checkpointing and number of GPUs the estimate is, per GPU, in bytes:
 
 - weights: fp32 master weights (all of them under ddp; 1/N under fsdp; LoRA's frozen base too);
 - gradients: fp32, of the trainable parameters only (1/N under fsdp);
@@ -15,7 +15,9 @@ checkpointing and number of GPUs the estimate is, per GPU, in bytes:
   not fused (`attention_matrix`: CPU training with attention dropout takes torch's math path);
 - workspace: DDP's gradient buckets (a second copy of the gradients), FSDP's gathered units (two layers'
   parameters in the compute dtype and their unsharded fp32 gradients), autocast's bf16 weight copies
-  (unsharded runs), the CUDA context (~0.6 GiB on a GPU), plus 5 % for the allocator.
+  (unsharded runs), the CUDA context (~0.6 GiB on a GPU), plus 5 % for the allocator; on one CPU process
+  with a trainable embedding, its dense gradient buffer, kept across steps (`core/training/embedgrad.py`;
+  "gradients" are then the other parameters' only).
 
 Gradients and activations are not alive at their maxima together (backward frees a layer's activations
 as its gradients appear, and the 250k-row embedding gradient comes last), so the peak is weights +
@@ -25,88 +27,37 @@ short `target` runs against this estimate; the README gives the figures.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from stilt_cli.core.errors import UsageError
+from stilt_cli.core.planning.models import Shape, from_config, resolve
 
 GIB = 1024**3
 STRATEGIES = ("ddp", "fsdp", "lora", "fsdp-lora")
 MAX_GPUS = 4096
+SPARSE_EMBEDDING_MIN = 1 << 22  # = core/training/embedgrad.MIN_VALUES (a test keeps them equal; no torch here)
 CONTEXT_GIB = 0.6  # CUDA context + cuBLAS workspace, measured on recent GPUs
 
 
-@dataclass(frozen=True)
-class Shape:
-    name: str
-    layers: int
-    hidden: int
-    ffn: int
-    heads: int
-    vocab: int
-    attention: int = 0  # width of q/k/v (heads x head size); 0: the hidden size
-    positions: int = 514
-    gated: bool = False  # T5's gated-GELU feed-forward: three matrices instead of two
-    bias: bool = True  # BERT-like layers carry biases and two layer norms with bias; T5 layers neither
-
-    @property
-    def inner(self) -> int:
-        return self.attention or self.hidden
-
-
-def _t5(name: str, layers: int, hidden: int, ffn: int, heads: int, head_size: int = 64) -> Shape:
-    return Shape(name, layers, hidden, ffn, heads, 250112, heads * head_size, 0, gated=True, bias=False)
-
-
-KNOWN = {s.name: s for s in (
-    Shape("xlmr-base", 12, 768, 3072, 12, 250002),
-    Shape("xlmr-large", 24, 1024, 4096, 16, 250002),
-    Shape("xlmr-xl", 36, 2560, 10240, 32, 250880),
-    Shape("xlmr-xxl", 48, 4096, 16384, 32, 250880),
-    Shape("mbert", 12, 768, 3072, 12, 119547, positions=512),
-    Shape("e5-small", 12, 384, 1536, 12, 250037, positions=512),
-    _t5("mt5-small", 8, 512, 1024, 6), _t5("mt5-base", 12, 768, 2048, 12), _t5("mt5-large", 24, 1024, 2816, 16),
-    _t5("mt5-xl", 24, 2048, 5120, 32), _t5("mt5-xxl", 24, 4096, 10240, 64),
-)}
-ALIASES = {"xlm-roberta-base": "xlmr-base", "xlm-roberta-large": "xlmr-large", "xlm-roberta-xl": "xlmr-xl",
-           "xlm-roberta-xxl": "xlmr-xxl", "bert-base-multilingual-cased": "mbert",
-           "multilingual-e5-small": "e5-small"}
-
-
 def shape_of(model: str) -> Shape:
-    """A known name (`xlmr-large`, `mt5-xxl`), a hub id whose last part is one (`facebook/xlm-roberta-xxl`),
-    or a folder holding a config.json (a stilt checkpoint's, or a Hugging Face model's)."""
-    key = model.rsplit("/", 1)[-1].lower()
-    key = ALIASES.get(key, key.replace("google/", ""))
-    if key in KNOWN:
-        return KNOWN[key]
-    path = Path(model)
-    for candidate in (path / "config.json", path / "encoder" / "config.json"):
-        if candidate.is_file():
-            return from_config(json.loads(candidate.read_text(encoding="utf-8")), model)
-    try:  # a hub id already in the local cache (never a download: planning must not need the network)
-        from transformers import AutoConfig
+    """A model as `stilt plan hours` names it (`models.resolve`: a table name or hub id, a folder holding a
+    config.json, `tiny:KIND`), else a hub id already in the local cache (never a download)."""
+    try:
+        return resolve(model)
+    except UsageError as unknown_model:
+        try:
+            from transformers import AutoConfig
 
-        return from_config(AutoConfig.from_pretrained(model, local_files_only=True).to_dict(), model)
-    except Exception:
-        raise UsageError(f"unknown model {model!r}: not a known encoder, a folder with config.json, or a cached hub id",
-                         f"name one of {', '.join(KNOWN)}, or a folder holding config.json") from None
-
-
-def from_config(config: dict[str, Any], name: str) -> Shape:
-    if "d_model" in config:  # T5 family: the encoder stack only
-        return replace(_t5(name, config.get("num_layers", 0), config["d_model"], config["d_ff"],
-                           config["num_heads"], config.get("d_kv", 64)), vocab=config["vocab_size"],
-                       gated="gated" in str(config.get("feed_forward_proj", "")))
-    return Shape(name, config["num_hidden_layers"], config["hidden_size"], config["intermediate_size"],
-                 config["num_attention_heads"], config["vocab_size"],
-                 positions=config.get("max_position_embeddings", 512) or 512)
+            config = AutoConfig.from_pretrained(model, local_files_only=True).to_dict()
+        except Exception:
+            raise unknown_model from None
+        return from_config(config, model)
 
 
 def layer_params(s: Shape) -> int:
+    """Every parameter of one layer (biases and layer norms too)."""
     attention = 3 * s.hidden * s.inner + s.inner * s.hidden + (3 * s.inner + s.hidden if s.bias else 0)
     ffn = (3 if s.gated else 2) * s.hidden * s.ffn + ((s.ffn + s.hidden) if s.bias else 0)
     norms = 4 * s.hidden if s.bias else 2 * s.hidden
@@ -114,7 +65,8 @@ def layer_params(s: Shape) -> int:
 
 
 def embedding_params(s: Shape) -> int:
-    return s.vocab * s.hidden + (s.positions + 1) * s.hidden + 2 * s.hidden
+    positions = (s.positions + 1) * s.hidden if s.positions else 0  # + token types
+    return s.vocab * s.hidden + positions + 2 * s.hidden
 
 
 def total_params(s: Shape) -> int:
@@ -170,6 +122,12 @@ def estimate(s: Shape, setup: Setup) -> dict[str, Any]:
     parts = {"weights": 4 * everything / n, "gradients": 4 * trainable / n, "optimizer": 8 * trainable / n,
              "activations": activations(s, setup, rows)}
     work = 0.0
+    if not setup.gpu and not lora and setup.gpus == 1 and s.vocab * s.hidden >= SPARSE_EMBEDDING_MIN:
+        # one CPU process: the word-embedding gradient lives in one persistent dense buffer across steps
+        # (core/training/embedgrad.py), while the other gradients come and go with each backward pass
+        buffer = 4 * s.vocab * s.hidden
+        work += buffer
+        parts["gradients"] -= buffer
     if sharded:
         work += 2 * layer_params(s) * (e + (0 if lora else 4)) + embedding_params(s) * e  # gathered units
     elif setup.strategy == "ddp" and setup.gpus > 1:
@@ -236,7 +194,7 @@ def plan(model: str, base: Setup, strategies: list[str], memory_gib: float) -> t
         verdicts.append(f"{strategy} does not fit (even on {MAX_GPUS} GPUs)" if fewest is None else
                         f"{strategy} fits one {memory_gib:g} GiB GPU" if fewest == 1 else
                         f"{strategy} over >= {fewest} x {memory_gib:g} GiB GPUs")
-    title = (f"{shape.name}, {base.precision}, {base.batch_size} x {base.max_length}"
+    title = (f"{model}, {base.precision}, {base.batch_size} x {base.max_length}"
              f"{', gradient checkpointing' if base.gradient_checkpointing else ''}")
     if not any(r["fits"] for r in rows):
         best = smallest_fit(shape, base, memory_gib)

@@ -18,7 +18,7 @@ def test_parameter_counts_match_the_published_sizes(name, millions):
 
 
 def test_hub_ids_and_folders_name_shapes(tmp_path):
-    assert memory.shape_of("facebook/xlm-roberta-xxl") == memory.KNOWN["xlmr-xxl"]
+    assert memory.shape_of("facebook/xlm-roberta-xxl") == memory.shape_of("xlmr-xxl")
     config = {"num_hidden_layers": 2, "hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 2,
               "vocab_size": 1000, "max_position_embeddings": 66}
     (tmp_path / "encoder").mkdir()
@@ -30,7 +30,7 @@ def test_hub_ids_and_folders_name_shapes(tmp_path):
 
 
 def test_fsdp_divides_the_states_and_lora_trains_a_sliver():
-    shape = memory.KNOWN["xlmr-xl"]
+    shape = memory.shape_of("xlmr-xl")
     ddp = memory.estimate(shape, memory.Setup(strategy="ddp", gpus=8))
     fsdp = memory.estimate(shape, memory.Setup(strategy="fsdp", gpus=8))
     lora = memory.estimate(shape, memory.Setup(strategy="lora", gpus=1))
@@ -47,7 +47,7 @@ def test_fsdp_divides_the_states_and_lora_trains_a_sliver():
 
 
 def test_checkpointing_and_accumulation_shrink_activations():
-    shape = memory.KNOWN["xlmr-large"]
+    shape = memory.shape_of("xlmr-large")
     base = memory.estimate(shape, memory.Setup(batch_size=32, max_length=512))
     assert memory.estimate(shape, memory.Setup(batch_size=32, max_length=512, gradient_checkpointing=True)
                            )["activations_gib"] < base["activations_gib"] / 4
@@ -81,3 +81,20 @@ def test_cli_table_jsonl_and_bad_input(cli):
     nothing = cli("plan", "memory", "xlmr-xxl", "--strategy", "ddp", "--gpu-memory", "16")
     assert nothing.exit_code == 2 and nothing.stderr.count("\n") == 1 and "smallest that fits" in nothing.stderr
     assert cli("plan", "memory", "xlmr-large", "--strategy", "zero3").exit_code == 2
+
+
+def test_one_cpu_process_keeps_the_embedding_gradient_in_a_persistent_buffer():
+    """The CPU path of core/training/embedgrad.py: the dense word-embedding gradient is one buffer kept
+    across steps (workspace); the other gradients are counted as gradients. GPUs, LoRA and several
+    processes have no such buffer."""
+    from stilt_cli.core.training import embedgrad
+
+    assert memory.SPARSE_EMBEDDING_MIN == embedgrad.MIN_VALUES
+    shape = memory.shape_of("xlmr-base")
+    cpu = memory.Setup(strategy="ddp", precision="fp32", batch_size=8, max_length=128, gpu=False)
+    one, gpu = memory.estimate(shape, cpu), memory.estimate(shape, memory.Setup(**{**cpu.__dict__, "gpu": True}))
+    buffer = 4 * shape.vocab * shape.hidden / memory.GIB
+    assert one["gradients_gib"] == pytest.approx(gpu["gradients_gib"] - buffer, abs=0.01)
+    assert one["workspace_gib"] > buffer
+    lora = memory.estimate(shape, memory.Setup(**{**cpu.__dict__, "strategy": "lora"}))
+    assert lora["workspace_gib"] < buffer  # a frozen embedding has no gradient
