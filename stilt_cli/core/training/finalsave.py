@@ -10,7 +10,8 @@ At every instant `OUT/` is complete, or `OUT.partial/` can be resumed:
 
 SIGTERM, SIGINT and SIGUSR1 during all of this do not stop it (`Guard`): the save is short, so the run
 finishes it and exits 0. A second signal stops at once, and the stage exits 75 with what is on disk
-resumable. After SIGKILL, `--resume` continues from the last saved step or finishes the save.
+resumable. Once the save is complete, later signals are ignored until the process exits (exit 0, no
+traceback from a finaliser). After SIGKILL, `--resume` continues from the last saved step or finishes the save.
 """
 
 from __future__ import annotations
@@ -152,8 +153,10 @@ class Guard:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
+        # a save that completed leaves nothing a signal could protect: from here to the exit it is ignored
+        # (restoring the raising handler let a late SIGTERM land in a finaliser, printing a traceback)
         for number, handler in self._previous.items():
-            signal.signal(number, handler)
+            signal.signal(number, signal.SIG_IGN if exc_type is None else handler)
         if exc_type is KeyboardInterrupt and self._resumable():
             raise Interrupted(f"interrupted during the final save ({self.received or 'SIGINT'}, then a second "
                               f"signal: stopped at once); {self.writer.partial} can be resumed",
