@@ -9,8 +9,11 @@ early-stopping decisions; only rank 0 writes.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from stilt_cli.core.errors import StiltError
 
 
 @dataclass
@@ -63,6 +66,24 @@ class Dist:
         box = [obj]
         dist.broadcast_object_list(box, src=0)
         return box[0]
+
+    def on_main(self, compute: Callable[[], Any], share: bool = True) -> Any:
+        """`compute()` on rank 0 alone, its result on every rank (share=False: None on the others). A StiltError
+        raised there is raised on every rank (same class, message and hint), so a refusal stops all alike."""
+        result, failure = None, None
+        if self.is_main:
+            try:
+                result = compute()
+            except StiltError as exc:
+                failure = exc
+        sent = (result if share else None, None if failure is None else (type(failure), failure.message, failure.hint))
+        shared, failed = self.broadcast(sent)
+        if failure is not None:
+            raise failure
+        if failed is not None:
+            kind, message, hint = failed
+            raise kind(message, hint)
+        return result if self.is_main else shared
 
     def _device(self):
         import torch

@@ -71,17 +71,10 @@ def resumed(model: Any, runtime: Any) -> Any:
     it removes the state once written, so a slower rank that looked for itself could find none and train."""
     from stilt_cli.core.training import loop
 
-    dist = runtime.dist
-    outcome = _final_state(model, runtime) if dist.is_main else None
-    outcome = dist.broadcast(outcome)
-    if outcome is None:
+    found = runtime.dist.on_main(lambda: _final_state(model, runtime))
+    if found is None:
         return None
-    if "error" in outcome:
-        kind, message, hint = outcome["error"]
-        from stilt_cli.core.errors import DataError
-
-        raise {"usage": UsageError, "data": DataError}[kind](message, hint)
-    progress = loop.Progress(**outcome["progress"])
+    progress = loop.Progress(**found)
     if runtime.tracker is not None:
         runtime.tracker.start(progress.step)
     info(f"resumed after training (step {progress.step}): saving the checkpoint")
@@ -89,9 +82,11 @@ def resumed(model: Any, runtime: Any) -> Any:
 
 
 def _final_state(model: Any, runtime: Any) -> dict[str, Any] | None:
-    """On rank 0 (or alone): None (no final state: train), {"progress"} with the weights loaded into `model`,
-    or {"error": (kind, message, hint)}."""
+    """On rank 0 (or alone): the final state's training progress, its weights loaded into `model`; None when
+    there is no final state (train as usual)."""
     from safetensors.torch import load_model
+
+    from stilt_cli.core.errors import DataError
 
     if not (runtime.resume and trainstate.exists(runtime.state_dir)):
         return None
@@ -102,15 +97,14 @@ def _final_state(model: Any, runtime: Any) -> dict[str, Any] | None:
     if not meta.get("final"):
         return None
     if meta.get("config_key") != runtime.config_key:
-        return {"error": ("usage", f"the resumable state in {runtime.state_dir} was made with a different config, "
-                          "data or parent", "resume with exactly the original options, or start over with "
-                          "--if-exists overwrite")}
+        raise UsageError(f"the resumable state in {runtime.state_dir} was made with a different config, data or "
+                         "parent", "resume with exactly the original options, or start over with --if-exists overwrite")
     try:
         load_model(model, str(runtime.state_dir / "model.safetensors"), strict=True)
     except Exception as exc:
-        return {"error": ("data", f"resumable state {runtime.state_dir} has unreadable weights "
-                          f"({str(exc).splitlines()[0]})", "start over with --if-exists overwrite")}
-    return {"progress": dict(meta["progress"])}
+        raise DataError(f"resumable state {runtime.state_dir} has unreadable weights ({str(exc).splitlines()[0]})",
+                        "start over with --if-exists overwrite") from None
+    return dict(meta["progress"])
 
 
 def finish_cut_short(writer: Any, config_key: str, resume: bool) -> bool:

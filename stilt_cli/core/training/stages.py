@@ -19,7 +19,7 @@ from typing import Any
 from stilt_cli.core import atomic, checkpoint, tasks
 from stilt_cli.core.console import info
 from stilt_cli.core.data import features
-from stilt_cli.core.errors import DataError, StiltError, UsageError
+from stilt_cli.core.errors import DataError, UsageError
 from stilt_cli.core.model import heads
 from stilt_cli.core.tasks.spec import TaskSpec
 from stilt_cli.core.training import config, finalsave, lora
@@ -193,18 +193,8 @@ def _masking(mlm_spec: TaskSpec | None, tokenizer: Any, cfg: config.Resolved) ->
 
 def _open_writer(stack: ExitStack, options: StageOptions, dist: Any) -> checkpoint.Writer | None:
     """Rank 0 opens the checkpoint writer (lock, OUT.partial/); a refusal stops every process alike."""
-    writer, failure = None, None
-    if dist.is_main:
-        try:
-            writer = stack.enter_context(checkpoint.writer(options.output, options.if_exists, options.resume))
-        except StiltError as exc:
-            failure = exc
-    shared = dist.broadcast(None if failure is None else (type(failure).__name__, failure.message, failure.hint))
-    if failure is not None:
-        raise failure
-    if shared is not None:
-        raise (UsageError if shared[0] in ("UsageError", "OutputExistsError") else DataError)(shared[1], shared[2])
-    return writer
+    return dist.on_main(lambda: stack.enter_context(checkpoint.writer(options.output, options.if_exists,
+                                                                      options.resume)), share=False)
 
 
 def _tracker(options: StageOptions, writer: checkpoint.Writer, cfg: config.Resolved, stage: dict[str, Any],
